@@ -1,0 +1,1 @@
+"""Prefect orchestration of the pipeline: thin flows over ocr_core and segmentation."""

@@ -1,0 +1,105 @@
+"""The one normalisation contract: what a character image looks like to the model.
+
+A character image is 28x28 uint8, upright, white ink (high values) on a black (0) background,
+framed the MNIST way: the ink's bounding box is scaled, keeping its aspect ratio, so that its
+longer side is 20 px, and the result is placed so that the ink's centre of mass sits at the
+centre of the 28x28 frame. Ink is stretched so that its strongest pixel is 255.
+
+MNIST images already follow this framing. EMNIST images (a square crop padded by 2 px) and crops
+cut from scanned forms are re-framed to it by ``frame_character``, so training data and real crops
+look alike. Model bundles record ``CONTRACT`` and refuse to load under another one.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import cv2
+import numpy as np
+
+SIZE: Final = 28
+BOX: Final = 20
+# Pixels at or under this level (of 255) are background when finding the ink's extent.
+INK_LEVEL: Final = 40
+
+CONTRACT: Final[dict[str, object]] = {
+    "name": "mnist-com-20",
+    "version": 1,
+    "size": SIZE,
+    "box": BOX,
+    "ink": "white-on-black",
+    "framing": "longer side of ink bounding box scaled to 20 px, centre of mass at frame centre",
+    "ink_level": INK_LEVEL,
+}
+
+
+def frame_character(image: np.ndarray) -> np.ndarray:
+    """Frame one character image by the contract.
+
+    Args:
+        image: uint8 (H, W), any size, upright, white ink on black.
+
+    Returns:
+        uint8 (28, 28), white ink on black, framed as described in the module docstring.
+        An image with no ink comes back all zeros.
+    """
+    if image.ndim != 2 or image.dtype != np.uint8:
+        raise ValueError(f"expected a uint8 (H, W) image, got {image.dtype} {image.shape}")
+    rows = np.flatnonzero((image > INK_LEVEL).any(axis=1))
+    if rows.size == 0:
+        return np.zeros((SIZE, SIZE), np.uint8)
+    cols = np.flatnonzero((image > INK_LEVEL).any(axis=0))
+    ink = image[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    height, width = ink.shape
+    scale = BOX / max(height, width)
+    new_h = max(1, round(height * scale))
+    new_w = max(1, round(width * scale))
+    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    glyph = cv2.resize(ink, (new_w, new_h), interpolation=interpolation).astype(np.float32)
+
+    total = float(glyph.sum())
+    ys, xs = np.indices(glyph.shape, dtype=np.float32)
+    cy = float((ys * glyph).sum()) / total
+    cx = float((xs * glyph).sum()) / total
+    # Translate so the centre of mass lands on the frame centre, but never push ink off the frame.
+    dx = float(np.clip(SIZE / 2 - 0.5 - cx, 0, SIZE - new_w))
+    dy = float(np.clip(SIZE / 2 - 0.5 - cy, 0, SIZE - new_h))
+    shift = np.array([[1.0, 0.0, dx], [0.0, 1.0, dy]], dtype=np.float32)
+    framed = cv2.warpAffine(glyph, shift, (SIZE, SIZE), flags=cv2.INTER_LINEAR, borderValue=0.0)
+    peak = float(framed.max())
+    if peak <= 0:
+        return np.zeros((SIZE, SIZE), np.uint8)
+    return np.clip(framed * (255.0 / peak), 0, 255).round().astype(np.uint8)
+
+
+def frame_characters(images: np.ndarray) -> np.ndarray:
+    """Frame a batch of character images by the contract.
+
+    Args:
+        images: uint8 (N, H, W), upright, white ink on black.
+
+    Returns:
+        uint8 (N, 28, 28), each framed by ``frame_character``.
+    """
+    if images.ndim != 3 or images.dtype != np.uint8:
+        raise ValueError(f"expected a uint8 (N, H, W) batch, got {images.dtype} {images.shape}")
+    out = np.empty((images.shape[0], SIZE, SIZE), np.uint8)
+    for i, image in enumerate(images):
+        out[i] = frame_character(image)
+    return out
+
+
+def crop_to_character(crop: np.ndarray, *, ink_is_dark: bool = True) -> np.ndarray:
+    """Turn a grayscale crop cut from a scanned page into a contract character image.
+
+    Args:
+        crop: uint8 (H, W) grayscale, as scanned; by default dark ink on a light background.
+        ink_is_dark: False when the crop is already white ink on black.
+
+    Returns:
+        uint8 (28, 28), white ink on black, framed by the contract.
+    """
+    if crop.ndim != 2 or crop.dtype != np.uint8:
+        raise ValueError(f"expected a uint8 (H, W) crop, got {crop.dtype} {crop.shape}")
+    ink = cv2.bitwise_not(crop) if ink_is_dark else crop
+    return frame_character(ink)

@@ -1,0 +1,1 @@
+"""Page images in, character images out: loading, registration and segmentation of forms."""

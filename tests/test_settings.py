@@ -1,0 +1,32 @@
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from ocr_core.errors import ConfigurationError
+from ocr_core.settings import load_settings
+
+
+def test_environment_overrides_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("DIGITISE_DATASETS_DIR", str(tmp_path))
+    monkeypatch.setenv("DIGITISE_POLL_INTERVAL_S", "5")
+    settings = load_settings()
+    assert settings.datasets_dir == tmp_path
+    assert settings.poll_interval_s == 5
+    assert settings.require_datasets_dir() == tmp_path
+    assert load_settings().models_dir == Path("data/models")
+
+
+def test_invalid_values_are_rejected(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DIGITISE_REVIEW_THRESHOLD", "1.5")
+    with pytest.raises(ValidationError, match="review_threshold"):
+        load_settings()
+    monkeypatch.delenv("DIGITISE_REVIEW_THRESHOLD")
+    with pytest.raises(ValidationError, match="default_model"):
+        load_settings(default_model="../elsewhere")
+
+
+def test_missing_datasets_dir_says_which_setting(tmp_path: Path) -> None:
+    settings = load_settings(datasets_dir=tmp_path / "absent")
+    with pytest.raises(ConfigurationError, match="DIGITISE_DATASETS_DIR"):
+        settings.require_datasets_dir()
