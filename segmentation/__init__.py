@@ -9,6 +9,8 @@ from segmentation.records import (
     PageResult,
     Template,
 )
+from segmentation.render import render_blank_form, write_blank_pdf
+from segmentation.templates import load_template, load_templates
 
 __all__ = [
     "CharCrop",
@@ -19,5 +21,9 @@ __all__ = [
     "Template",
     "count_pages",
     "iter_pages",
+    "load_template",
+    "load_templates",
+    "render_blank_form",
     "sniff_type",
+    "write_blank_pdf",
 ]

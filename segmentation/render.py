@@ -1,0 +1,134 @@
+"""Render a template as a printable blank form: a grayscale image or a vector PDF."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ocr_core.errors import OutputError
+from segmentation.records import Template
+from segmentation.templates import field_lines, line_width, mark_boxes
+
+_FONT = cv2.FONT_HERSHEY_SIMPLEX
+
+
+def render_blank_form(template: Template, *, labels: bool = True, marks: bool = True) -> np.ndarray:
+    """Draw the blank form: registration marks, box outlines, cell ticks and labels.
+
+    Args:
+        template: the form.
+        labels: False leaves out the title and field labels (registration scores lines only).
+        marks: False leaves out the registration marks.
+
+    Returns:
+        uint8 (height, width) at the template's dpi, black (0) ink on white (255) paper.
+    """
+    width, height = template.size
+    page = np.full((height, width), 255, np.uint8)
+    thickness = line_width(template.dpi)
+    if marks and template.marks:
+        for x0, y0, x1, y1 in mark_boxes(template.size, template.dpi):
+            page[y0:y1, x0:x1] = 0
+    half = thickness // 2
+    for spec in template.fields:
+        for x0, y0, x1, y1 in field_lines(spec):
+            page[y0 - half : y1 - half + thickness, x0 - half : x1 - half + thickness] = 0
+    if labels:
+        scale = template.dpi / 300
+        if template.title:
+            _text(
+                page,
+                template.title,
+                (round(0.9 * template.dpi), round(0.6 * template.dpi)),
+                2.0 * scale,
+            )
+        for spec in template.fields:
+            _text(
+                page,
+                _label(spec.label, spec.charset),
+                (spec.box[0], spec.box[1] - round(14 * scale)),
+                1.0 * scale,
+            )
+    return page
+
+
+def _label(label: str, charset: str) -> str:
+    hint = charset if charset in ("digits", "upper", "lower", "letters", "alnum") else "chars"
+    return f"{label} ({hint})"
+
+
+def _text(page: np.ndarray, text: str, origin: tuple[int, int], scale: float) -> None:
+    cv2.putText(page, text, origin, _FONT, scale, 0, max(1, round(2 * scale)), cv2.LINE_AA)
+
+
+def write_blank_pdf(template: Template, path: Path) -> Path:
+    """Write the blank form as a one-page vector PDF (crisp when printed at any size).
+
+    Lines, marks and cell boxes sit exactly where ``render_blank_form`` draws them; the labels
+    use Helvetica. Print at 100% ("actual size"), not "fit to page".
+
+    Args:
+        template: the form.
+        path: the PDF to write.
+
+    Returns:
+        ``path``.
+
+    Raises:
+        OutputError: the file cannot be written.
+    """
+    width, height = template.size
+    pt = 72.0 / template.dpi  # points per pixel
+    ops: list[str] = ["0 g 0 G"]
+
+    def y(value: float) -> float:
+        return (height - value) * pt
+
+    if template.marks:
+        for x0, y0, x1, y1 in mark_boxes(template.size, template.dpi):
+            ops.append(f"{x0 * pt:.2f} {y(y1):.2f} {(x1 - x0) * pt:.2f} {(y1 - y0) * pt:.2f} re f")
+    ops.append(f"{line_width(template.dpi) * pt:.2f} w 2 J")
+    for spec in template.fields:
+        for x0, y0, x1, y1 in field_lines(spec):
+            ops.append(f"{x0 * pt:.2f} {y(y0):.2f} m {x1 * pt:.2f} {y(y1):.2f} l S")
+    size = 10.0  # points: the raster labels are about this size too
+    if template.title:
+        ops.append(_pdf_text(template.title, 0.9 * template.dpi * pt, y(0.6 * template.dpi), 20))
+    for spec in template.fields:
+        label = _label(spec.label, spec.charset)
+        ops.append(
+            _pdf_text(label, spec.box[0] * pt, y(spec.box[1] - 14 * template.dpi / 300), size)
+        )
+    content = "\n".join(ops).encode("latin-1", "replace")
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %.2f %.2f] " % (width * pt, height * pt)
+        + b"/Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
+        b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
+    ]
+    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        xref,
+    )
+    try:
+        Path(path).write_bytes(bytes(out))
+    except OSError as e:
+        raise OutputError(f"cannot write the blank form ({e.strerror})", path=path) from e
+    return Path(path)
+
+
+def _pdf_text(text: str, x: float, y: float, size: float) -> str:
+    escaped = text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+    return f"BT /F1 {size:.1f} Tf {x:.2f} {y:.2f} Td ({escaped}) Tj ET"
