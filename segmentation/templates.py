@@ -205,6 +205,7 @@ def _field(item: Any, number: int, page: tuple[int, int], dpi: int, fail: Any) -
     box = item.get("box")
     if not _is_ints(box, 4):
         raise fail(where, f"box {box!r} is not [x0, y0, x1, y1]", "Give four whole numbers")
+    assert isinstance(box, list | tuple)
     x0, y0, x1, y1 = (int(v) for v in box)
     if not (0 <= x0 < x1 <= page[0] and 0 <= y0 < y1 <= page[1]):
         raise fail(where, f"box {box} is empty or outside the {page[0]}x{page[1]} page")
