@@ -40,12 +40,23 @@ class Settings(BaseSettings):
     reviewed_dir: Path = Field(
         Path("data/reviewed"), description="Reviewed crops and labels that training can add."
     )
+    checkpoints_dir: Path = Field(
+        Path("data/checkpoints"), description="Per-run training checkpoints, for resuming."
+    )
     default_model: str = Field("alnum", description="Bundle name under models_dir used by default.")
     review_threshold: float | None = Field(
         None, ge=0.0, le=1.0, description="Override of the bundle's review threshold."
     )
     pdf_dpi: int = Field(300, ge=50, le=1200, description="Resolution PDFs are rendered at.")
     poll_interval_s: int = Field(60, ge=1, description="Folder-watch interval in seconds.")
+    settle_s: float = Field(
+        5.0, ge=0.0, description="An inbox file untouched this long counts as completely written."
+    )
+    inbox_batch: int = Field(100, ge=1, description="Most inbox files one run claims.")
+    dask_address: str | None = Field(
+        None,
+        description="Run documents on Dask: 'local' for a local cluster, or a scheduler address.",
+    )
 
     @field_validator("default_model")
     @classmethod

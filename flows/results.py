@@ -1,0 +1,155 @@
+"""Result records and their CSV files: atomic writes, formula-injection-safe cells."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import tempfile
+from collections.abc import Iterable, Sequence
+from dataclasses import astuple, dataclass, fields
+from pathlib import Path
+
+from ocr_core.errors import OutputError
+
+# A spreadsheet executes a cell that starts with one of these; tab and CR start DDE payloads too.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass(frozen=True, slots=True)
+class FieldRow:
+    """One field of one page, as ``fields.csv`` holds it (page is 1-based)."""
+
+    document: str
+    page: int
+    field: str
+    value: str
+    confidence: float | None
+    needs_review: bool
+    status: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class CharRow:
+    """One character, as ``characters.csv`` holds it; ``crop`` is relative to the run folder."""
+
+    document: str
+    page: int
+    field: str
+    index: int
+    char: str
+    confidence: float
+    alt1: str
+    alt1_confidence: float
+    alt2: str
+    alt2_confidence: float
+    needs_review: bool
+    x0: int
+    y0: int
+    x1: int
+    y1: int
+    crop: str
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorRow:
+    """One input file that could not be processed, as ``errors.csv`` holds it."""
+
+    document: str
+    error: str
+    message: str
+    quarantined_to: str
+
+
+FIELD_COLUMNS = tuple(f.name for f in fields(FieldRow))
+CHAR_COLUMNS = tuple(f.name for f in fields(CharRow))
+ERROR_COLUMNS = tuple(f.name for f in fields(ErrorRow))
+REVIEW_COLUMNS = (*CHAR_COLUMNS, "correction")
+
+
+def neutralise(value: object) -> str:
+    """Return a cell's text so that no spreadsheet runs it as a formula.
+
+    Numbers (including negative ones) are kept as they are; any other text starting with a
+    formula character gets a leading apostrophe, which spreadsheets show as plain text.
+    """
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    if isinstance(value, int):
+        return str(value)
+    text = str(value)
+    if text.startswith(FORMULA_PREFIXES):
+        return "'" + text
+    return text
+
+
+def unneutralise(text: str) -> str:
+    """Undo ``neutralise`` for a text cell read back from one of our CSVs."""
+    if text.startswith("'") and text[1:].startswith(FORMULA_PREFIXES):
+        return text[1:]
+    return text
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that readers see the old file or the whole new one.
+
+    Raises:
+        OutputError: the folder is unwritable or the disk is full (the path is named).
+    """
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError as e:
+        raise OutputError(
+            f"cannot write results ({e.strerror or e})",
+            path=path,
+            remedy="Check that the output folder exists, is writable and has free space",
+        ) from e
+
+
+def write_csv(path: Path, columns: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
+    """Write a UTF-8 CSV atomically, every cell passed through ``neutralise``.
+
+    Raises:
+        OutputError: the file could not be written.
+    """
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([neutralise(cell) for cell in row])
+    write_atomic(path, buffer.getvalue().encode("utf-8"))
+
+
+def write_records(path: Path, columns: Sequence[str], records: Iterable[object]) -> None:
+    """Write dataclass records whose fields are ``columns``, atomically."""
+    write_csv(path, columns, (astuple(record) for record in records))  # type: ignore[call-overload]
+
+
+def read_csv_rows(path: Path) -> list[dict[str, str]]:
+    """Read one of our CSVs back, text cells un-neutralised.
+
+    Raises:
+        OutputError: the file is missing or unreadable.
+    """
+    try:
+        with path.open(newline="", encoding="utf-8") as handle:
+            return [
+                {k: unneutralise(v or "") for k, v in row.items()} for row in csv.DictReader(handle)
+            ]
+    except OSError as e:
+        raise OutputError(f"cannot read ({e.strerror or e})", path=path) from e
