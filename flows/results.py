@@ -68,6 +68,11 @@ ERROR_COLUMNS = tuple(f.name for f in fields(ErrorRow))
 REVIEW_COLUMNS = (*CHAR_COLUMNS, "correction")
 
 
+def model_input_path(crop: str) -> str:
+    """Where the 28x28 model input of a character with this crop path is kept (run-relative)."""
+    return crop.removesuffix(".png") + ".input.png"
+
+
 def neutralise(value: object) -> str:
     """Return a cell's text so that no spreadsheet runs it as a formula.
 

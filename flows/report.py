@@ -1,0 +1,136 @@
+"""Write a run's result files: the CSVs, the review page, the run manifest and the summary."""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Sequence
+from dataclasses import astuple, dataclass
+from pathlib import Path
+
+from flows.results import (
+    CHAR_COLUMNS,
+    ERROR_COLUMNS,
+    FIELD_COLUMNS,
+    REVIEW_COLUMNS,
+    CharRow,
+    ErrorRow,
+    FieldRow,
+    write_atomic,
+    write_csv,
+    write_records,
+)
+
+MANIFEST = "run.json"
+
+
+@dataclass(frozen=True, slots=True)
+class RunSummary:
+    """The figures of one run, as shown in the summary artifact and printed by the CLI."""
+
+    run_dir: str
+    documents: int
+    processed: int
+    failed: int
+    skipped: int
+    pages: int
+    fields: int
+    characters: int
+    needs_review: int
+    seconds: float
+
+    @property
+    def review_share(self) -> float:
+        """Share of characters that need review."""
+        return self.needs_review / self.characters if self.characters else 0.0
+
+    @property
+    def seconds_per_page(self) -> float:
+        """Wall-clock seconds per page over the whole run."""
+        return self.seconds / self.pages if self.pages else 0.0
+
+    def table(self) -> list[dict[str, object]]:
+        """Rows of (figure, value) for a table artifact."""
+        return [
+            {"figure": "documents", "value": self.documents},
+            {"figure": "processed", "value": self.processed},
+            {"figure": "failed (see errors.csv)", "value": self.failed},
+            {"figure": "skipped as already processed", "value": self.skipped},
+            {"figure": "pages", "value": self.pages},
+            {"figure": "fields", "value": self.fields},
+            {"figure": "characters", "value": self.characters},
+            {"figure": "characters needing review", "value": self.needs_review},
+            {"figure": "share needing review", "value": f"{self.review_share:.1%}"},
+            {"figure": "seconds per page", "value": f"{self.seconds_per_page:.3f}"},
+        ]
+
+    def markdown(self) -> str:
+        """A short markdown report of the run."""
+        lines = ["# digitise-forms run", "", f"Results: `{self.run_dir}`", ""]
+        lines += ["| figure | value |", "|---|---|"]
+        lines += [f"| {row['figure']} | {row['value']} |" for row in self.table()]
+        return "\n".join(lines) + "\n"
+
+
+def review_rows(fields: Sequence[FieldRow], chars: Sequence[CharRow]) -> list[CharRow]:
+    """Characters a person should look at: uncertain ones, and all of a field that failed checks."""
+    failed = {(f.document, f.page, f.field) for f in fields if f.needs_review}
+    return [c for c in chars if c.needs_review or (c.document, c.page, c.field) in failed]
+
+
+def write_results(
+    run_dir: Path,
+    fields: Sequence[FieldRow],
+    chars: Sequence[CharRow],
+    errors: Sequence[ErrorRow],
+    manifest: dict[str, object],
+) -> None:
+    """Write every result file of a run, each atomically; the manifest last.
+
+    Raises:
+        OutputError: a file could not be written.
+    """
+    to_review = review_rows(fields, chars)
+    write_records(run_dir / "fields.csv", FIELD_COLUMNS, fields)
+    write_records(run_dir / "characters.csv", CHAR_COLUMNS, chars)
+    write_csv(run_dir / "review.csv", REVIEW_COLUMNS, ((*astuple(c), "") for c in to_review))
+    write_records(run_dir / "errors.csv", ERROR_COLUMNS, errors)
+    write_atomic(run_dir / "review.html", review_page(to_review).encode("utf-8"))
+    write_atomic(run_dir / MANIFEST, json.dumps(manifest, indent=2).encode("utf-8"))
+
+
+def review_page(chars: Sequence[CharRow]) -> str:
+    """A static HTML page showing each crop beside its top-3 suggestions, grouped by field."""
+    esc = html.escape
+    parts = [
+        "<!doctype html><html><head><meta charset='utf-8'><title>Review</title><style>",
+        "body{font-family:sans-serif;margin:2em} table{border-collapse:collapse;margin-bottom:2em}",
+        "td,th{border:1px solid #ccc;padding:4px 8px} img{height:48px;image-rendering:pixelated}",
+        ".best{font-size:1.6em;font-weight:bold}</style></head><body>",
+        f"<h1>{len(chars)} character(s) to review</h1>",
+        "<p>Put the right character in the <code>correction</code> column of review.csv "
+        "(blank accepts the suggestion), then run the apply-review flow.</p>",
+    ]
+    current: tuple[str, int, str] | None = None
+    for c in chars:
+        key = (c.document, c.page, c.field)
+        if key != current:
+            if current is not None:
+                parts.append("</table>")
+            parts.append(
+                f"<h2>{esc(c.document)} &middot; page {c.page} &middot; {esc(c.field)}</h2>"
+            )
+            parts.append(
+                "<table><tr><th>#</th><th>crop</th><th>read as</th><th>2nd</th><th>3rd</th></tr>"
+            )
+            current = key
+        parts.append(
+            f"<tr><td>{c.index}</td><td><img src='{esc(c.crop, quote=True)}' alt='crop'></td>"
+            f"<td><span class='best'>{esc(c.char)}</span> {c.confidence:.0%}</td>"
+            f"<td>{esc(c.alt1)} {c.alt1_confidence:.0%}</td>"
+            f"<td>{esc(c.alt2)} {c.alt2_confidence:.0%}</td></tr>"
+        )
+    if current is not None:
+        parts.append("</table>")
+    parts.append("</body></html>")
+    return "\n".join(parts)
