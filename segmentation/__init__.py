@@ -1,6 +1,7 @@
 """Page images in, character images out: loading, registration and segmentation of forms."""
 
 from segmentation.loader import count_pages, iter_pages, sniff_type
+from segmentation.overlay import draw_overlay
 from segmentation.records import (
     CharCrop,
     FieldCrops,
@@ -10,6 +11,7 @@ from segmentation.records import (
     Template,
 )
 from segmentation.render import render_blank_form, write_blank_pdf
+from segmentation.segment import segment_page
 from segmentation.templates import load_template, load_templates
 
 __all__ = [
@@ -20,10 +22,12 @@ __all__ = [
     "PageResult",
     "Template",
     "count_pages",
+    "draw_overlay",
     "iter_pages",
     "load_template",
     "load_templates",
     "render_blank_form",
+    "segment_page",
     "sniff_type",
     "write_blank_pdf",
 ]

@@ -1,0 +1,252 @@
+"""Cut a registered field into character crops: remove printed lines, find ink, frame it."""
+
+from __future__ import annotations
+
+import itertools
+
+import cv2
+import numpy as np
+
+from ocr_core.normalise import crop_to_character
+from segmentation.records import Box, CharCrop, FieldCrops, FieldSpec
+from segmentation.templates import field_lines, line_width
+
+_EMPTY = np.zeros((28, 28), np.uint8)
+
+
+def cut_field(
+    page: np.ndarray, spec: FieldSpec, homography: np.ndarray, threshold: int, dpi: int
+) -> FieldCrops:
+    """Cut one field of a registered page into character crops.
+
+    Args:
+        page: uint8 (H, W), dark ink on light paper, as loaded.
+        spec: the field, in template coordinates.
+        homography: float64 (3, 3), template to page coordinates.
+        threshold: gray level under which a pixel is ink.
+        dpi: the template's resolution (sets line widths and speck sizes).
+
+    Returns:
+        The field's crops: comb fields one per cell (empty ones included), box fields one per
+        character found, left to right. Crop images are uint8 (28, 28), white ink on black.
+    """
+    margin = round(0.06 * dpi)
+    x0, y0, x1, y1 = spec.box
+    to_page = homography @ _shift(x0 - margin, y0 - margin)
+    size = (x1 - x0 + 2 * margin, y1 - y0 + 2 * margin)
+    flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+    local = cv2.warpPerspective(page, to_page, size, flags=flags, borderValue=255)
+    inside = cv2.warpPerspective(
+        np.ones_like(page), to_page, size, flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP
+    )
+    field_box = _to_page_box((margin, margin, size[0] - margin, size[1] - margin), to_page, page)
+
+    def record(status: str, reason: str, chars: list[CharCrop]) -> FieldCrops:
+        return FieldCrops(
+            spec.name,
+            spec.kind,
+            spec.charset,
+            field_box,
+            spec.validation,
+            status,
+            reason,
+            tuple(chars),
+        )
+
+    core = inside[margin:-margin, margin:-margin]
+    if core.mean() < 0.97:
+        return record("unreadable", "field is partly outside the scanned page", [])
+    ink = (local < threshold).astype(np.uint8)
+    offset = (margin - x0, margin - y0)
+    _remove_lines(ink, spec, offset, dpi)
+    if ink[margin:-margin, margin:-margin].mean() > 0.35:
+        return record("unreadable", "field is mostly ink (scribbled out or a shadow?)", [])
+    pieces = _pieces(ink, (margin, margin, size[0] - margin, size[1] - margin), dpi)
+    strength = (255 - local).astype(np.uint8)
+    if spec.kind == "comb":
+        chars = _comb_chars(pieces, spec, offset, strength, to_page, page, dpi)
+        found = any(c.status == "ok" for c in chars)
+        return record("ok" if found else "empty", "" if found else "no ink in any cell", chars)
+    groups = _split_touching(_merge_broken(pieces), y1 - y0)
+    chars = [_char(i, mask, strength, to_page, page) for i, mask in enumerate(groups)]
+    if not chars:
+        return record("empty", "no ink in the box", [])
+    if len(chars) > spec.max_chars:
+        reason = f"{len(chars)} characters found, the field holds at most {spec.max_chars}"
+        return record("unreadable", reason, chars)
+    return record("ok", "", chars)
+
+
+def _shift(dx: float, dy: float) -> np.ndarray:
+    return np.array([[1.0, 0.0, dx], [0.0, 1.0, dy], [0.0, 0.0, 1.0]])
+
+
+def _to_page_box(box: Box, to_page: np.ndarray, page: np.ndarray) -> Box:
+    """Bounding box in the page of a local box's four corners, clipped to the page."""
+    x0, y0, x1, y1 = box
+    corners = np.array([[[x0, y0], [x1, y0], [x1, y1], [x0, y1]]], np.float64)
+    mapped = cv2.perspectiveTransform(corners, to_page)[0]
+    height, width = page.shape
+    lo = np.floor(mapped.min(0)).astype(int)
+    hi = np.ceil(mapped.max(0)).astype(int)
+    return (
+        int(np.clip(lo[0], 0, width)),
+        int(np.clip(lo[1], 0, height)),
+        int(np.clip(hi[0], 0, width)),
+        int(np.clip(hi[1], 0, height)),
+    )
+
+
+def _remove_lines(ink: np.ndarray, spec: FieldSpec, offset: tuple[int, int], dpi: int) -> None:
+    """Erase the field's printed lines in place, keeping strokes that cross them.
+
+    Each line is found again near where the template puts it (in chunks, so a small residual
+    rotation is followed); a band across the line is cleared except where ink continues on both
+    sides, which is a pen stroke crossing the line.
+    """
+    search, half = round(0.025 * dpi), line_width(dpi) // 2 + max(2, dpi // 150)
+    chunk = round(0.5 * dpi)
+    for lx0, ly0, lx1, ly1 in field_lines(spec):
+        lx0, lx1, ly0, ly1 = lx0 + offset[0], lx1 + offset[0], ly0 + offset[1], ly1 + offset[1]
+        view = ink if ly0 == ly1 else ink.T
+        if ly0 != ly1:  # vertical: work on the transposed image, where it is horizontal
+            lx0, ly0, lx1, ly1 = ly0, lx0, ly1, lx1
+        for start in range(lx0 - half, lx1 + half, chunk):
+            stop = min(start + chunk, lx1 + half + 1)
+            lo, hi = max(0, ly0 - search), min(view.shape[0], ly0 + search + 1)
+            profile = view[lo:hi, start:stop].sum(axis=1)
+            if profile.size == 0 or profile.max() < 0.3 * (stop - start):
+                continue
+            centre = lo + int(np.argmax(profile))
+            top, bottom = max(0, centre - half), min(view.shape[0], centre + half + 1)
+            above = view[max(0, top - 3) : top, start:stop].any(axis=0)
+            below = view[bottom : bottom + 3, start:stop].any(axis=0)
+            crossing = np.logical_and(above, below).astype(view.dtype)
+            view[top:bottom, start:stop] *= crossing.reshape(1, -1)
+
+
+def _pieces(ink: np.ndarray, box: Box, dpi: int) -> list[np.ndarray]:
+    """Masks (bool, ink's shape) of the connected components whose centre is inside ``box``.
+
+    Specks and thin slivers left over from printed lines are dropped.
+    """
+    count, labels, stats, centroids = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    speck = 0.00025 * dpi * dpi  # about 22 px at 300 dpi
+    thin = line_width(dpi) + 1
+    out = []
+    for i in range(1, count):
+        _x, _y, w, h, area = stats[i]
+        cx, cy = centroids[i]
+        line_like = min(w, h) <= thin and max(w, h) >= 0.25 * dpi
+        if area < speck or line_like:
+            continue
+        if not (box[0] <= cx < box[2] and box[1] <= cy < box[3]):
+            continue
+        out.append(labels == i)
+    return out
+
+
+def _comb_chars(
+    pieces: list[np.ndarray],
+    spec: FieldSpec,
+    offset: tuple[int, int],
+    strength: np.ndarray,
+    to_page: np.ndarray,
+    page: np.ndarray,
+    dpi: int,
+) -> list[CharCrop]:
+    """One crop per cell; a piece spanning cells is cut at the cell borders."""
+    cells = [
+        (c[0] + offset[0], c[1] + offset[1], c[2] + offset[0], c[3] + offset[1]) for c in spec.cells
+    ]
+    masks = [np.zeros(strength.shape, bool) for _ in cells]
+    edges = [c[0] for c in cells[1:]]
+    for piece in pieces:
+        cols = np.flatnonzero(piece.any(axis=0))
+        width = cols[-1] - cols[0] + 1
+        cell_w = cells[0][2] - cells[0][0]
+        if width > 1.5 * cell_w:
+            for k, cell in enumerate(cells):
+                lo = cell[0] if k else 0
+                hi = cell[2] if k < len(cells) - 1 else piece.shape[1]
+                masks[k][:, lo:hi] |= piece[:, lo:hi]
+            continue
+        cx = float(np.mean(cols))
+        masks[int(np.searchsorted(edges, cx, side="right"))] |= piece
+    chars = []
+    min_extent = 0.2 * (cells[0][3] - cells[0][1])
+    for k, (cell, mask) in enumerate(zip(cells, masks, strict=True)):
+        rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+        if rows.size and max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 >= min_extent:
+            chars.append(_char(k, mask, strength, to_page, page))
+        else:
+            chars.append(CharCrop(k, _EMPTY.copy(), _to_page_box(cell, to_page, page), "empty"))
+    return chars
+
+
+def _char(
+    index: int, mask: np.ndarray, strength: np.ndarray, to_page: np.ndarray, page: np.ndarray
+) -> CharCrop:
+    """Frame the ink under ``mask`` (a little grown, to keep anti-aliased edges)."""
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    y0, y1, x0, x1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+    grown = cv2.dilate(mask.astype(np.uint8), np.ones((3, 3), np.uint8))
+    ink = (strength * grown)[y0:y1, x0:x1]
+    image = crop_to_character(ink, ink_is_dark=False)
+    box = _to_page_box((int(x0), int(y0), int(x1), int(y1)), to_page, page)
+    return CharCrop(index, image, box, "ok" if image.any() else "empty")
+
+
+def _merge_broken(pieces: list[np.ndarray]) -> list[np.ndarray]:
+    """Merge pieces of one character: stacked parts (the dot of an i, the bar of a 5)."""
+    spans = [_span(p) for p in pieces]
+    order = sorted(range(len(pieces)), key=lambda i: spans[i][0])
+    groups: list[tuple[np.ndarray, tuple[int, int]]] = []
+    for i in order:
+        mask, (a, b) = pieces[i], spans[i]
+        if groups:
+            g_mask, (ga, gb) = groups[-1]
+            overlap = min(b, gb) - max(a, ga)
+            if overlap > 0.4 * min(b - a, gb - ga):
+                groups[-1] = (g_mask | mask, (min(a, ga), max(b, gb)))
+                continue
+        groups.append((mask, (a, b)))
+    return [g for g, _ in groups]
+
+
+def _span(mask: np.ndarray) -> tuple[int, int]:
+    cols = np.flatnonzero(mask.any(axis=0))
+    return int(cols[0]), int(cols[-1]) + 1
+
+
+def _split_touching(groups: list[np.ndarray], box_height: int) -> list[np.ndarray]:
+    """Split groups much wider than a character at the thinnest columns between them."""
+    if not groups:
+        return groups
+    heights = [np.ptp(np.flatnonzero(g.any(axis=1))) + 1 for g in groups]
+    widths = [b - a for a, b in map(_span, groups)]
+    char_h = float(np.median(heights))
+    expected = float(np.clip(np.median(widths), 0.45 * char_h, 0.85 * char_h))
+    out = []
+    for group, width in zip(groups, widths, strict=True):
+        n = round(width / expected)
+        if width < 1.6 * expected or n < 2:
+            out.append(group)
+            continue
+        a, b = _span(group)
+        profile = group[:, a:b].sum(axis=0).astype(float)
+        cuts = [a]
+        for k in range(1, n):
+            guess = k * width / n
+            lo, hi = (
+                int(max(1, guess - 0.25 * expected)),
+                int(min(width - 1, guess + 0.25 * expected)),
+            )
+            cuts.append(a + lo + int(np.argmin(profile[lo:hi])) if hi > lo else a + int(guess))
+        cuts.append(b)
+        for lo, hi in itertools.pairwise(cuts):
+            part = np.zeros_like(group)
+            part[:, lo:hi] = group[:, lo:hi]
+            if part.any():
+                out.append(part)
+    return out

@@ -1,0 +1,45 @@
+"""Debug overlay: what segmentation saw on a page, for people looking into a problem."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from segmentation.records import PageResult
+
+_OK, _EMPTY, _FIELD, _BAD = (0, 170, 0), (170, 170, 170), (255, 90, 0), (0, 0, 230)
+
+
+def draw_overlay(page: np.ndarray, result: PageResult) -> np.ndarray:
+    """Draw field boxes, character boxes and cell indices over a page.
+
+    Fields are blue (red when unreadable), found characters green, empty cells gray; the page's
+    template, status, score and reason are written at the top.
+
+    Args:
+        page: uint8 (H, W), dark ink on light paper, as loaded (the page ``result`` came from).
+        result: what ``segment_page`` returned for it.
+
+    Returns:
+        uint8 (H, W, 3) BGR image.
+    """
+    image = cv2.cvtColor(page, cv2.COLOR_GRAY2BGR)
+    scale = max(page.shape) / 3500
+    thick = max(1, round(3 * scale))
+    font = cv2.FONT_HERSHEY_SIMPLEX
+    for field in result.fields:
+        colour = _BAD if field.status == "unreadable" else _FIELD
+        x0, y0, x1, y1 = field.box
+        cv2.rectangle(image, (x0, y0), (x1, y1), colour, thick)
+        text = f"{field.name} [{field.status}] {field.reason}".strip()
+        cv2.putText(image, text, (x0, max(12, y0 - 8)), font, 0.8 * scale, colour, thick)
+        for char in field.chars:
+            cx0, cy0, cx1, cy1 = char.box
+            tint = _OK if char.status == "ok" else _EMPTY
+            cv2.rectangle(image, (cx0, cy0), (cx1, cy1), tint, max(1, thick - 1))
+            cv2.putText(image, str(char.index), (cx0 + 2, cy1 - 4), font, 0.6 * scale, tint, thick)
+    header = f"template={result.template} status={result.status} score={result.score:.2f}"
+    if result.reason:
+        header += f" reason: {result.reason}"
+    cv2.putText(image, header, (20, round(50 * scale)), font, 1.2 * scale, _BAD, thick + 1)
+    return image

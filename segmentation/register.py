@@ -1,0 +1,232 @@
+"""Register a page to the template that fits it best, from its four printed registration marks."""
+
+from __future__ import annotations
+
+import functools
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from segmentation.records import Template
+from segmentation.render import render_blank_form
+from segmentation.templates import mark_boxes
+
+MIN_SCORE = 0.6
+"""Registrations under this share of the form's printed lines found are refused."""
+BLANK_INK = 0.0005
+"""Pages with a smaller share of dark pixels are blank."""
+_LOW = 4  # scoring works on pages shrunk by this factor
+
+
+@dataclass(frozen=True, slots=True)
+class Registration:
+    """Where a template lies on a page.
+
+    Attributes:
+        template: the template that fits best.
+        homography: float64 (3, 3), template pixel coordinates to page pixel coordinates.
+        score: share of the template's printed lines found on the page, in [0, 1].
+    """
+
+    template: Template
+    homography: np.ndarray
+    score: float
+
+
+def ink_threshold(page: np.ndarray) -> int:
+    """Gray level under which a pixel is ink: Otsu's, capped so paper noise never counts.
+
+    Args:
+        page: uint8 (H, W), dark ink on light paper.
+
+    Returns:
+        The threshold (0..255).
+    """
+    otsu, _ = cv2.threshold(page, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    return int(min(max(otsu, 60), 190))
+
+
+def is_blank(page: np.ndarray) -> bool:
+    """True when the page has (almost) no dark pixels. page: uint8 (H, W), dark on light."""
+    return float((page < 128).mean()) < BLANK_INK
+
+
+def register_page(
+    page: np.ndarray, templates: Sequence[Template], threshold: int | None = None
+) -> tuple[Registration | None, str, float]:
+    """Find the template and homography that fit a page best.
+
+    Handles rotation, scale, shift and pages turned upside down or sideways; three of the four
+    marks suffice.
+
+    Args:
+        page: uint8 (H, W), dark ink on light paper, as loaded.
+        templates: the candidate forms (all with registration marks).
+        threshold: ink threshold (``ink_threshold(page)`` when None).
+
+    Returns:
+        (registration or None, reason when None, best score seen).
+    """
+    threshold = ink_threshold(page) if threshold is None else threshold
+    ink = (page < threshold).astype(np.uint8)
+    height, width = page.shape
+    small = cv2.resize(ink * 255, (width // _LOW, height // _LOW), interpolation=cv2.INTER_AREA)
+    small = cv2.dilate((small > 60).astype(np.uint8), np.ones((3, 3), np.uint8))
+    best: Registration | None = None
+    best_score = 0.0
+    found_marks = False
+    blobs = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    for template in templates:
+        marks = _template_marks(template)
+        scale0 = max(height, width) / max(template.size)
+        first = mark_boxes(template.size, template.dpi)[0]
+        candidates = _mark_candidates(blobs, (first[2] - first[0]) * scale0)
+        for source, target in _correspondences(candidates, marks, scale0):
+            found_marks = True
+            homography = _fit(target, source)
+            score = _score(small, template, homography)
+            if score > best_score:
+                best_score = score
+                best = Registration(template, homography, score)
+    if best is None:
+        return None, "registration marks not found (wrong form, or marks cut off or covered?)", 0.0
+    if best.score < MIN_SCORE:
+        reason = (
+            f"best match {best.template.name!r} finds only {best.score:.0%} of its printed lines"
+            f" (need {MIN_SCORE:.0%}): wrong form?"
+        )
+        return None, reason, best.score
+    assert found_marks
+    return best, "", best.score
+
+
+def _template_marks(template: Template) -> np.ndarray:
+    """Mark centres (4, 2) float64, clockwise from the top-left."""
+    return np.array(
+        [
+            ((x0 + x1) / 2, (y0 + y1) / 2)
+            for x0, y0, x1, y1 in mark_boxes(template.size, template.dpi)
+        ]
+    )
+
+
+def _mark_candidates(blobs: tuple, side: float) -> np.ndarray:
+    """Centres (N, 2) of solid, square-ish connected components about ``side`` pixels across."""
+    count, _, stats, centroids = blobs
+    w, h, area = (
+        stats[:, cv2.CC_STAT_WIDTH],
+        stats[:, cv2.CC_STAT_HEIGHT],
+        stats[:, cv2.CC_STAT_AREA],
+    )
+    ok = (
+        (w > 0.6 * side)
+        & (w < 1.6 * side)
+        & (h > 0.6 * side)
+        & (h < 1.6 * side)
+        & (area > 0.72 * w * h)
+        & (area > 0.4 * side * side)
+        & (np.arange(count) > 0)
+    )
+    return np.asarray(centroids[ok], dtype=np.float64)
+
+
+def _correspondences(
+    points: np.ndarray, marks: np.ndarray, scale0: float
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Plausible (page points, template marks) pairings: 4 marks, or 3 at a right angle."""
+    if len(points) > 12:
+        # Keep the blobs nearest each page corner: the marks are there.
+        corners = np.array(
+            [
+                points.min(0),
+                [points[:, 0].max(), points[:, 1].min()],
+                points.max(0),
+                [points[:, 0].min(), points[:, 1].max()],
+            ]
+        )
+        keep = {int(i) for c in corners for i in np.argsort(((points - c) ** 2).sum(1))[:3]}
+        points = points[sorted(keep)]
+    sides = np.array([np.linalg.norm(marks[1] - marks[0]), np.linalg.norm(marks[3] - marks[0])])
+    pairs: list[tuple[np.ndarray, np.ndarray]] = []
+    for size in (4, 3):
+        for combo in itertools.combinations(range(len(points)), size):
+            quad = _clockwise(points[list(combo)])
+            for source, target in _assignments(quad, marks, sides, scale0):
+                pairs.append((source, target))
+        if pairs:
+            break
+    return pairs
+
+
+def _clockwise(points: np.ndarray) -> np.ndarray:
+    centre = points.mean(0)
+    angles = np.arctan2(points[:, 1] - centre[1], points[:, 0] - centre[0])
+    return points[np.argsort(angles)]  # y points down, so increasing angle is clockwise
+
+
+def _assignments(
+    pts: np.ndarray, marks: np.ndarray, sides: np.ndarray, scale0: float
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Cyclic pairings of clockwise page points with clockwise marks whose shape matches."""
+    out = []
+    n = len(pts)
+    for shift in range(4):
+        target = np.roll(marks, -shift, axis=0)[:n]
+        if n == 3 and not _right_angle(pts[1] - pts[0], pts[1] - pts[2]):
+            continue
+        source_d = [np.linalg.norm(pts[(i + 1) % n] - pts[i]) for i in range(n - (n == 3))]
+        target_d = [np.linalg.norm(target[(i + 1) % n] - target[i]) for i in range(n - (n == 3))]
+        ratios = np.array(source_d) / np.array(target_d)
+        scale = float(np.median(ratios))
+        if not 0.6 * scale0 < scale < 1.6 * scale0:
+            continue
+        if np.abs(ratios / scale - 1).max() > 0.06:
+            continue
+        out.append((pts, target))
+    return out
+
+
+def _right_angle(a: np.ndarray, b: np.ndarray) -> bool:
+    cosine = float(a @ b) / (np.linalg.norm(a) * np.linalg.norm(b) + 1e-9)
+    return bool(abs(cosine) < 0.12)
+
+
+def _fit(template_pts: np.ndarray, page_pts: np.ndarray) -> np.ndarray:
+    src, dst = template_pts.astype(np.float32), page_pts.astype(np.float32)
+    if len(src) == 4:
+        return cv2.getPerspectiveTransform(src, dst).astype(np.float64)
+    return np.vstack([cv2.getAffineTransform(src, dst), [0.0, 0.0, 1.0]]).astype(np.float64)
+
+
+@functools.lru_cache(maxsize=32)
+def _structure(template: Template) -> np.ndarray:
+    """The template's printed lines (no labels, no marks), shrunk, as a 0/1 uint8 mask."""
+    if template.reference_image is not None:
+        lines = (template.reference_image < 128).astype(np.uint8)
+        if template.marks:
+            for x0, y0, x1, y1 in mark_boxes(template.size, template.dpi):
+                lines[y0:y1, x0:x1] = 0
+    else:
+        lines = (render_blank_form(template, labels=False, marks=False) < 128).astype(np.uint8)
+    width, height = template.size
+    small = cv2.resize(lines * 255, (width // _LOW, height // _LOW), interpolation=cv2.INTER_AREA)
+    return (small > 60).astype(np.uint8)
+
+
+def _score(small_ink: np.ndarray, template: Template, homography: np.ndarray) -> float:
+    """Share of the template's (shrunk) printed lines that land on (dilated) page ink."""
+    structure = _structure(template)
+    shrink = np.diag([1.0 / _LOW, 1.0 / _LOW, 1.0])
+    to_small_page = shrink @ homography @ np.linalg.inv(shrink)
+    warped = cv2.warpPerspective(
+        small_ink,
+        to_small_page,
+        (structure.shape[1], structure.shape[0]),
+        flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP,
+        borderValue=0,
+    )
+    total = int(structure.sum())
+    return float((warped & structure).sum()) / total if total else 0.0

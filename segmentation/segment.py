@@ -1,0 +1,48 @@
+"""Segment one page: register it to the best template (or detect fields), then cut crops."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from segmentation.crops import cut_field
+from segmentation.records import PageResult, Template
+from segmentation.register import ink_threshold, is_blank, register_page
+
+
+def segment_page(page: np.ndarray, templates: Sequence[Template] | None) -> PageResult:
+    """Register a page and cut every field into character crops.
+
+    Args:
+        page: uint8 (H, W), dark ink on light paper, as loaded (any rotation, including upside
+            down or sideways).
+        templates: the forms the page may be; None or empty for template-free mode, which
+            finds comb and box fields from the page's own lines (charset ``alnum``).
+
+    Returns:
+        The page result: ``ok`` with one FieldCrops per template field (boxes in the page as
+        loaded), ``blank``, or ``unregistered`` with the reason (fields then empty).
+
+    Raises:
+        ValueError: ``page`` is not a uint8 (H, W) array.
+    """
+    if page.ndim != 2 or page.dtype != np.uint8:
+        raise ValueError(f"expected a uint8 (H, W) page, got {page.dtype} {page.shape}")
+    if is_blank(page):
+        return PageResult(None, "blank", "no ink on the page", (), 0.0)
+    threshold = ink_threshold(page)
+    if not templates:
+        from segmentation.detect import segment_without_template
+
+        return segment_without_template(page, threshold)
+    registration, reason, score = register_page(page, templates, threshold)
+    if registration is None:
+        return PageResult(None, "unregistered", reason, (), round(score, 4))
+    template = registration.template
+    fields = tuple(
+        cut_field(page, spec, registration.homography, threshold, template.dpi)
+        for spec in template.fields
+    )
+    transform = tuple(float(v) for v in registration.homography.ravel())
+    return PageResult(template.name, "ok", "", fields, round(registration.score, 4), transform)
