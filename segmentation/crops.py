@@ -128,9 +128,12 @@ def _remove_lines(ink: np.ndarray, spec: FieldSpec, offset: tuple[int, int], dpi
 def _pieces(ink: np.ndarray, box: Box, dpi: int) -> list[np.ndarray]:
     """Masks (bool, ink's shape) of the connected components whose centre is inside ``box``.
 
-    Specks and thin slivers left over from printed lines are dropped.
+    Specks and thin slivers left over from printed lines are dropped. Components are found
+    after closing 1-2 px gaps, so a faint stroke broken by thresholding stays one piece.
     """
-    count, labels, stats, centroids = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    closed = cv2.morphologyEx(ink, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))
+    count, labels, stats, centroids = cv2.connectedComponentsWithStats(closed, connectivity=8)
+    inked = ink > 0
     speck = 0.00025 * dpi * dpi  # about 22 px at 300 dpi
     thin = line_width(dpi) + 1
     out = []
@@ -142,7 +145,7 @@ def _pieces(ink: np.ndarray, box: Box, dpi: int) -> list[np.ndarray]:
             continue
         if not (box[0] <= cx < box[2] and box[1] <= cy < box[3]):
             continue
-        out.append(labels == i)
+        out.append((labels == i) & inked)
     return out
 
 
@@ -198,7 +201,11 @@ def _char(
 
 
 def _merge_broken(pieces: list[np.ndarray]) -> list[np.ndarray]:
-    """Merge pieces of one character: stacked parts (the dot of an i, the bar of a 5)."""
+    """Merge the pieces of each character, left to right.
+
+    Stacked parts (the dot of an i, the bar of a 5) join; so do small fragments (a broken-off
+    bar or tail) and single strokes lying right next to a character.
+    """
     spans = [_span(p) for p in pieces]
     order = sorted(range(len(pieces)), key=lambda i: spans[i][0])
     groups: list[tuple[np.ndarray, tuple[int, int]]] = []
@@ -211,6 +218,33 @@ def _merge_broken(pieces: list[np.ndarray]) -> list[np.ndarray]:
                 groups[-1] = (g_mask | mask, (min(a, ga), max(b, gb)))
                 continue
         groups.append((mask, (a, b)))
+    if len(groups) < 2:
+        return [g for g, _ in groups]
+    heights = np.array([np.ptp(np.flatnonzero(g.any(axis=1))) + 1 for g, _ in groups])
+    areas = np.array([int(g.sum()) for g, _ in groups])
+    tall, big = float(np.median(heights)), float(np.median(areas))
+    merged = True
+    while merged and len(groups) > 1:
+        merged = False
+        for i, (mask, (a, b)) in enumerate(groups):
+            fragment = heights[i] < 0.4 * tall or areas[i] < 0.15 * big
+            stroke = (b - a) < 0.3 * tall  # one stroke of a broken letter, or an I
+            if not (fragment or stroke):
+                continue
+            gaps = [
+                max(a - gb, ga - b) if j != i else np.inf for j, (_, (ga, gb)) in enumerate(groups)
+            ]
+            j = int(np.argmin(gaps))
+            if gaps[j] > (0.25 if fragment else 0.1) * tall:
+                continue
+            g_mask, (ga, gb) = groups[j]
+            groups[j] = (g_mask | mask, (min(a, ga), max(b, gb)))
+            heights[j] = np.ptp(np.flatnonzero(groups[j][0].any(axis=1))) + 1
+            areas[j] += areas[i]
+            del groups[i]
+            heights, areas = np.delete(heights, i), np.delete(areas, i)
+            merged = True
+            break
     return [g for g, _ in groups]
 
 
@@ -220,29 +254,34 @@ def _span(mask: np.ndarray) -> tuple[int, int]:
 
 
 def _split_touching(groups: list[np.ndarray], box_height: int) -> list[np.ndarray]:
-    """Split groups much wider than a character at the thinnest columns between them."""
-    if not groups:
-        return groups
-    heights = [np.ptp(np.flatnonzero(g.any(axis=1))) + 1 for g in groups]
-    widths = [b - a for a, b in map(_span, groups)]
-    char_h = float(np.median(heights))
-    expected = float(np.clip(np.median(widths), 0.45 * char_h, 0.85 * char_h))
+    """Split groups much wider than tall at thin columns (where one stroke joins two letters).
+
+    A cut is made only where the ink across the column is about one stroke thick, so wide
+    letters (M, W) stay whole.
+    """
+    del box_height
     out = []
-    for group, width in zip(groups, widths, strict=True):
-        n = round(width / expected)
-        if width < 1.6 * expected or n < 2:
+    for group in groups:
+        rows = np.flatnonzero(group.any(axis=1))
+        a, b = _span(group)
+        height, width = rows[-1] - rows[0] + 1, b - a
+        if width < 1.5 * height:
             out.append(group)
             continue
-        a, b = _span(group)
+        mask = group.astype(np.uint8)
+        boundary = int((mask - cv2.erode(mask, np.ones((3, 3), np.uint8))).sum())
+        stroke = 2.0 * float(mask.sum()) / max(1, boundary)
         profile = group[:, a:b].sum(axis=0).astype(float)
+        n = max(2, round(width / (0.8 * height)))
         cuts = [a]
         for k in range(1, n):
             guess = k * width / n
-            lo, hi = (
-                int(max(1, guess - 0.25 * expected)),
-                int(min(width - 1, guess + 0.25 * expected)),
-            )
-            cuts.append(a + lo + int(np.argmin(profile[lo:hi])) if hi > lo else a + int(guess))
+            lo, hi = int(max(1, guess - 0.3 * height)), int(min(width - 1, guess + 0.3 * height))
+            if hi <= lo:
+                continue
+            best = lo + int(np.argmin(profile[lo:hi]))
+            if profile[best] <= 1.5 * stroke and a + best - cuts[-1] > 0.4 * height:
+                cuts.append(a + best)
         cuts.append(b)
         for lo, hi in itertools.pairwise(cuts):
             part = np.zeros_like(group)

@@ -204,7 +204,7 @@ def fill_form(
                 gy = (y0 + y1 - glyph.shape[0]) / 2 + rng.uniform(-0.08, 0.08) * (y1 - y0)
                 box = _stamp(page, glyph, round(x), round(gy), darkness)
                 chars.append({"char": char, "index": index, "box": box})
-                gap = -0.03 if rng.random() < touch_rate else rng.uniform(0.1, 0.35)
+                gap = -0.12 if rng.random() < touch_rate else rng.uniform(0.1, 0.35)
                 x += glyph.shape[1] + gap * height
         value = "".join(str(c["char"]) for c in chars)
         truth.append({"name": spec.name, "kind": spec.kind, "value": value, "chars": chars})
