@@ -5,9 +5,11 @@ framed the MNIST way: the ink's bounding box is scaled, keeping its aspect ratio
 longer side is 20 px, and the result is placed so that the ink's centre of mass sits at the
 centre of the 28x28 frame. Ink is stretched so that its strongest pixel is 255.
 
-MNIST images already follow this framing. EMNIST images (a square crop padded by 2 px) and crops
-cut from scanned forms are re-framed to it by ``frame_character``, so training data and real crops
-look alike. Model bundles record ``CONTRACT`` and refuse to load under another one.
+MNIST images already follow this framing. An image that already conforms (within the tolerances
+below) passes through unchanged, so framing is idempotent and costs little for MNIST-style input.
+EMNIST images (a square crop padded by 2 px) and crops cut from scanned forms are re-framed to it
+by ``frame_character``, so training data and real crops look alike. Model bundles record
+``CONTRACT`` and refuse to load under another one.
 """
 
 from __future__ import annotations
@@ -21,6 +23,13 @@ SIZE: Final = 28
 BOX: Final = 20
 # Pixels at or under this level (of 255) are background when finding the ink's extent.
 INK_LEVEL: Final = 40
+# An image already conforms when its ink's longer side is within this many px of BOX and its
+# centre of mass within COM_TOLERANCE px of the frame centre (MNIST centres on whole pixels, so its
+# centres of mass sit up to 1 px off the true centre), and its strongest pixel is 255.
+BOX_TOLERANCE: Final = 1
+COM_TOLERANCE: Final = 1.0
+_CENTRE: Final = SIZE / 2 - 0.5
+_AXIS = np.arange(SIZE, dtype=np.float32)
 
 CONTRACT: Final[dict[str, object]] = {
     "name": "mnist-com-20",
@@ -30,7 +39,38 @@ CONTRACT: Final[dict[str, object]] = {
     "ink": "white-on-black",
     "framing": "longer side of ink bounding box scaled to 20 px, centre of mass at frame centre",
     "ink_level": INK_LEVEL,
+    "passthrough": "images within 1 px of the box size and of the centre, peak 255, stay as is",
 }
+
+
+def conforming(images: np.ndarray) -> np.ndarray:
+    """Tell which images already follow the framing, vectorised over a batch.
+
+    Args:
+        images: uint8 (N, 28, 28), white ink on black.
+
+    Returns:
+        bool (N,): True where the image is already framed by the contract (within tolerance).
+    """
+    if images.ndim != 3 or images.shape[1:] != (SIZE, SIZE):
+        return np.zeros(images.shape[:1], bool)
+    ink: np.ndarray = np.asarray(images > INK_LEVEL)
+    rows = np.any(ink, axis=2)
+    cols = np.any(ink, axis=1)
+    height = SIZE - rows[:, ::-1].argmax(axis=1) - rows.argmax(axis=1)
+    width = SIZE - cols[:, ::-1].argmax(axis=1) - cols.argmax(axis=1)
+    longer = np.maximum(height, width)
+    mass = images.astype(np.float32)
+    total = np.maximum(mass.sum(axis=(1, 2)), 1.0)
+    cy = mass.sum(axis=2) @ _AXIS / total
+    cx = mass.sum(axis=1) @ _AXIS / total
+    return (
+        np.any(rows, axis=1)
+        & (images.max(axis=(1, 2)) == 255)
+        & (np.abs(longer - BOX) <= BOX_TOLERANCE)
+        & (np.abs(cy - _CENTRE) <= COM_TOLERANCE)
+        & (np.abs(cx - _CENTRE) <= COM_TOLERANCE)
+    )
 
 
 def frame_character(image: np.ndarray) -> np.ndarray:
@@ -41,10 +81,16 @@ def frame_character(image: np.ndarray) -> np.ndarray:
 
     Returns:
         uint8 (28, 28), white ink on black, framed as described in the module docstring.
-        An image with no ink comes back all zeros.
+        An image with no ink comes back all zeros; one that already conforms comes back as is.
     """
     if image.ndim != 2 or image.dtype != np.uint8:
         raise ValueError(f"expected a uint8 (H, W) image, got {image.dtype} {image.shape}")
+    if image.shape == (SIZE, SIZE) and conforming(image[None])[0]:
+        return image.copy()
+    return _frame(image)
+
+
+def _frame(image: np.ndarray) -> np.ndarray:
     rows = np.flatnonzero((image > INK_LEVEL).any(axis=1))
     if rows.size == 0:
         return np.zeros((SIZE, SIZE), np.uint8)
@@ -57,10 +103,11 @@ def frame_character(image: np.ndarray) -> np.ndarray:
     interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
     glyph = cv2.resize(ink, (new_w, new_h), interpolation=interpolation).astype(np.float32)
 
-    total = float(glyph.sum())
-    ys, xs = np.indices(glyph.shape, dtype=np.float32)
-    cy = float((ys * glyph).sum()) / total
-    cx = float((xs * glyph).sum()) / total
+    # Row and column sums give the centre of mass without an index grid per image.
+    row_mass, col_mass = glyph.sum(axis=1), glyph.sum(axis=0)
+    total = float(row_mass.sum())
+    cy = float(row_mass @ _AXIS[:new_h]) / total if new_h <= SIZE else _com(row_mass, total)
+    cx = float(col_mass @ _AXIS[:new_w]) / total if new_w <= SIZE else _com(col_mass, total)
     # Translate so the centre of mass lands on the frame centre, but never push ink off the frame.
     dx = float(np.clip(SIZE / 2 - 0.5 - cx, 0, SIZE - new_w))
     dy = float(np.clip(SIZE / 2 - 0.5 - cy, 0, SIZE - new_h))
@@ -72,6 +119,10 @@ def frame_character(image: np.ndarray) -> np.ndarray:
     return np.clip(framed * (255.0 / peak), 0, 255).round().astype(np.uint8)
 
 
+def _com(mass: np.ndarray, total: float) -> float:
+    return float(mass @ np.arange(mass.size, dtype=np.float32)) / total
+
+
 def frame_characters(images: np.ndarray) -> np.ndarray:
     """Frame a batch of character images by the contract.
 
@@ -79,13 +130,20 @@ def frame_characters(images: np.ndarray) -> np.ndarray:
         images: uint8 (N, H, W), upright, white ink on black.
 
     Returns:
-        uint8 (N, 28, 28), each framed by ``frame_character``.
+        uint8 (N, 28, 28), each framed by ``frame_character``; a new array.
     """
     if images.ndim != 3 or images.dtype != np.uint8:
         raise ValueError(f"expected a uint8 (N, H, W) batch, got {images.dtype} {images.shape}")
-    out = np.empty((images.shape[0], SIZE, SIZE), np.uint8)
-    for i, image in enumerate(images):
-        out[i] = frame_character(image)
+    done = conforming(images)
+    if done.all():
+        return images.copy()
+    out = (
+        images.copy()
+        if images.shape[1:] == (SIZE, SIZE)
+        else np.empty((len(images), SIZE, SIZE), np.uint8)
+    )
+    for i in np.flatnonzero(~done):
+        out[i] = _frame(images[i])
     return out
 
 

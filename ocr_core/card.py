@@ -1,0 +1,206 @@
+"""Write a model bundle: the inference model, ``bundle.json``, and a model card with plots."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ocr_core.corpus import BUNDLE_LABELS
+from ocr_core.evaluate import COVERAGES, Report
+from ocr_core.inference import META_FILE, MODEL_FILE
+from ocr_core.model import build_model
+from ocr_core.normalise import CONTRACT
+from ocr_core.plots import bar_chart, line_chart
+
+TABLE_HEAD = (
+    "| set | n | accuracy | error @100% | @98% | @95% | @90% | @80% | ECE before | ECE after "
+    "| accepted at threshold | error of accepted |\n" + "|---" * 12 + "|"
+)
+SET_NAMES = {"val": "val (tuning)", "test_mnist": "MNIST test", "test_pool": "EMNIST pool test"}
+
+
+def _plots(folder: Path, report: Report, history: dict[str, list[float]]) -> None:
+    epochs = list(range(1, len(history.get("loss", [])) + 1))
+    line_chart(
+        folder / "training_curves.png",
+        [
+            ("train loss", epochs, history.get("loss", [])),
+            ("val loss", epochs, history.get("val_loss", [])),
+            ("train error", epochs, [1 - a for a in history.get("accuracy", [])]),
+            ("val error", epochs, [1 - a for a in history.get("val_accuracy", [])]),
+        ],
+        title="Training curves (train is augmented)",
+        xlabel="epoch",
+        ylabel="loss / error",
+        xlim=(1, max(2, len(epochs))),
+        ylim=(0, max([0.05, *history.get("val_loss", [0.05])[1:]]) * 1.2),
+        points=True,
+    )
+    bar_chart(
+        folder / "confused_pairs.png",
+        [(f"{t} -> {p}", float(n)) for t, p, n in report.confusions],
+        title="Most confused pairs on the test sets (true -> predicted)",
+        xlabel="count",
+    )
+    test = "test_pool"
+    rel = report.curves[test]
+    line_chart(
+        folder / "reliability.png",
+        [
+            ("ideal", [0, 1], [0, 1]),
+            (
+                "before (T=1)",
+                [c for c, _, _ in rel["reliability_before"]],
+                [a for _, a, _ in rel["reliability_before"]],
+            ),
+            (
+                f"after (T={report.temperature:.2f})",
+                [c for c, _, _ in rel["reliability_after"]],
+                [a for _, a, _ in rel["reliability_after"]],
+            ),
+        ],
+        title="Reliability diagram, EMNIST pool test (15 bins)",
+        xlabel="mean confidence in bin",
+        ylabel="accuracy",
+        xlim=(0, 1),
+        ylim=(0, 1),
+        points=True,
+    )
+    worst = max(max(report.curves[n]["error"][-1:] or [0.0]) for n in report.curves)
+    line_chart(
+        folder / "error_vs_coverage.png",
+        [(SET_NAMES[n], c["coverage"], c["error"]) for n, c in report.curves.items()],
+        title="Error among accepted characters vs coverage",
+        xlabel="coverage (share accepted, most confident first)",
+        ylabel="error",
+        xlim=(0.5, 1.0),
+        ylim=(0, max(0.01, worst * 1.1)),
+        marks=[
+            (report.metrics["val"]["coverage_at_threshold"], f"threshold {report.threshold:.3f}")
+        ],
+    )
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.2f}%"
+
+
+def _card(name: str, meta: dict[str, Any]) -> str:
+    m, t = meta["metrics"], meta["training"]
+    rows = []
+    for set_name, f in m.items():
+        cover = " | ".join(_pct(f[f"error_at_{round(c * 100)}"]) for c in COVERAGES)
+        rows.append(
+            f"| {SET_NAMES[set_name]} | {int(f['count'])} | {_pct(f['accuracy'])} | {cover} | "
+            f"{_pct(f['ece_before'])} | {_pct(f['ece_after'])} | "
+            f"{_pct(f['coverage_at_threshold'])} | {_pct(f['error_at_threshold'])} |"
+        )
+    extra = [
+        f"- {SET_NAMES[s]}: digits {_pct(f['digit_accuracy'])} (with the `digits` charset "
+        f"{_pct(f['digit_accuracy_digits_charset'])}), letters {_pct(f['letter_accuracy'])}"
+        for s, f in m.items()
+        if "letter_accuracy" in f
+    ]
+    sizes = ", ".join(f"{k} {v}" for k, v in t["sizes"].items())
+    sources = "; ".join(f"{k}: {', '.join(v)}" for k, v in t["sources"].items())
+    return f"""# Model card: `{name}`
+
+Character classifier for handwritten boxed forms: {len(meta["labels"])} classes
+(`{"".join(meta["labels"])}`). A compact CNN (2x2 conv blocks of 32/64 filters with batch norm,
+dense 256, dropout), trained with augmentation that mimics form handwriting (rotation, shear,
+scale, shift, stroke thickening/thinning). Input: uint8 28x28 upright white-on-black, framed by
+the normalisation contract `{meta["contract"]["name"]}` v{meta["contract"]["version"]}
+(`ocr_core.normalise`); `Classifier.predict` frames its input itself.
+
+```python
+from ocr_core import load_classifier
+clf = load_classifier("data/models/{name}")
+pred = clf.predict(images, charset=None, top_k=3)  # labels, calibrated probs, needs_review
+```
+
+## Training
+- Data ({sizes}): {sources}. Never trained or tuned on a test split: early stopping, the
+  temperature and the threshold use `val` only.
+- {t["epochs_run"]} epochs run of {t["epochs"]} (best val loss at epoch {t["best_epoch"]}),
+  batch {t["batch_size"]}, AdamW peak lr {t["learning_rate"]} with cosine decay, seed {t["seed"]}.
+- Command: `python -m ocr_core.train --bundle {name} --epochs {t["epochs"]}
+  --batch-size {t["batch_size"]} --out data/models/{name}` (resumable: run it again after a kill).
+
+## Measured figures
+Temperature {meta["temperature"]:.3f} (fitted on val by NLL). Default review threshold
+{meta["threshold"]:.4f}: the lowest top-1 calibrated probability at which accepted val characters
+have at most {_pct(meta["target_error"])} error. Error at coverage c = error among the most
+confident share c of characters.
+
+{TABLE_HEAD}
+{chr(10).join(rows)}
+
+{chr(10).join(extra)}
+
+![training curves](training_curves.png)
+![most confused pairs](confused_pairs.png)
+![reliability diagram](reliability.png)
+![error vs coverage](error_vs_coverage.png)
+
+## Limits
+- Trained on MNIST and NIST SD19 (EMNIST) writers, US high-school students and Census staff;
+  other scripts (e.g. crossed sevens, continental ones) are under-represented.
+- The 47-class space cannot tell the case of c, i, j, k, l, m, o, p, s, u, v, w, x, y, z; a
+  charset (`upper`/`lower`) decides it. O/0, I/1/l, S/5, Z/2 remain the main confusions: give
+  fields a charset whenever the form allows.
+- Written {meta["written"]}.
+"""
+
+
+def write_bundle(
+    out: Path,
+    model: Any,
+    bundle: str,
+    report: Report,
+    training: dict[str, Any],
+    *,
+    target_error: float,
+) -> Path:
+    """Write a bundle folder, replacing an existing one only when the new one is complete.
+
+    Args:
+        out: the bundle folder.
+        model: the trained model (its weights are copied into a fresh, optimizer-free model).
+        bundle: ``digits`` or ``alnum``.
+        report: calibration and figures from ``evaluate``.
+        training: data and settings to record.
+        target_error: the error the review threshold was chosen for.
+
+    Returns:
+        The bundle folder.
+    """
+    labels = BUNDLE_LABELS[bundle]
+    tmp = out.with_name(out.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    clean = build_model(len(labels))
+    clean.set_weights(model.get_weights())
+    clean.save(tmp / MODEL_FILE)
+    meta = {
+        "format": 1,
+        "name": out.name,
+        "bundle": bundle,
+        "labels": list(labels),
+        "contract": CONTRACT,
+        "temperature": report.temperature,
+        "threshold": report.threshold,
+        "target_error": target_error,
+        "metrics": report.metrics,
+        "confusions": report.confusions,
+        "training": training,
+        "written": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    }
+    (tmp / META_FILE).write_text(json.dumps(meta, indent=1))
+    _plots(tmp, report, training["history"])
+    (tmp / "README.md").write_text(_card(out.name, meta))
+    shutil.rmtree(out, ignore_errors=True)
+    tmp.rename(out)
+    return out

@@ -1,0 +1,222 @@
+"""Load a model bundle once and classify batches of character images with calibrated confidence."""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+
+from ocr_core.calibration import softmax
+from ocr_core.charset import resolve_charset
+from ocr_core.errors import ModelError
+from ocr_core.normalise import CONTRACT, SIZE, frame_characters
+
+MODEL_FILE: Final = "model.keras"
+META_FILE: Final = "bundle.json"
+REQUIRED_KEYS: Final = ("name", "labels", "contract", "temperature", "threshold")
+BATCH: Final = 1024
+RETRAIN: Final = "Train the bundle again with `python -m ocr_core.train --bundle NAME --out DIR`"
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Prediction:
+    """Top-k readings of a batch of characters.
+
+    Attributes:
+        labels: str (N, top_k), best first ("" where the charset allows fewer than top_k).
+        probs: float (N, top_k) calibrated probabilities, best first.
+        needs_review: bool (N,), top-1 probability under the review threshold.
+    """
+
+    labels: np.ndarray
+    probs: np.ndarray
+    needs_review: np.ndarray
+
+
+def read_metadata(folder: Path) -> dict[str, Any]:
+    """Read and check a bundle's ``bundle.json``.
+
+    Args:
+        folder: the bundle folder.
+
+    Returns:
+        The metadata.
+
+    Raises:
+        ModelError: the folder or file is missing, the JSON is corrupt or incomplete, or the
+            bundle was trained under another normalisation contract.
+    """
+    if not folder.is_dir():
+        raise ModelError(
+            "model bundle folder not found",
+            path=folder,
+            remedy=f"Check the path or DIGITISE_MODELS_DIR, or {RETRAIN}",
+        )
+    path = folder / META_FILE
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as e:
+        raise ModelError("bundle has no bundle.json", path=path, remedy=RETRAIN) from e
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ModelError(f"bundle.json is corrupt ({e})", path=path, remedy=RETRAIN) from e
+    missing = [k for k in REQUIRED_KEYS if not isinstance(meta, dict) or k not in meta]
+    if missing:
+        raise ModelError(f"bundle.json lacks {', '.join(missing)}", path=path, remedy=RETRAIN)
+    if meta["contract"] != CONTRACT:
+        raise ModelError(
+            f"bundle was trained under normalisation contract {meta['contract'].get('name')!r} "
+            f"v{meta['contract'].get('version')}, this code frames images by "
+            f"{CONTRACT['name']!r} v{CONTRACT['version']}",
+            path=path,
+            remedy=RETRAIN,
+        )
+    return meta
+
+
+class Classifier:
+    """A loaded model bundle: frames, classifies and calibrates batches of characters.
+
+    Attributes:
+        name: the bundle's name.
+        labels: the class labels, in model output order.
+        contract: the normalisation contract the bundle was trained under.
+        threshold: the default review threshold.
+        temperature: the fitted calibration temperature.
+        metadata: the whole ``bundle.json``.
+    """
+
+    def __init__(self, folder: Path, model: Any, meta: dict[str, Any]) -> None:
+        import tensorflow as tf
+
+        self.path = folder
+        self.name: str = meta["name"]
+        self.labels: tuple[str, ...] = tuple(meta["labels"])
+        self.contract: dict[str, object] = meta["contract"]
+        self.threshold = float(meta["threshold"])
+        self.temperature = float(meta["temperature"])
+        self.metadata = meta
+        self.model = model
+        # One traced graph for every batch size; model.predict's per-call overhead is avoided.
+        self._infer = tf.function(
+            lambda x: model(x, training=False),
+            input_signature=[tf.TensorSpec([None, SIZE, SIZE, 1], tf.float32)],
+        )
+
+    def __repr__(self) -> str:
+        return f"Classifier({self.name!r}, {len(self.labels)} classes, path={str(self.path)!r})"
+
+    def logits(self, images: np.ndarray, *, framed: bool = False) -> np.ndarray:
+        """Raw model logits of a batch, framed by the contract first.
+
+        Args:
+            images: uint8 (N, H, W), upright, white ink on black (N may be 0).
+            framed: True when the images are known to be framed already (skips the check).
+
+        Returns:
+            float32 (N, C) logits, before temperature.
+        """
+        if images.ndim != 3 or images.dtype != np.uint8:
+            raise ValueError(f"expected uint8 (N, H, W) images, got {images.dtype} {images.shape}")
+        if len(images) == 0:
+            return np.zeros((0, len(self.labels)), np.float32)
+        if not framed:
+            images = frame_characters(images)
+        out = [
+            self._infer(images[i : i + BATCH, :, :, None].astype(np.float32)).numpy()
+            for i in range(0, len(images), BATCH)
+        ]
+        return np.concatenate(out)
+
+    def predict(
+        self,
+        images: np.ndarray,
+        charset: str | None = None,
+        top_k: int = 3,
+        threshold: float | None = None,
+    ) -> Prediction:
+        """Classify a batch of character images.
+
+        Args:
+            images: uint8 (N, H, W), usually (N, 28, 28), upright, white ink on black, as MNIST
+                stores them (framed internally by the contract). N may be 0.
+            charset: None (all classes), ``digits``, ``upper``, ``lower``, ``letters``,
+                ``alnum``, or a literal string of allowed characters.
+            top_k: alternatives per character, best first.
+            threshold: review threshold; the bundle's default when None.
+
+        Returns:
+            The top-k labels and calibrated probabilities, and the review flags.
+
+        Raises:
+            ValueError: wrong image dtype or shape, top_k < 1, threshold outside [0, 1], or a
+                charset that allows none of the bundle's classes.
+        """
+        if top_k < 1:
+            raise ValueError(f"top_k must be >= 1, not {top_k}")
+        limit = self.threshold if threshold is None else float(threshold)
+        if not 0.0 <= limit <= 1.0:
+            raise ValueError(f"threshold must be in [0, 1], not {threshold}")
+        allowed = resolve_charset(self.labels, charset)
+        logits = self.logits(images)[:, allowed.classes]
+        probs = softmax(logits, self.temperature)
+        k = min(top_k, probs.shape[1])
+        best = np.argsort(-probs, axis=1, kind="stable")[:, :k]
+        labels = np.full((len(probs), top_k), "", dtype=allowed.reads_as.dtype)
+        top = np.zeros((len(probs), top_k), np.float64)
+        labels[:, :k] = allowed.reads_as[best]
+        top[:, :k] = np.take_along_axis(probs, best, axis=1)
+        return Prediction(labels, top, top[:, 0] < limit)
+
+
+_CACHE: dict[tuple[str, int, int], Classifier] = {}
+_LOCK = threading.Lock()
+
+
+def load_classifier(path: str | Path) -> Classifier:
+    """Load a model bundle (once per process; later calls return the same Classifier).
+
+    Args:
+        path: the bundle folder, e.g. ``data/models/digits``.
+
+    Returns:
+        The classifier.
+
+    Raises:
+        ModelError: the bundle is missing, broken, or was trained under another contract; the
+            message names the path and the fix.
+    """
+    folder = Path(path)
+    meta = read_metadata(folder)
+    model_path = folder / MODEL_FILE
+    if not model_path.is_file():
+        raise ModelError("bundle has no model.keras", path=model_path, remedy=RETRAIN)
+    key = (
+        str(folder.resolve()),
+        (folder / META_FILE).stat().st_mtime_ns,
+        model_path.stat().st_mtime_ns,
+    )
+    with _LOCK:
+        if key not in _CACHE:
+            import keras
+
+            try:
+                model = keras.models.load_model(model_path, compile=False, safe_mode=True)
+            except Exception as e:  # Keras raises many types for a broken file
+                raise ModelError(
+                    f"model.keras cannot be loaded ({type(e).__name__}: {e})",
+                    path=model_path,
+                    remedy=RETRAIN,
+                ) from e
+            outputs = model.output_shape[-1]
+            if outputs != len(meta["labels"]):
+                raise ModelError(
+                    f"model has {outputs} outputs, bundle.json {len(meta['labels'])} labels",
+                    path=folder,
+                    remedy=RETRAIN,
+                )
+            _CACHE[key] = Classifier(folder, model, meta)
+        return _CACHE[key]

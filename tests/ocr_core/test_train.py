@@ -1,0 +1,96 @@
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ocr_core import load_classifier
+from ocr_core.errors import ConfigurationError
+from ocr_core.train import STATE_FILE, TrainConfig, main, train_bundle
+
+
+class Interrupted(Exception):
+    """Stands in for a kill right after a checkpoint."""
+
+
+def config(tiny_datasets: Path, tmp_path: Path, **kw: object) -> TrainConfig:
+    base: dict = dict(
+        bundle="alnum",
+        out=tmp_path / "alnum",
+        data_dir=tiny_datasets,
+        epochs=1,
+        batch_size=64,
+        checkpoint_dir=tmp_path / "ckpt",
+    )
+    return TrainConfig(**{**base, **kw})
+
+
+def test_trains_one_epoch_end_to_end(tiny_datasets: Path, tmp_path: Path) -> None:
+    out = train_bundle(config(tiny_datasets, tmp_path))
+    for name in (
+        "model.keras",
+        "bundle.json",
+        "README.md",
+        "training_curves.png",
+        "confused_pairs.png",
+        "reliability.png",
+        "error_vs_coverage.png",
+    ):
+        assert (out / name).is_file(), name
+    meta = json.loads((out / "bundle.json").read_text())
+    assert meta["temperature"] > 0 and 0 < meta["threshold"] <= 1
+    assert {"val", "test_mnist", "test_pool"} <= set(meta["metrics"])
+    assert meta["training"]["epochs_run"] == 1 and meta["training"]["sizes"]["train"] > 300
+    clf = load_classifier(out)
+    pred = clf.predict(np.zeros((3, 28, 28), np.uint8))
+    assert pred.labels.shape == (3, 3)
+    assert not out.with_name("alnum.tmp").exists()
+
+
+def test_resumes_from_the_last_checkpoint(tiny_datasets: Path, tmp_path: Path) -> None:
+    cfg = config(tiny_datasets, tmp_path, epochs=3, bundle="digits", out=tmp_path / "digits")
+    first: list[int] = []
+
+    def stop_after_first(epoch: int, logs: dict[str, float]) -> None:
+        first.append(epoch)
+        if epoch == 1:
+            raise Interrupted
+
+    with pytest.raises(Interrupted):
+        train_bundle(cfg, on_epoch=stop_after_first)
+    saved = json.loads((tmp_path / "ckpt" / STATE_FILE).read_text())["state"]
+    assert first == [1] and saved["epoch"] == 1 and not saved["finished"]
+
+    second: list[int] = []
+    train_bundle(cfg, on_epoch=lambda epoch, logs: second.append(epoch))
+    assert second == [2, 3]  # epoch 1 was not trained again
+    state = json.loads((tmp_path / "ckpt" / STATE_FILE).read_text())["state"]
+    assert state["epoch"] == 3 and state["finished"]
+    assert len(state["history"]["loss"]) == 3
+    assert state["history"]["loss"][0] == saved["history"]["loss"][0]
+    import keras
+
+    model = keras.models.load_model(tmp_path / "ckpt" / "last.keras")
+    steps = saved["history"]["steps"][0] if "steps" in saved["history"] else None
+    iterations = int(model.optimizer.iterations.numpy())
+    assert iterations % 3 == 0 and iterations > 0 and (steps is None or iterations == 3 * steps)
+
+    # Different settings do not silently mix with the checkpoint.
+    with pytest.raises(ConfigurationError, match=r"ckpt.*other settings.*--restart"):
+        train_bundle(config(tiny_datasets, tmp_path, epochs=5, bundle="digits"))
+
+
+def test_cli_reports_a_missing_datasets_folder(tmp_path: Path) -> None:
+    code = main(
+        [
+            "--bundle",
+            "digits",
+            "--data-dir",
+            str(tmp_path / "none"),
+            "--out",
+            str(tmp_path / "out"),
+            "--checkpoint-dir",
+            str(tmp_path / "ckpt"),
+        ]
+    )
+    assert code == 5
