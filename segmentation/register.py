@@ -6,6 +6,7 @@ import functools
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
@@ -16,6 +17,8 @@ from segmentation.templates import mark_boxes
 
 MIN_SCORE = 0.6
 """Registrations under this share of the form's printed lines found are refused."""
+FEATURE_MIN_SCORE = 0.85
+"""Registrations from form features (fewer than two marks found) need this score."""
 BLANK_INK = 0.0005
 """Pages with a smaller share of dark pixels are blank."""
 _LOW = 4  # scoring works on pages shrunk by this factor
@@ -91,6 +94,22 @@ def register_page(
             if score > best_score:
                 best_score = score
                 best = Registration(template, homography, score)
+    if best is None or best.score < MIN_SCORE:
+        # Marks lost (cut off, covered) or a form without marks: match the form's own features.
+        gray = cv2.resize(page, (width // _LOW, height // _LOW), interpolation=cv2.INTER_AREA)
+        for template in templates:
+            estimate = _feature_homography(gray, template)
+            if estimate is None:
+                continue
+            homography = estimate
+            found_marks = True
+            score = _score(small, template, homography)
+            # Feature matches on repetitive comb boxes can lock on one cell off: demand more.
+            if score < FEATURE_MIN_SCORE:
+                score = min(score, MIN_SCORE - 0.01)
+            if score > best_score:
+                best_score = score
+                best = Registration(template, homography, score)
     if best is None:
         return None, "registration marks not found (wrong form, or marks cut off or covered?)", 0.0
     if best.score < MIN_SCORE:
@@ -115,7 +134,9 @@ def _template_marks(template: Template) -> np.ndarray:
 
 def _mark_candidates(blobs: tuple, side: float) -> np.ndarray:
     """Centres (N, 2) of solid, square-ish connected components about ``side`` pixels across."""
-    count, _, stats, centroids = blobs
+    count, labels, stats, centroids = blobs
+    height, width = labels.shape
+    x, y = stats[:, cv2.CC_STAT_LEFT], stats[:, cv2.CC_STAT_TOP]
     w, h, area = (
         stats[:, cv2.CC_STAT_WIDTH],
         stats[:, cv2.CC_STAT_HEIGHT],
@@ -129,6 +150,11 @@ def _mark_candidates(blobs: tuple, side: float) -> np.ndarray:
         & (area > 0.72 * w * h)
         & (area > 0.4 * side * side)
         & (np.arange(count) > 0)
+        # A mark cut by the page edge has a misleading centre: leave it out.
+        & (x > 0)
+        & (y > 0)
+        & (x + w < width)
+        & (y + h < height)
     )
     return np.asarray(centroids[ok], dtype=np.float64)
 
@@ -151,7 +177,10 @@ def _correspondences(
         points = points[sorted(keep)]
     sides = np.array([np.linalg.norm(marks[1] - marks[0]), np.linalg.norm(marks[3] - marks[0])])
     pairs: list[tuple[np.ndarray, np.ndarray]] = []
-    for size in (4, 3):
+    for size in (4, 3, 2):
+        if size == 2:
+            pairs = _pairings(points, marks, scale0)
+            break
         for combo in itertools.combinations(range(len(points)), size):
             quad = _clockwise(points[list(combo)])
             for source, target in _assignments(quad, marks, sides, scale0):
@@ -159,6 +188,22 @@ def _correspondences(
         if pairs:
             break
     return pairs
+
+
+def _pairings(
+    points: np.ndarray, marks: np.ndarray, scale0: float
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Two marks left: every pairing of two blobs with two marks at a matching distance."""
+    out = []
+    for i, j in itertools.permutations(range(len(points)), 2):
+        if i > j:
+            continue
+        found = float(np.linalg.norm(points[j] - points[i]))
+        for a, b in itertools.permutations(range(4), 2):
+            expected = float(np.linalg.norm(marks[b] - marks[a])) * scale0
+            if abs(found / expected - 1) < 0.08:
+                out.append((points[[i, j]], marks[[a, b]]))
+    return out
 
 
 def _clockwise(points: np.ndarray) -> np.ndarray:
@@ -173,10 +218,15 @@ def _assignments(
     """Cyclic pairings of clockwise page points with clockwise marks whose shape matches."""
     out = []
     n = len(pts)
+    if n == 3:  # the corner with the right angle goes in the middle
+        corner = [
+            i for i in range(3) if _right_angle(pts[i - 1] - pts[i], pts[(i + 1) % 3] - pts[i])
+        ]
+        if len(corner) != 1:
+            return []
+        pts = np.roll(pts, 1 - corner[0], axis=0)
     for shift in range(4):
         target = np.roll(marks, -shift, axis=0)[:n]
-        if n == 3 and not _right_angle(pts[1] - pts[0], pts[1] - pts[2]):
-            continue
         source_d = [np.linalg.norm(pts[(i + 1) % n] - pts[i]) for i in range(n - (n == 3))]
         target_d = [np.linalg.norm(target[(i + 1) % n] - target[i]) for i in range(n - (n == 3))]
         ratios = np.array(source_d) / np.array(target_d)
@@ -196,6 +246,12 @@ def _right_angle(a: np.ndarray, b: np.ndarray) -> bool:
 
 def _fit(template_pts: np.ndarray, page_pts: np.ndarray) -> np.ndarray:
     src, dst = template_pts.astype(np.float32), page_pts.astype(np.float32)
+    if len(src) == 2:  # a similarity: rotation, scale and shift from two points
+        a, b = complex(*template_pts[0]), complex(*template_pts[1])
+        c, d = complex(*page_pts[0]), complex(*page_pts[1])
+        z = (d - c) / (b - a)
+        t = c - z * a
+        return np.array([[z.real, -z.imag, t.real], [z.imag, z.real, t.imag], [0.0, 0.0, 1.0]])
     if len(src) == 4:
         return cv2.getPerspectiveTransform(src, dst).astype(np.float64)
     return np.vstack([cv2.getAffineTransform(src, dst), [0.0, 0.0, 1.0]]).astype(np.float64)
@@ -214,6 +270,59 @@ def _structure(template: Template) -> np.ndarray:
     width, height = template.size
     small = cv2.resize(lines * 255, (width // _LOW, height // _LOW), interpolation=cv2.INTER_AREA)
     return (small > 60).astype(np.uint8)
+
+
+@functools.lru_cache(maxsize=32)
+def _template_small(template: Template) -> np.ndarray:
+    """The blank form (or reference image) shrunk by ``_LOW``: float32, dark on light."""
+    blank = template.reference_image
+    if blank is None:
+        blank = render_blank_form(template)
+    width, height = template.size
+    small = cv2.resize(blank, (width // _LOW, height // _LOW), interpolation=cv2.INTER_AREA)
+    return small.astype(np.float32)
+
+
+@functools.lru_cache(maxsize=32)
+def _template_features(template: Template) -> tuple[Any, Any]:
+    """ORB keypoints and descriptors of the (shrunk) blank form."""
+    small = _template_small(template).astype(np.uint8)
+    return cv2.ORB.create(nfeatures=2000).detectAndCompute(small, None)
+
+
+def _feature_homography(gray_small: np.ndarray, template: Template) -> np.ndarray | None:
+    """Template-to-page homography from ORB feature matches (RANSAC), or None.
+
+    Args:
+        gray_small: uint8 page shrunk by ``_LOW``, dark ink on light paper.
+        template: the form.
+    """
+    keys_t, desc_t = _template_features(template)
+    keys_p, desc_p = cv2.ORB.create(nfeatures=3000).detectAndCompute(gray_small, None)
+    if desc_t is None or desc_p is None or len(keys_p) < 10:
+        return None
+    matches = cv2.BFMatcher(cv2.NORM_HAMMING, crossCheck=True).match(desc_t, desc_p)
+    if len(matches) < 12:
+        return None
+    src = np.array([keys_t[m.queryIdx].pt for m in matches], dtype=np.float32)
+    dst = np.array([keys_p[m.trainIdx].pt for m in matches], dtype=np.float32)
+    homography, inliers = cv2.findHomography(src, dst, cv2.RANSAC, 3.0)
+    if homography is None or int(inliers.sum()) < 12:
+        return None
+    # Feature matches on a repetitive form are only roughly right: refine on the whole image.
+    blank = _template_small(template)
+    warp = homography.astype(np.float32)
+    criteria = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 80, 1e-6)
+    try:
+        # The stubs lack the gaussFiltSize overload that OpenCV has had since 4.1.
+        _, warp = cv2.findTransformECC(  # type: ignore[call-overload]
+            blank, gray_small.astype(np.float32), warp, cv2.MOTION_HOMOGRAPHY, criteria, None, 5
+        )
+        homography = warp.astype(np.float64)
+    except cv2.error:
+        pass  # ECC did not converge: keep the feature estimate, the score decides
+    grow = np.diag([float(_LOW), float(_LOW), 1.0])
+    return np.asarray(grow @ homography @ np.linalg.inv(grow), dtype=np.float64)
 
 
 def _score(small_ink: np.ndarray, template: Template, homography: np.ndarray) -> float:

@@ -1,0 +1,178 @@
+"""Registration and cropping on filled shipped forms under scan distortions."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from segmentation import Template, draw_overlay, segment_page
+from segmentation.crops import cut_field
+from segmentation.records import FieldSpec
+from segmentation.register import FEATURE_MIN_SCORE
+from segmentation.scansim import ScanParams
+from segmentation.synth import GlyphPool, fill_form, scan_form
+from segmentation.templates import mark_boxes
+
+
+def iou(a: tuple[int, ...] | list[int], b: tuple[int, ...] | list[int]) -> float:
+    w = min(a[2], b[2]) - max(a[0], b[0])
+    h = min(a[3], b[3]) - max(a[1], b[1])
+    if w <= 0 or h <= 0:
+        return 0.0
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - w * h
+    return w * h / union
+
+
+def scanned(
+    template: Template, pool: GlyphPool, params: ScanParams, seed: int = 0
+) -> tuple[np.ndarray, dict]:
+    rng = np.random.default_rng(seed)
+    page, truth = fill_form(template, pool, rng, touch_rate=0.0)
+    return scan_form(template, page, truth, params, rng)
+
+
+DISTORTIONS = [
+    ScanParams(),
+    ScanParams(angle=5.0, scale=1.05, shift=(-150.0, 120.0), noise=6, jpeg_quality=50),
+    ScanParams(angle=-5.0, scale=0.95, shift=(140.0, -130.0), blur=1.0, binarise=True),
+    ScanParams(angle=2.0, quarter_turns=2, shift=(100.0, 100.0)),  # upside down
+    ScanParams(angle=-3.0, quarter_turns=1, scale=0.97),  # sideways
+    ScanParams(angle=4.0, quarter_turns=3, noise=4, binarise=True),
+]
+
+
+@pytest.mark.parametrize("params", DISTORTIONS)
+def test_distorted_pages_register_and_crop(
+    templates: dict[str, Template], drawn_pool: GlyphPool, params: ScanParams
+) -> None:
+    scan, truth = scanned(templates["loan-application"], drawn_pool, params)
+    result = segment_page(scan, list(templates.values()))
+    assert result.status == "ok", result.reason
+    assert result.template == "loan-application" and result.score > 0.9
+    written = found = 0
+    for field, expected in zip(result.fields, truth["fields"], strict=True):
+        assert field.name == expected["name"]
+        assert iou(field.box, expected["box"]) > 0.8
+        for char in expected["chars"]:
+            written += 1
+            crops = [c for c in field.chars if c.status == "ok"]
+            found += any(iou(c.box, char["box"]) > 0.5 for c in crops)
+    assert found / written > 0.97
+
+
+def test_comb_fields_have_one_crop_per_cell(
+    templates: dict[str, Template], drawn_pool: GlyphPool
+) -> None:
+    template = templates["loan-application"]
+    scan, truth = scanned(template, drawn_pool, ScanParams(angle=1.0))
+    result = segment_page(scan, [template])
+    for field, spec, expected in zip(result.fields, template.fields, truth["fields"], strict=True):
+        if spec.kind != "comb":
+            continue
+        assert [c.index for c in field.chars] == list(range(len(spec.cells)))
+        filled = {c["index"] for c in expected["chars"]}
+        for char in field.chars:
+            assert char.image.shape == (28, 28) and char.image.dtype == np.uint8
+            assert (char.status == "ok") == (char.index in filled), (field.name, char.index)
+            assert char.image.any() == (char.status == "ok")
+        assert field.status == ("ok" if filled else "empty")
+
+
+def test_best_template_is_chosen_and_a_wrong_form_is_refused(
+    templates: dict[str, Template], drawn_pool: GlyphPool
+) -> None:
+    scan, _ = scanned(templates["change-of-address"], drawn_pool, ScanParams(angle=-2.0))
+    both = segment_page(scan, list(templates.values()))
+    assert both.template == "change-of-address" and both.status == "ok"
+    wrong = segment_page(scan, [templates["loan-application"]])
+    assert wrong.status == "unregistered" and wrong.fields == ()
+    assert "wrong form?" in wrong.reason and wrong.score < 0.6
+
+
+def test_lost_marks_fall_back_and_a_page_without_the_form_is_refused(
+    templates: dict[str, Template], drawn_pool: GlyphPool
+) -> None:
+    template = templates["change-of-address"]
+    rng = np.random.default_rng(1)
+    page, _ = fill_form(template, drawn_pool, rng)
+    marks = mark_boxes(template.size, template.dpi)
+    for lost in (2, 1, 0):  # under a staple, cut off, ...: 3, then 2, then no marks left
+        x0, y0, x1, y1 = marks[lost]
+        page[y0 - 5 : y1 + 5, x0 - 5 : x1 + 5] = 255
+        result = segment_page(page, [template])
+        if lost:
+            assert result.status == "ok" and result.score > 0.9, (lost, result.reason)
+        else:  # features only: registered well, or refused; never a poor fit
+            assert result.status == "unregistered" or result.score >= FEATURE_MIN_SCORE
+    other = np.full((3508, 2480), 255, np.uint8)
+    for row in range(300, 3000, 200):
+        other[row : row + 4, 300:2000] = 0  # a ruled page: lines, but not this form's
+    result = segment_page(other, [template])
+    assert result.status == "unregistered" and result.reason and result.fields == ()
+
+
+def test_blank_page_and_bad_input(templates: dict[str, Template]) -> None:
+    blank = np.full((3508, 2480), 245, np.uint8)
+    result = segment_page(blank, list(templates.values()))
+    assert result.status == "blank" and result.fields == ()
+    with pytest.raises(ValueError, match="uint8"):
+        segment_page(blank.astype(np.float32), None)
+
+
+def small_field(kind: str, cells: int = 0) -> FieldSpec:
+    box = (50, 50, 450, 150)
+    edges: list[int] = np.linspace(50, 450, cells + 1).round().astype(int).tolist() if cells else []
+    cell_boxes = tuple((int(a), 50, int(b), 150) for a, b in itertools.pairwise(edges))
+    return FieldSpec("f", kind, "alnum", box, cell_boxes, max(cells, 6))
+
+
+def test_box_field_merges_broken_strokes_splits_touching_and_ignores_specks() -> None:
+    page = np.full((200, 500), 255, np.uint8)
+    page[50:53, 50:450] = page[148:151, 50:450] = 0  # box lines
+    page[50:150, 50:53] = page[50:150, 448:451] = 0
+    page[75:130, 80:86] = 0  # an "i": stem ...
+    page[64:70, 80:86] = 0  # ... and its dot
+    page[75:130, 150:190] = 0  # two blocks joined by one thin stroke: touching letters
+    page[100:106, 190:215] = 0
+    page[75:130, 215:255] = 0
+    page[120:122, 350:352] = 0  # a speck
+    field = cut_field(page, small_field("box"), np.eye(3), 128, 300)
+    assert field.status == "ok"
+    assert [c.status for c in field.chars] == ["ok"] * 3
+    boxes = [c.box for c in field.chars]
+    assert boxes[0][0] >= 78 and boxes[0][1] <= 64 and boxes[0][3] >= 129  # dot kept with stem
+    assert boxes[1][0] <= 151 and boxes[2][2] >= 254 and boxes[1][2] < boxes[2][0] + 10
+
+
+def test_comb_keeps_strokes_crossing_the_lines() -> None:
+    spec = small_field("comb", 4)
+    page = np.full((200, 500), 255, np.uint8)
+    page[50:53, 50:450] = page[148:151, 50:450] = 0
+    page[50:150, 50:53] = page[50:150, 448:451] = 0
+    for x in (150, 250, 350):
+        page[115:150, x - 1 : x + 2] = 0  # ticks
+    page[70:170, 95:101] = 0  # a "1" crossing the bottom line of cell 0
+    field = cut_field(page, spec, np.eye(3), 128, 300)
+    statuses = [c.status for c in field.chars]
+    assert statuses == ["ok", "empty", "empty", "empty"]
+    x0, _y0, x1, y1 = field.chars[0].box
+    assert y1 >= 165 and x0 >= 93 and x1 <= 103  # below the line, and no line left in it
+
+
+def test_field_off_the_page_is_unreadable() -> None:
+    page = np.full((200, 300), 255, np.uint8)
+    field = cut_field(page, small_field("box"), np.eye(3), 128, 300)
+    assert field.status == "unreadable" and "outside" in field.reason
+
+
+def test_overlay_is_colour_and_marks_fields(
+    templates: dict[str, Template], drawn_pool: GlyphPool
+) -> None:
+    scan, _ = scanned(templates["loan-application"], drawn_pool, ScanParams(angle=3.0))
+    result = segment_page(scan, list(templates.values()))
+    overlay = draw_overlay(scan, result)
+    assert overlay.shape == (*scan.shape, 3) and overlay.dtype == np.uint8
+    x0, y0, _, _ = result.fields[0].box
+    assert tuple(overlay[y0, x0]) != (scan[y0, x0],) * 3
