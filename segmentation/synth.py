@@ -312,6 +312,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     forms.add_argument("--seed", type=int, default=0)
     forms.add_argument("--prefix", default="form")
     forms.add_argument("--no-turns", action="store_true", help="never turn pages by 90/180")
+    forms.add_argument("--binarise", action="store_true", help="black-and-white scans (small)")
     blank = sub.add_parser("blank", help="printable blank forms (PDF and PNG)")
     blank.add_argument("templates", type=Path, nargs="+")
     blank.add_argument("--out", type=Path, required=True)
@@ -329,7 +330,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     suffix = {"jpeg": "jpg", "tiff": "tif"}.get(args.format, args.format)
     pages = 1 if args.format in ("png", "jpeg") else args.pages
     for number in range(1, args.count + 1):
-        binarise = True if args.format == "tiff" else None
+        binarise = True if args.format == "tiff" or args.binarise else None
         scans, records = make_document(
             templates, pool, rng, pages, binarise=binarise, turns=not args.no_turns
         )
