@@ -1,0 +1,44 @@
+"""Template-free mode: fields found from the page's own lines, in reading order, any turn."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from segmentation import iter_pages, segment_page
+
+SAMPLES = Path(__file__).resolve().parents[2] / "data" / "samples"
+
+
+@pytest.fixture(scope="module")
+def loan_page() -> tuple[np.ndarray, dict]:
+    truth = json.loads((SAMPLES / "scan-001.json").read_text())["pages"][0]
+    assert truth["template"] == "loan-application" and truth["distortion"]["quarter_turns"] == 0
+    return next(iter_pages(SAMPLES / "scan-001.png")), truth
+
+
+@pytest.mark.parametrize("turns", [0, 1, 2, 3])
+def test_fields_found_without_a_template(loan_page: tuple[np.ndarray, dict], turns: int) -> None:
+    page, truth = loan_page
+    turned = np.ascontiguousarray(np.rot90(page, turns))
+    result = segment_page(turned, None)
+    assert result.status == "ok" and result.template is None
+    assert [f.name for f in result.fields] == [f"field_{k:02d}" for k in range(1, 12)]
+    assert [f.kind for f in result.fields] == [f["kind"] for f in truth["fields"]]
+    assert all(f.charset == "alnum" for f in result.fields)
+    combs = [f for f in result.fields if f.kind == "comb"]
+    cells = [len(f["value"]) for f in truth["fields"] if f["kind"] == "comb"]
+    assert all(len(f.chars) >= n for f, n in zip(combs, cells, strict=True))
+    written = sum(len(f["chars"]) for f in truth["fields"])
+    found = sum(c.status == "ok" for f in result.fields for c in f.chars)
+    assert abs(found - written) <= 0.03 * written
+
+
+def test_page_without_boxes_is_unregistered() -> None:
+    page = np.full((3508, 2480), 255, np.uint8)
+    page[400:480, 300:1500] = 0  # a heading bar, no boxes
+    result = segment_page(page, [])
+    assert result.status == "unregistered" and "no boxed fields" in result.reason
