@@ -248,6 +248,11 @@ def _merge_broken(pieces: list[np.ndarray]) -> list[np.ndarray]:
     return [g for g, _ in groups]
 
 
+def _height(mask: np.ndarray) -> int:
+    rows = np.flatnonzero(mask.any(axis=1))
+    return int(rows[-1] - rows[0] + 1) if rows.size else 0
+
+
 def _span(mask: np.ndarray) -> tuple[int, int]:
     cols = np.flatnonzero(mask.any(axis=0))
     return int(cols[0]), int(cols[-1]) + 1
@@ -265,7 +270,7 @@ def _split_touching(groups: list[np.ndarray], box_height: int) -> list[np.ndarra
         rows = np.flatnonzero(group.any(axis=1))
         a, b = _span(group)
         height, width = rows[-1] - rows[0] + 1, b - a
-        if width < 1.5 * height:
+        if width < 1.6 * height:
             out.append(group)
             continue
         mask = group.astype(np.uint8)
@@ -280,7 +285,14 @@ def _split_touching(groups: list[np.ndarray], box_height: int) -> list[np.ndarra
             if hi <= lo:
                 continue
             best = lo + int(np.argmin(profile[lo:hi]))
-            if profile[best] <= 1.5 * stroke and a + best - cuts[-1] > 0.4 * height:
+            left, right = group[:, cuts[-1] : a + best], group[:, a + best : b]
+            # Both sides of a cut must look like characters, not a T's bar cut off its stem.
+            if (
+                profile[best] <= 1.5 * stroke
+                and a + best - cuts[-1] > 0.4 * height
+                and _height(left) > 0.55 * height
+                and _height(right) > 0.55 * height
+            ):
                 cuts.append(a + best)
         cuts.append(b)
         for lo, hi in itertools.pairwise(cuts):
