@@ -32,7 +32,9 @@ def draw_overlay(page: np.ndarray, result: PageResult) -> np.ndarray:
         x0, y0, x1, y1 = field.box
         cv2.rectangle(image, (x0, y0), (x1, y1), colour, thick)
         text = f"{field.name} [{field.status}] {field.reason}".strip()
-        cv2.putText(image, text, (x0, max(12, y0 - 8)), font, 0.8 * scale, colour, thick)
+        # Under the box: printed labels usually sit above it.
+        below = min(image.shape[0] - 4, y1 + round(30 * scale))
+        cv2.putText(image, text, (x0, below), font, 0.8 * scale, colour, thick)
         for char in field.chars:
             cx0, cy0, cx1, cy1 = char.box
             tint = _OK if char.status == "ok" else _EMPTY
