@@ -1,4 +1,8 @@
 import json
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -48,7 +52,9 @@ def test_trains_one_epoch_end_to_end(tiny_datasets: Path, tmp_path: Path) -> Non
 
 
 def test_resumes_from_the_last_checkpoint(tiny_datasets: Path, tmp_path: Path) -> None:
-    cfg = config(tiny_datasets, tmp_path, epochs=3, bundle="digits", out=tmp_path / "digits")
+    cfg = config(
+        tiny_datasets, tmp_path, epochs=3, bundle="digits", out=tmp_path / "digits", batch_size=32
+    )
     first: list[int] = []
 
     def stop_after_first(epoch: int, logs: dict[str, float]) -> None:
@@ -70,10 +76,12 @@ def test_resumes_from_the_last_checkpoint(tiny_datasets: Path, tmp_path: Path) -
     assert state["history"]["loss"][0] == saved["history"]["loss"][0]
     import keras
 
+    # The optimizer state came back too: its step count covers all three epochs, not two.
     model = keras.models.load_model(tmp_path / "ckpt" / "last.keras")
-    steps = saved["history"]["steps"][0] if "steps" in saved["history"] else None
-    iterations = int(model.optimizer.iterations.numpy())
-    assert iterations % 3 == 0 and iterations > 0 and (steps is None or iterations == 3 * steps)
+    steps = (
+        int(json.loads((cfg.out / "bundle.json").read_text())["training"]["sizes"]["train"]) // 32
+    )
+    assert int(model.optimizer.iterations.numpy()) == 3 * max(1, steps)
 
     # Different settings do not silently mix with the checkpoint.
     with pytest.raises(ConfigurationError, match=r"ckpt.*other settings.*--restart"):
@@ -94,3 +102,41 @@ def test_cli_reports_a_missing_datasets_folder(tmp_path: Path) -> None:
         ]
     )
     assert code == 5
+
+
+@pytest.mark.slow
+def test_cli_resumes_after_a_kill(tiny_datasets: Path, tmp_path: Path) -> None:
+    ckpt = tmp_path / "ckpt"
+    command = [
+        sys.executable,
+        "-m",
+        "ocr_core.train",
+        "--bundle",
+        "digits",
+        "--epochs",
+        "8",
+        "--patience",
+        "20",
+        "--batch-size",
+        "32",
+        "--data-dir",
+        str(tiny_datasets),
+        "--out",
+        str(tmp_path / "digits"),
+        "--checkpoint-dir",
+        str(ckpt),
+    ]
+    first = subprocess.Popen(command, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while not (ckpt / STATE_FILE).is_file() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    first.send_signal(signal.SIGKILL)  # no chance to clean up
+    first.wait()
+    done = json.loads((ckpt / STATE_FILE).read_text())["state"]["epoch"]
+    assert 1 <= done < 8
+    second = subprocess.run(command, capture_output=True, text=True, check=True)
+    assert f"after epoch {done}" in second.stderr
+    trained = [line for line in second.stderr.splitlines() if "epoch " in line and "/8:" in line]
+    assert len(trained) == 8 - done  # only the remaining epochs were trained
+    meta = json.loads((tmp_path / "digits" / "bundle.json").read_text())
+    assert meta["training"]["epochs_run"] == 8

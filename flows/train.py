@@ -1,0 +1,97 @@
+"""The train-model flow: train (or resume) a model bundle with the same code as the CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
+
+from ocr_core.settings import load_settings
+from ocr_core.train import TrainConfig, train_bundle
+
+
+@task(name="train-bundle", task_run_name="train {bundle}")
+def train_task(
+    bundle: str,
+    out: str,
+    data_dir: str,
+    epochs: int,
+    batch_size: int,
+    seed: int,
+    limit: int | None,
+    restart: bool,
+) -> str:
+    """Train or resume one bundle (``ocr_core.train.train_bundle``); return its folder."""
+    logger = get_run_logger()
+    config = TrainConfig(
+        bundle=bundle,
+        out=Path(out),
+        data_dir=Path(data_dir),
+        epochs=epochs,
+        batch_size=batch_size,
+        seed=seed,
+        limit=limit,
+    )
+
+    def progress(epoch: int, logs: dict[str, float]) -> None:
+        logger.info(
+            "epoch %d/%d: val_loss %.4f val_acc %.4f (%.0f s)",
+            epoch,
+            epochs,
+            logs["val_loss"],
+            logs["val_accuracy"],
+            logs["seconds"],
+        )
+
+    return str(train_bundle(config, restart=restart, on_epoch=progress))
+
+
+@flow(name="train-model", log_prints=True)
+def train_model(
+    bundle: str = "digits",
+    epochs: int = 15,
+    batch_size: int = 128,
+    data_dir: str | None = None,
+    out: str | None = None,
+    seed: int = 0,
+    limit: int | None = None,
+    restart: bool = False,
+) -> str:
+    """Train a model bundle; a re-run after an interruption resumes from the last checkpoint.
+
+    Args:
+        bundle: ``digits`` or ``alnum``.
+        epochs: most epochs (early stopping on val may end sooner).
+        batch_size: images per step.
+        data_dir: the datasets folder; the settings' ``datasets_dir`` when None.
+        out: the bundle folder; ``<models_dir>/<bundle>`` when None.
+        seed: seeds data order, augmentation and weights.
+        limit: at most this many images per set (quick runs).
+        restart: discard the checkpoint instead of resuming.
+
+    Returns:
+        The bundle folder.
+    """
+    settings = load_settings()
+    folder = train_task(
+        bundle,
+        out or str(settings.models_dir / bundle),
+        data_dir or str(settings.require_datasets_dir()),
+        epochs,
+        batch_size,
+        seed,
+        limit,
+        restart,
+    )
+    metrics = json.loads((Path(folder) / "bundle.json").read_text())["metrics"]
+    lines = [
+        f"| {name} | {m['accuracy']:.4f} | {m['ece_after']:.4f} |" for name, m in metrics.items()
+    ]
+    create_markdown_artifact(
+        "| set | accuracy | ECE after |\n|---|---|---|\n" + "\n".join(lines),
+        key=f"train-{bundle}",
+        description=f"Bundle written to {folder}",
+    )
+    return folder
