@@ -19,6 +19,28 @@ TABLE_HEAD = (
     "| set | n | accuracy | error @100% | @98% | @95% | @90% | @80% | ECE before | ECE after "
     "| accepted at threshold | error of accepted |\n" + "|---" * 12 + "|"
 )
+# The issue's targets on the test sets: (set, figure, bound, at least?) per bundle.
+TARGETS: dict[str, list[tuple[str, str, float, bool]]] = {
+    "digits": [
+        ("test_mnist", "accuracy", 0.9965, True),
+        ("test_pool", "accuracy", 0.997, True),
+        ("test_mnist", "error_at_98", 0.001, False),
+        ("test_pool", "error_at_98", 0.001, False),
+        ("test_mnist", "ece_after", 0.01, False),
+        ("test_pool", "ece_after", 0.01, False),
+    ],
+    "alnum": [
+        ("test_pool", "accuracy", 0.915, True),
+        ("test_pool", "error_at_80", 0.015, False),
+        ("test_pool", "ece_after", 0.01, False),
+        ("test_mnist", "ece_after", 0.01, False),
+    ],
+}
+LIMITS_47 = """\
+- The 47-class space cannot tell the case of c, i, j, k, l, m, o, p, s, u, v, w, x, y, z; a
+  charset (`upper`/`lower`) decides it. O/0, I/1/l, S/5, Z/2 and g/9/q remain the main
+  confusions: give fields a charset whenever the form allows.
+"""
 SET_NAMES = {"val": "val (tuning)", "test_mnist": "MNIST test", "test_pool": "EMNIST pool test"}
 
 
@@ -104,6 +126,12 @@ def _card(name: str, meta: dict[str, Any]) -> str:
         for s, f in m.items()
         if "letter_accuracy" in f
     ]
+    targets = [
+        f"| {SET_NAMES[set_name]} {figure} | {'>=' if at_least else '<='} {_pct(bound)} | "
+        f"{_pct(m[set_name][figure])} | "
+        f"{'yes' if (m[set_name][figure] >= bound) == at_least else '**no**'} |"
+        for set_name, figure, bound, at_least in TARGETS.get(meta["bundle"], [])
+    ]
     sizes = ", ".join(f"{k} {v}" for k, v in t["sizes"].items())
     sources = "; ".join(f"{k}: {', '.join(v)}" for k, v in t["sources"].items())
     return f"""# Model card: `{name}`
@@ -140,6 +168,14 @@ confident share c of characters.
 
 {chr(10).join(extra)}
 
+Targets from the issue, on the test sets (measured, not tuned on them):
+
+| target | bound | measured | met |
+|---|---|---|---|
+{chr(10).join(targets)}
+
+Throughput against a bare `model.predict`: `python -m benchmarks.recognition {name}`.
+
 ![training curves](training_curves.png)
 ![most confused pairs](confused_pairs.png)
 ![reliability diagram](reliability.png)
@@ -148,10 +184,7 @@ confident share c of characters.
 ## Limits
 - Trained on MNIST and NIST SD19 (EMNIST) writers, US high-school students and Census staff;
   other scripts (e.g. crossed sevens, continental ones) are under-represented.
-- The 47-class space cannot tell the case of c, i, j, k, l, m, o, p, s, u, v, w, x, y, z; a
-  charset (`upper`/`lower`) decides it. O/0, I/1/l, S/5, Z/2 remain the main confusions: give
-  fields a charset whenever the form allows.
-- Written {meta["written"]}.
+{LIMITS_47 if meta["bundle"] == "alnum" else ""}- Written {meta["written"]}.
 """
 
 
