@@ -96,10 +96,11 @@ def register_page(
                 best = Registration(template, homography, score)
     if best is None or best.score < MIN_SCORE:
         # Marks lost (cut off, covered) or a form without marks: match the form's own features.
-        gray = cv2.resize(page, (width // _LOW, height // _LOW), interpolation=cv2.INTER_AREA)
+        page_features = _orb(page, 6000)
         for template in templates:
-            estimate = _feature_homography(gray, template)
-            if estimate is None:
+            estimate = _feature_homography(page_features, template)
+            scale0 = max(height, width) / max(template.size)
+            if estimate is None or not _plausible(estimate, scale0):
                 continue
             homography = estimate
             found_marks = True
@@ -272,57 +273,59 @@ def _structure(template: Template) -> np.ndarray:
     return (small > 60).astype(np.uint8)
 
 
-@functools.lru_cache(maxsize=32)
-def _template_small(template: Template) -> np.ndarray:
-    """The blank form (or reference image) shrunk by ``_LOW``: float32, dark on light."""
-    blank = template.reference_image
-    if blank is None:
-        blank = render_blank_form(template)
-    width, height = template.size
-    small = cv2.resize(blank, (width // _LOW, height // _LOW), interpolation=cv2.INTER_AREA)
-    return small.astype(np.float32)
+_FEATURE_SCALE = 2  # feature matching works on pages shrunk by this factor
 
 
 @functools.lru_cache(maxsize=32)
 def _template_features(template: Template) -> tuple[Any, Any]:
-    """ORB keypoints and descriptors of the (shrunk) blank form."""
-    small = _template_small(template).astype(np.uint8)
-    return cv2.ORB.create(nfeatures=2000).detectAndCompute(small, None)
+    """ORB keypoints and descriptors of the blank form (or reference image), shrunk."""
+    blank = template.reference_image
+    if blank is None:
+        blank = render_blank_form(template, marks=False)
+    return _orb(blank, 4000)
 
 
-def _feature_homography(gray_small: np.ndarray, template: Template) -> np.ndarray | None:
-    """Template-to-page homography from ORB feature matches (RANSAC), or None.
+def _orb(image: np.ndarray, features: int) -> tuple[Any, Any]:
+    shrink = 1.0 / _FEATURE_SCALE
+    small = cv2.resize(image, None, fx=shrink, fy=shrink, interpolation=cv2.INTER_AREA)
+    return cv2.ORB.create(nfeatures=features).detectAndCompute(small, None)
+
+
+def _feature_homography(page_features: tuple[Any, Any], template: Template) -> np.ndarray | None:
+    """Template-to-page homography from ORB matches (ratio test, RANSAC), or None.
 
     Args:
-        gray_small: uint8 page shrunk by ``_LOW``, dark ink on light paper.
+        page_features: ``_orb(page, ...)`` of the page (uint8, dark ink on light paper).
         template: the form.
     """
     keys_t, desc_t = _template_features(template)
-    keys_p, desc_p = cv2.ORB.create(nfeatures=3000).detectAndCompute(gray_small, None)
+    keys_p, desc_p = page_features
     if desc_t is None or desc_p is None or len(keys_p) < 10:
         return None
-    matches = cv2.BFMatcher(cv2.NORM_HAMMING, crossCheck=True).match(desc_t, desc_p)
-    if len(matches) < 12:
+    pairs = cv2.BFMatcher(cv2.NORM_HAMMING).knnMatch(desc_t, desc_p, k=2)
+    good = [p[0] for p in pairs if len(p) == 2 and p[0].distance < 0.8 * p[1].distance]
+    if len(good) < 12:
         return None
-    src = np.array([keys_t[m.queryIdx].pt for m in matches], dtype=np.float32)
-    dst = np.array([keys_p[m.trainIdx].pt for m in matches], dtype=np.float32)
+    src = np.array([keys_t[m.queryIdx].pt for m in good], dtype=np.float32)
+    dst = np.array([keys_p[m.trainIdx].pt for m in good], dtype=np.float32)
     homography, inliers = cv2.findHomography(src, dst, cv2.RANSAC, 3.0)
     if homography is None or int(inliers.sum()) < 12:
         return None
-    # Feature matches on a repetitive form are only roughly right: refine on the whole image.
-    blank = _template_small(template)
-    warp = homography.astype(np.float32)
-    criteria = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 80, 1e-6)
-    try:
-        # The stubs lack the gaussFiltSize overload that OpenCV has had since 4.1.
-        _, warp = cv2.findTransformECC(  # type: ignore[call-overload]
-            blank, gray_small.astype(np.float32), warp, cv2.MOTION_HOMOGRAPHY, criteria, None, 5
-        )
-        homography = warp.astype(np.float64)
-    except cv2.error:
-        pass  # ECC did not converge: keep the feature estimate, the score decides
-    grow = np.diag([float(_LOW), float(_LOW), 1.0])
+    grow = np.diag([float(_FEATURE_SCALE), float(_FEATURE_SCALE), 1.0])
     return np.asarray(grow @ homography @ np.linalg.inv(grow), dtype=np.float64)
+
+
+def _plausible(homography: np.ndarray, scale0: float) -> bool:
+    """True for a scan-like map: unmirrored, little shear or perspective, about the page's scale."""
+    normalised = homography / homography[2, 2]
+    linear = normalised[:2, :2]
+    singular = np.linalg.svd(linear, compute_uv=False)
+    return bool(
+        np.linalg.det(linear) > 0
+        and singular[0] / singular[1] < 1.1
+        and 0.7 * scale0 < singular[1] <= singular[0] < 1.4 * scale0
+        and np.abs(normalised[2, :2]).max() < 5e-5
+    )
 
 
 def _score(small_ink: np.ndarray, template: Template, homography: np.ndarray) -> float:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
+import yaml
 
-from segmentation import Template, draw_overlay, segment_page
+from segmentation import Template, draw_overlay, load_template, render_blank_form, segment_page
 from segmentation.crops import cut_field
 from segmentation.records import FieldSpec
 from segmentation.register import FEATURE_MIN_SCORE
@@ -176,3 +179,20 @@ def test_overlay_is_colour_and_marks_fields(
     assert overlay.shape == (*scan.shape, 3) and overlay.dtype == np.uint8
     x0, y0, _, _ = result.fields[0].box
     assert tuple(overlay[y0, x0]) != (scan[y0, x0],) * 3
+
+
+def test_form_without_marks_registers_to_its_reference_image(
+    templates: dict[str, Template], drawn_pool: GlyphPool, tmp_path: Path
+) -> None:
+    source = templates["change-of-address"].source
+    data = yaml.safe_load(source.read_text())
+    cv2.imwrite(
+        str(tmp_path / "blank.png"), render_blank_form(templates["change-of-address"], marks=False)
+    )
+    data.update(marks=False, reference_image="blank.png")
+    (tmp_path / "plain.yaml").write_text(yaml.safe_dump(data))
+    plain = load_template(tmp_path / "plain.yaml")
+    assert plain.reference_image is not None and not plain.marks
+    scan, _ = scanned(plain, drawn_pool, ScanParams(angle=2.0, shift=(50.0, 30.0)))
+    result = segment_page(scan, [plain])
+    assert result.status == "ok" and result.score >= FEATURE_MIN_SCORE
