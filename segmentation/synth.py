@@ -19,7 +19,7 @@ from ocr_core.settings import load_settings
 from segmentation.records import FieldSpec, Template
 from segmentation.render import render_blank_form, write_blank_pdf
 from segmentation.scansim import ScanParams, random_params, simulate_scan, write_pages
-from segmentation.templates import load_templates, mark_boxes
+from segmentation.templates import load_templates
 
 _WORDS = [
     "SMITH",
@@ -258,11 +258,16 @@ def _map_box(box: list[int], matrix: np.ndarray) -> list[int]:
 
 
 def params_fit(template: Template, params: ScanParams) -> bool:
-    """True when every mark and field stays on the scanned page under these distortions."""
+    """True when every field (and its label) stays on the scanned page under these distortions.
+
+    Registration marks may be cut off: registration then falls back on the others, or on
+    the form's own features.
+    """
     from segmentation.scansim import scan_matrix
 
     matrix, (width, height) = scan_matrix(template.size, params)
-    boxes = [*mark_boxes(template.size, template.dpi), *(f.box for f in template.fields)]
+    label = template.dpi // 5
+    boxes = [(x0, y0 - label, x1, y1) for x0, y0, x1, y1 in (f.box for f in template.fields)]
     for box in boxes:
         x0, y0, x1, y1 = _map_box(list(box), matrix)
         if x0 < 5 or y0 < 5 or x1 > width - 5 or y1 > height - 5:
