@@ -3,19 +3,41 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
+from flows.digitise import digitise_forms
 from flows.server import local_server
+from ocr_core.errors import DigitiseError
+from ocr_core.settings import load_settings
 
 
 def main() -> int:
-    """Run the demo and return the process exit code."""
+    """Digitise ``data/samples`` on the local server, print where the results are; exit code."""
+    settings = load_settings()
+    samples = settings.data_dir / "samples"
     with local_server() as url:
-        print(f"Prefect server answering at {url} (UI: {url.removesuffix('/api')})")
-        print(
-            "Not built yet: the digitise-forms pipeline (segmentation, recognition and the flow"
-            " itself) has not landed, so there is nothing to digitise the sample forms with."
-            " The server is stopped again now."
-        )
+        print(f"Prefect server answering at {url}")
+        print(f"Digitising the sample forms in {samples}, templates {settings.templates_dir}")
+        try:
+            summary = digitise_forms(
+                input=[str(samples)],
+                output=str(settings.output_dir),
+                templates=[str(settings.templates_dir)],
+                show_progress=sys.stderr.isatty(),
+            )
+        except DigitiseError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return e.exit_code
+    run_dir = Path(summary.run_dir)
+    print()
+    print(summary.markdown())
+    for name in ("fields.csv", "characters.csv", "review.csv", "review.html", "errors.csv"):
+        print(f"  {run_dir / name}")
+    print(f"\nOpen {run_dir / 'review.html'} in a browser to see what needs review.")
+    print(
+        "The demo stopped the server it started. To browse this run in the Prefect UI, run"
+        f" `make serve` and open {url.removesuffix('/api')} (Runs, then digitise-forms)."
+    )
     return 0
 
 

@@ -29,6 +29,16 @@ def server_is_up(url: str | None = None, timeout_s: float = 2.0) -> bool:
         return False
 
 
+def _drain_clients(timeout_s: float = 10.0) -> None:
+    # Send queued logs and events while the server we are about to stop can still take them.
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    for worker in (APILogWorker, EventsWorker):
+        with contextlib.suppress(Exception):
+            worker.drain_all(timeout=timeout_s)
+
+
 @contextlib.contextmanager
 def local_server(log_path: Path | None = None, start_timeout_s: float = 120.0) -> Iterator[str]:
     """Reuse the local Prefect server if it runs, else start one and stop it on exit.
@@ -67,6 +77,7 @@ def local_server(log_path: Path | None = None, start_timeout_s: float = 120.0) -
             time.sleep(0.5)
         yield url
     finally:
+        _drain_clients()
         process.terminate()
         try:
             process.wait(timeout=30)
