@@ -141,7 +141,15 @@ def _find_fields(ink: np.ndarray, dpi: int) -> list[FieldSpec]:
                 break
     specs = [_spec(box, vertical, dpi) for box in _reading_order(boxes)]
     return [
-        FieldSpec(f"field_{k:02d}", s.kind, "alnum", s.box, s.cells, s.max_chars)
+        FieldSpec(
+            f"field_{k:02d}",
+            s.kind,
+            "alnum",
+            s.box,
+            s.cells,
+            s.max_chars,
+            explicit_cells=s.explicit_cells,
+        )
         for k, s in enumerate(specs, start=1)
     ]
 
@@ -167,7 +175,14 @@ def _spec(box: Box, vertical: np.ndarray, dpi: int) -> FieldSpec:
     if best_n:
         edges = np.round(np.linspace(x0, x1, best_n + 1)).astype(int)
         cells = tuple((int(a), y0, int(b), y1) for a, b in itertools.pairwise(edges))
-        return FieldSpec("", "comb", "alnum", box, cells, best_n)
+        # Separators running the full height (not ticks): erase them as full cell borders.
+        top = vertical[y0 + (y1 - y0) // 8 : y0 + (y1 - y0) // 3]
+        tol = max(2, dpi // 40)
+        full = [
+            float(top[:, max(0, e - tol) : e + tol + 1].any(axis=1).mean()) for e in edges[1:-1]
+        ]
+        explicit = float(np.mean(np.array(full) > 0.8)) > 0.6
+        return FieldSpec("", "comb", "alnum", box, cells, best_n, explicit_cells=explicit)
     return FieldSpec("", "box", "alnum", box, (), max(1, (x1 - x0) // max(1, (y1 - y0) // 2)))
 
 

@@ -7,8 +7,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
-from segmentation import iter_pages, segment_page
+from segmentation import iter_pages, load_template, segment_page
+from segmentation.synth import GlyphPool, fill_form
 
 SAMPLES = Path(__file__).resolve().parents[2] / "data" / "samples"
 
@@ -42,3 +44,31 @@ def test_page_without_boxes_is_unregistered() -> None:
     page[400:480, 300:1500] = 0  # a heading bar, no boxes
     result = segment_page(page, [])
     assert result.status == "unregistered" and "no boxed fields" in result.reason
+
+
+def test_full_height_cell_separators(tmp_path: Path, drawn_pool: GlyphPool) -> None:
+    cells = [[300 + 90 * k, 600, 390 + 90 * k, 710] for k in range(6)]
+    data = {
+        "name": "boxed-cells",
+        "fields": [
+            {
+                "name": "code",
+                "kind": "comb",
+                "charset": "digits",
+                "box": [300, 600, 840, 710],
+                "cells": cells,
+            },
+            {"name": "town", "kind": "box", "charset": "upper", "box": [300, 1000, 1500, 1130]},
+        ],
+    }
+    (tmp_path / "boxed.yaml").write_text(yaml.safe_dump(data))
+    template = load_template(tmp_path / "boxed.yaml")
+    page, truth = fill_form(template, drawn_pool, np.random.default_rng(4), touch_rate=0.0)
+    written = [len(f["chars"]) for f in truth]
+    for templates in ([template], None):
+        result = segment_page(page, templates)
+        assert result.status == "ok"
+        comb, box = result.fields
+        assert comb.kind == "comb" and len(comb.chars) == 6 and box.kind == "box"
+        assert sum(c.status == "ok" for c in comb.chars) == written[0]
+        assert sum(c.status == "ok" for c in box.chars) == written[1]
