@@ -1,0 +1,207 @@
+"""Measure the digitise-forms pipeline on freshly generated forms and print the figures.
+
+    python benchmarks/pipeline.py [--forms 60] [--memory] [--seed 7]
+
+Needs DIGITISE_DATASETS_DIR (the generator draws real MNIST/EMNIST test-split handwriting) and
+the shipped model bundles. Figures: field exact match of digit comb fields before review,
+character accuracy among characters not flagged, share flagged, pages per second with a warm
+server, in-pipeline classification against bare batched ``model.predict`` on the same crops,
+and (with --memory) peak memory of a 50-page against a 500-page batch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from flows.digitise import digitise_forms  # noqa: E402
+from flows.document import Reader  # noqa: E402
+from flows.results import read_csv_rows  # noqa: E402
+from flows.server import local_server  # noqa: E402
+from ocr_core.settings import load_settings  # noqa: E402
+from segmentation import iter_pages, load_templates, segment_page  # noqa: E402
+
+TEMPLATES = ROOT / "data" / "templates"
+
+
+def generate(out: Path, count: int, seed: int) -> None:
+    """Write ``count`` one-page PNG forms (both templates, all scan distortions) with truth."""
+    out.mkdir(parents=True, exist_ok=True)
+    half = count // 2
+    for i, (name, n) in enumerate(
+        (("loan-application", half), ("change-of-address", count - half))
+    ):
+        subprocess.run(
+            [sys.executable, "-m", "segmentation.synth", "forms", "--templates",
+             str(TEMPLATES / f"{name}.yaml"), "--format", "png", "--count", str(n),
+             "--prefix", name, "--seed", str(seed + i), "--out", str(out)],
+            check=True, cwd=ROOT,
+        )  # fmt: skip
+
+
+def accuracy(run_dir: Path, truth_dir: Path) -> dict[str, float]:
+    """Compare a run's CSVs with the generator's ground truth."""
+    templates = {t.name: t for t in load_templates([TEMPLATES])}
+    chars_truth: dict[tuple[str, int, str, int], str] = {}
+    fields_truth: dict[tuple[str, int, str], str] = {}
+    digit_combs: set[tuple[str, int, str]] = set()
+    for path in truth_dir.glob("*.json"):
+        data = json.loads(path.read_text())
+        document = str(truth_dir / data["document"])
+        for page in data["pages"]:
+            specs = {f.name: f for f in templates[page["template"]].fields}
+            for field in page["fields"]:
+                key = (document, page["page"], field["name"])
+                fields_truth[key] = field["value"]
+                spec = specs[field["name"]]
+                if spec.kind == "comb" and spec.charset == "digits" and field["value"]:
+                    digit_combs.add(key)
+                for c in field["chars"]:
+                    chars_truth[(*key, c["index"])] = c["char"]
+    fields = {
+        (r["document"], int(r["page"]), r["field"]): r["value"].replace(" ", "")
+        for r in read_csv_rows(run_dir / "fields.csv")
+    }
+    chars = read_csv_rows(run_dir / "characters.csv")
+    accepted = [c for c in chars if c["needs_review"] == "false"]
+    right = sum(
+        chars_truth.get((c["document"], int(c["page"]), c["field"], int(c["index"]))) == c["char"]
+        for c in accepted
+    )
+    exact = sum(fields.get(k) == fields_truth[k] for k in digit_combs)
+    read_right = sum(
+        chars_truth.get((c["document"], int(c["page"]), c["field"], int(c["index"]))) == c["char"]
+        for c in chars
+    )
+    return {
+        "digit comb fields": len(digit_combs),
+        "digit comb exact match before review": exact / max(1, len(digit_combs)),
+        "characters in truth": len(chars_truth),
+        "characters read": len(chars),
+        "character accuracy, all read": read_right / max(1, len(chars)),
+        "share flagged for review": 1 - len(accepted) / max(1, len(chars)),
+        "character accuracy among not flagged": right / max(1, len(accepted)),
+    }
+
+
+def classification_speed(forms: Path, pages: int = 20) -> dict[str, float]:
+    """Time the pipeline's per-page batched classification against bare ``model.predict``."""
+    settings = load_settings()
+    reader = Reader(settings.models_dir)
+    templates = load_templates([TEMPLATES])
+    groups: list[tuple[np.ndarray, str]] = []
+    for path in sorted(forms.glob("*.png"))[:pages]:
+        for page in iter_pages(path):
+            result = segment_page(page, templates)
+            by_charset: dict[str, list[np.ndarray]] = {}
+            for field in result.fields:
+                for char in field.chars:
+                    if char.status == "ok":
+                        by_charset.setdefault(field.charset, []).append(char.image)
+            groups += [(np.stack(images), cs) for cs, images in by_charset.items()]
+    total = sum(len(images) for images, _ in groups)
+    for images, charset in groups[:3]:
+        reader.classify(images, charset)  # warm both bundles
+    started = time.perf_counter()
+    for images, charset in groups:
+        reader.classify(images, charset)
+    pipeline_s = time.perf_counter() - started
+    bare_s = 0.0
+    for name, classifier in reader.bundles.items():
+        images = (
+            np.concatenate([im for im, cs in groups if reader.bundle_for(cs) == name]).astype(
+                np.float32
+            )[..., None]
+            / 255.0
+        )
+        classifier.model.predict(images[:256], batch_size=256, verbose=0)
+        started = time.perf_counter()
+        classifier.model.predict(images, batch_size=256, verbose=0)
+        bare_s += time.perf_counter() - started
+    return {
+        "crops classified": total,
+        "pipeline classify chars/s (per page and charset)": total / pipeline_s,
+        "bare model.predict chars/s (one batch per bundle)": total / bare_s,
+        "pipeline / bare": bare_s / pipeline_s,
+    }
+
+
+def memory_run(forms: Path, copies: int) -> None:
+    """Child process: digitise ``copies`` x the forms in one batch, print peak RSS in MiB."""
+    batch = Path(tempfile.mkdtemp(prefix="batch-"))
+    sources = sorted(forms.glob("*.png"))
+    for i in range(copies):
+        for src in sources:
+            (batch / f"{i:03d}-{src.name}").symlink_to(src)
+    with tempfile.TemporaryDirectory() as out:
+        summary = digitise_forms(input=[str(batch)], output=out, templates=[str(TEMPLATES)])
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"pages": summary.pages, "peak_mib": peak}))
+    shutil.rmtree(batch)
+
+
+def main() -> int:
+    """Generate forms, run the pipeline on them and print every figure."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--forms", type=int, default=60)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--memory", action="store_true", help="also 50- vs 500-page peak memory")
+    parser.add_argument(
+        "--memory-run", nargs=2, metavar=("FORMS", "COPIES"), help=argparse.SUPPRESS
+    )
+    args = parser.parse_args()
+    if args.memory_run:
+        memory_run(Path(args.memory_run[0]), int(args.memory_run[1]))
+        return 0
+    with tempfile.TemporaryDirectory() as tmp, local_server():
+        forms = Path(tmp) / "forms"
+        generate(forms, args.forms, args.seed)
+        warm = Path(tmp) / "warm"
+        warm.mkdir()
+        for src in sorted(forms.glob("*.png"))[:2]:
+            shutil.copy(src, warm / src.name)
+        digitise_forms(input=[str(warm)], output=str(Path(tmp) / "out"), templates=[str(TEMPLATES)])
+        summary = digitise_forms(
+            input=[str(forms)], output=str(Path(tmp) / "out"), templates=[str(TEMPLATES)]
+        )
+        figures: dict[str, float] = {
+            "pages": summary.pages,
+            "pages per second (warm server, PNG)": summary.pages / summary.seconds,
+            "characters per page": summary.characters / max(1, summary.pages),
+        }
+        figures.update(accuracy(Path(summary.run_dir), forms))
+        figures.update(classification_speed(forms))
+        if args.memory:
+            # The 50-page batch is the first 50 forms; the 500-page batch is them ten times over.
+            fifty = Path(tmp) / "fifty"
+            fifty.mkdir()
+            for src in sorted(forms.glob("*.png"))[:50]:
+                shutil.copy(src, fifty / src.name)
+            for copies in (1, 10):
+                out = subprocess.run(
+                    [sys.executable, __file__, "--memory-run", str(fifty), str(copies)],
+                    check=True, capture_output=True, text=True, cwd=ROOT,
+                )  # fmt: skip
+                result = json.loads(out.stdout.strip().splitlines()[-1])
+                figures[f"peak RSS MiB, {result['pages']}-page batch"] = result["peak_mib"]
+    width = max(len(k) for k in figures)
+    for key, value in figures.items():
+        text = f"{value:.4f}" if isinstance(value, float) else str(value)
+        print(f"{key:<{width}}  {text}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
