@@ -287,8 +287,12 @@ def _split_touching(groups: list[np.ndarray], box_height: int) -> list[np.ndarra
             best = lo + int(np.argmin(profile[lo:hi]))
             left, right = group[:, cuts[-1] : a + best], group[:, a + best : b]
             # Both sides of a cut must look like characters, not a T's bar cut off its stem.
+            column = np.flatnonzero(group[:, a + best])
+            middle = (column.mean() - rows[0]) / height if column.size else 0.5
+            # A join between letters; a W's lower or an M's upper vertices sit at the extremes.
             if (
-                profile[best] <= 1.5 * stroke
+                0.2 < middle < 0.8
+                and profile[best] <= 1.5 * stroke
                 and a + best - cuts[-1] > 0.4 * height
                 and _height(left) > 0.55 * height
                 and _height(right) > 0.55 * height
