@@ -8,7 +8,6 @@ import time
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,7 +21,7 @@ from segmentation import draw_overlay, iter_pages, segment_page
 from segmentation.records import FieldCrops, PageResult, Template
 
 if TYPE_CHECKING:
-    from ocr_core import Classifier, Prediction
+    from ocr_core import Prediction
 
 # Digit-only fields go to the digits bundle when the choice is "auto": it reads digits better.
 AUTO = "auto"
@@ -45,14 +44,6 @@ class DocumentResult:
     seconds: float
 
 
-@lru_cache(maxsize=8)
-def _load(bundle: Path) -> Classifier:
-    # One load per worker process and bundle; tasks pass paths, never models.
-    from ocr_core import load_classifier
-
-    return load_classifier(bundle)
-
-
 class Reader:
     """Routes each field's characters to a model bundle and classifies them in batches."""
 
@@ -65,7 +56,9 @@ class Reader:
         if model != AUTO and not re.fullmatch(r"[A-Za-z0-9_.-]+", model):
             raise ModelError(f"model {model!r} is not a bundle name", path=models_dir)
         names = ("digits", "alnum") if model == AUTO else (model,)
-        self.bundles = {name: _load((models_dir / name).resolve()) for name in names}
+        from ocr_core import load_classifier  # loads each bundle once per process
+
+        self.bundles = {name: load_classifier(models_dir / name) for name in names}
         self.model = model
         self.threshold = threshold
         self._lock = threading.Lock()
