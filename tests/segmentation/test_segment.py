@@ -196,3 +196,19 @@ def test_form_without_marks_registers_to_its_reference_image(
     scan, _ = scanned(plain, drawn_pool, ScanParams(angle=2.0, shift=(50.0, 30.0)))
     result = segment_page(scan, [plain])
     assert result.status == "ok" and result.score >= FEATURE_MIN_SCORE
+
+
+@pytest.mark.parametrize("factor", [2 / 3, 1 / 2])
+def test_pages_scanned_at_a_lower_resolution(
+    templates: dict[str, Template], drawn_pool: GlyphPool, factor: float
+) -> None:
+    scan, truth = scanned(templates["change-of-address"], drawn_pool, ScanParams(angle=-1.5))
+    small = cv2.resize(scan, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
+    result = segment_page(small, list(templates.values()))
+    assert result.status == "ok" and result.template == "change-of-address"
+    written = sum(len(f["chars"]) for f in truth["fields"])
+    found = sum(c.status == "ok" for f in result.fields for c in f.chars)
+    assert abs(found - written) <= 0.03 * written
+    field = result.fields[0]
+    expected = [round(v * factor) for v in truth["fields"][0]["box"]]
+    assert iou(field.box, expected) > 0.8
