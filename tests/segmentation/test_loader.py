@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ocr_core.errors import InputFileError
+from ocr_core.errors import ConfigurationError, InputFileError
 from segmentation import count_pages, iter_pages, sniff_type
 
 
@@ -159,3 +159,11 @@ def test_bad_pdfs(tmp_path: Path) -> None:
     expect_error(good, "longer than", timeout_s=0.0001)
     with pytest.raises(InputFileError, match="longer than"):
         count_pages(good, timeout_s=0.0001)
+
+
+def test_missing_poppler_names_the_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pdf = tmp_path / "page.pdf"
+    page_image().save(pdf, resolution=100.0)
+    monkeypatch.setenv("PATH", str(tmp_path))  # no pdfinfo, no pdftoppm
+    with pytest.raises(ConfigurationError, match="poppler-utils"):
+        count_pages(pdf)

@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from segmentation import Template, iter_pages, sniff_type
+from ocr_core.errors import InputFileError, OutputError
+from segmentation import Template, iter_pages, sniff_type, write_blank_pdf
 from segmentation.scansim import write_pages
 from segmentation.synth import field_value, load_glyph_pool, main
 
@@ -105,3 +106,16 @@ def test_cli_writes_documents_with_ground_truth(datasets_dir: Path, tmp_path: Pa
         == 0
     )
     assert sniff_type(tmp_path / "blank" / "loan-application.pdf") == "pdf"
+
+
+def test_write_errors_name_the_file(tmp_path: Path, templates: dict[str, Template]) -> None:
+    target = tmp_path / "missing-folder" / "doc.pdf"
+    with pytest.raises(OutputError, match="missing-folder"):
+        write_pages([np.full((50, 40), 255, np.uint8)], target, "pdf")
+    with pytest.raises(OutputError, match="missing-folder"):
+        write_blank_pdf(templates["loan-application"], target)
+
+
+def test_missing_dataset_files_are_named(tmp_path: Path) -> None:
+    with pytest.raises(InputFileError, match="t10k-images"):
+        load_glyph_pool(tmp_path)
