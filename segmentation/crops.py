@@ -162,29 +162,56 @@ def _comb_chars(
     cells = [
         (c[0] + offset[0], c[1] + offset[1], c[2] + offset[0], c[3] + offset[1]) for c in spec.cells
     ]
-    masks = [np.zeros(strength.shape, bool) for _ in cells]
+    parts: list[list[np.ndarray]] = [[] for _ in cells]
     edges = [c[0] for c in cells[1:]]
+    cell_w, cell_h = cells[0][2] - cells[0][0], cells[0][3] - cells[0][1]
     for piece in pieces:
         cols = np.flatnonzero(piece.any(axis=0))
-        width = cols[-1] - cols[0] + 1
-        cell_w = cells[0][2] - cells[0][0]
-        if width > 1.5 * cell_w:
+        if cols[-1] - cols[0] + 1 > 1.5 * cell_w:
             for k, cell in enumerate(cells):
                 lo = cell[0] if k else 0
                 hi = cell[2] if k < len(cells) - 1 else piece.shape[1]
-                masks[k][:, lo:hi] |= piece[:, lo:hi]
+                part = np.zeros_like(piece)
+                part[:, lo:hi] = piece[:, lo:hi]
+                if part.any():
+                    parts[k].append(part)
             continue
-        cx = float(np.mean(cols))
-        masks[int(np.searchsorted(edges, cx, side="right"))] |= piece
+        parts[int(np.searchsorted(edges, float(np.mean(cols)), side="right"))].append(piece)
     chars = []
-    min_extent = 0.2 * (cells[0][3] - cells[0][1])
-    for k, (cell, mask) in enumerate(zip(cells, masks, strict=True)):
+    for k, (cell, found) in enumerate(zip(cells, parts, strict=True)):
+        mask = _main_ink(found, cell, spec.explicit_cells)
         rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-        if rows.size and max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 >= min_extent:
+        if rows.size and max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 >= 0.2 * cell_h:
             chars.append(_char(k, mask, strength, to_page, page))
         else:
             chars.append(CharCrop(k, _EMPTY.copy(), _to_page_box(cell, to_page, page), "empty"))
     return chars
+
+
+def _main_ink(found: list[np.ndarray], cell: Box, full_separators: bool) -> np.ndarray:
+    """Union of a cell's pieces, leaving out crumbs.
+
+    Crumbs are tiny pieces (line remnants) and small pieces at the cell's side borders, beside
+    a separator: the tip of a neighbour's stroke, cut off where it ran along the separator
+    (ticks rise only from the bottom, so above them a small piece is kept: the bar of a 5).
+    """
+    if not found:
+        return np.zeros((1, 1), bool)
+    areas = [int(p.sum()) for p in found]
+    biggest = max(areas)
+    cell_h, reach = cell[3] - cell[1], max(4, (cell[2] - cell[0]) // 12)
+    keep = []
+    for piece, area in zip(found, areas, strict=True):
+        a, b = _span(piece)
+        rows = np.flatnonzero(piece.any(axis=1))
+        beside = full_separators or (rows[0] + rows[-1]) / 2 > cell[1] + 0.45 * cell_h
+        at_border = beside and (a <= cell[0] + reach or b >= cell[2] - reach)
+        if area == biggest or (
+            (area >= 0.08 * biggest or _height(piece) >= 0.25 * cell_h)
+            and not (at_border and area < 0.35 * biggest)
+        ):
+            keep.append(piece)
+    return np.logical_or.reduce(keep)
 
 
 def _char(
