@@ -52,6 +52,30 @@ def ink_threshold(page: np.ndarray) -> int:
     return int(min(max(otsu, 60), 190))
 
 
+def flatten_background(page: np.ndarray) -> np.ndarray:
+    """Even out uneven lighting (a shadow, a fall-off towards one side) so one threshold fits.
+
+    Args:
+        page: uint8 (H, W), dark ink on light paper.
+
+    Returns:
+        uint8 (H, W), dark ink on light paper: the page divided by its estimated paper
+        brightness, or ``page`` itself when the lighting is already even.
+    """
+    height, width = page.shape
+    small = cv2.resize(
+        page, (max(1, width // 8), max(1, height // 8)), interpolation=cv2.INTER_AREA
+    )
+    # The brightest pixel nearby is paper: a max filter wider than any stroke removes the ink.
+    paper = cv2.GaussianBlur(cv2.dilate(small, np.ones((9, 9), np.uint8)), (0, 0), 3)
+    low, high = np.percentile(paper, [2, 98])
+    if high - low < 25:
+        return page
+    paper_full = cv2.resize(paper, (width, height), interpolation=cv2.INTER_LINEAR)
+    flat = page.astype(np.float32) * (float(high) / np.maximum(paper_full, 1).astype(np.float32))
+    return np.clip(flat, 0, 255).astype(np.uint8)
+
+
 def is_blank(page: np.ndarray) -> bool:
     """True when the page has (almost) no dark pixels. page: uint8 (H, W), dark on light."""
     return float((page < 128).mean()) < BLANK_INK

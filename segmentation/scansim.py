@@ -25,6 +25,7 @@ class ScanParams:
         noise: Gaussian noise sigma in gray levels.
         binarise: True to threshold the scan to black and white (fax, G4 TIFF).
         jpeg_quality: JPEG round-trip quality, or 0 for none.
+        shading: uneven lighting, how much darker the paper gets towards one side (0: none).
     """
 
     angle: float = 0.0
@@ -35,10 +36,13 @@ class ScanParams:
     noise: float = 0.0
     binarise: bool = False
     jpeg_quality: int = 0
+    shading: float = 0.0
 
 
 def random_params(rng: np.random.Generator, *, turns: bool = True) -> ScanParams:
     """Draw distortions: ±5°, ±5 % scale, 60-150 px shifts, now and then a turned page."""
+    binarise = bool(rng.random() < 0.25)
+    shading = 0.0 if binarise or rng.random() > 0.2 else float(rng.uniform(0.15, 0.4))
     magnitude = rng.uniform(60, 150, 2) * rng.choice([-1, 1], 2)
     turn = int(rng.choice([0, 1, 2, 3], p=[0.7, 0.1, 0.1, 0.1])) if turns else 0
     return ScanParams(
@@ -48,8 +52,9 @@ def random_params(rng: np.random.Generator, *, turns: bool = True) -> ScanParams
         quarter_turns=turn,
         blur=float(rng.choice([0.0, rng.uniform(0.4, 1.2)])),
         noise=float(rng.uniform(1, 8)),
-        binarise=bool(rng.random() < 0.25),
+        binarise=binarise,
         jpeg_quality=int(rng.choice([0, int(rng.integers(40, 90))])),
+        shading=shading,
     )
 
 
@@ -84,6 +89,12 @@ def simulate_scan(
         page, matrix[:2], out_size, flags=cv2.INTER_LINEAR, borderValue=255
     ).astype(np.float32)
     scan = paper - (255.0 - scan) * (paper - float(rng.uniform(10, 50))) / 255.0
+    if params.shading > 0:  # light falling off linearly towards a random side
+        ys, xs = np.indices(scan.shape, dtype=np.float32)
+        direction = rng.uniform(0, 2 * np.pi)
+        ramp = np.cos(direction) * xs / scan.shape[1] + np.sin(direction) * ys / scan.shape[0]
+        ramp = (ramp - ramp.min()) / max(float(np.ptp(ramp)), 1e-6)
+        scan = scan * (1.0 - params.shading * ramp)
     if params.blur > 0:
         scan = cv2.GaussianBlur(scan, (0, 0), params.blur)
     if params.noise > 0:
@@ -127,7 +138,7 @@ def write_pages(pages: list[np.ndarray], path: Path, fmt: str, dpi: int = 300) -
                 resolution=float(dpi),
                 save_all=True,
                 append_images=rgb[1:],
-                quality=70,
+                quality=50,
             )
         elif fmt == "tiff":
             compression = "group4" if bilevel else "tiff_lzw"

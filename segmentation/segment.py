@@ -8,7 +8,7 @@ import numpy as np
 
 from segmentation.crops import cut_field
 from segmentation.records import PageResult, Template
-from segmentation.register import ink_threshold, is_blank, register_page
+from segmentation.register import flatten_background, ink_threshold, is_blank, register_page
 
 
 def segment_page(page: np.ndarray, templates: Sequence[Template] | None) -> PageResult:
@@ -29,6 +29,7 @@ def segment_page(page: np.ndarray, templates: Sequence[Template] | None) -> Page
     """
     if page.ndim != 2 or page.dtype != np.uint8:
         raise ValueError(f"expected a uint8 (H, W) page, got {page.dtype} {page.shape}")
+    page = flatten_background(page)
     if is_blank(page):
         return PageResult(None, "blank", "no ink on the page", (), 0.0)
     threshold = ink_threshold(page)

@@ -240,6 +240,7 @@ def scan_form(
             "noise": round(params.noise, 2),
             "binarise": params.binarise,
             "jpeg_quality": params.jpeg_quality,
+            "shading": round(params.shading, 3),
         },
         "fields": fields,
     }
@@ -293,7 +294,9 @@ def make_document(
         while not params_fit(template, params):
             params = random_params(rng, turns=turns)
         if binarise is not None:
-            params = ScanParams(**{**_asdict(params), "binarise": binarise})
+            # Thresholding a shaded page would blacken its dark side: no shading then.
+            shading = 0.0 if binarise else params.shading
+            params = ScanParams(**{**_asdict(params), "binarise": binarise, "shading": shading})
         scan, record = scan_form(template, page, truth, params, rng)
         scans.append(scan)
         records.append({"page": number, **record})

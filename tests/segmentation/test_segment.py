@@ -43,6 +43,7 @@ DISTORTIONS = [
     ScanParams(angle=2.0, quarter_turns=2, shift=(100.0, 100.0)),  # upside down
     ScanParams(angle=-3.0, quarter_turns=1, scale=0.97),  # sideways
     ScanParams(angle=4.0, quarter_turns=3, noise=4, binarise=True),
+    ScanParams(angle=1.0, shading=0.4, noise=3),  # light falling off towards one side
 ]
 
 
