@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.document import AUTO, DocumentResult, Reader, digitise_document
 from flows.inbox import Claim, Folders, RunClaims, sha256_of
-from flows.report import RunSummary, write_results
+from flows.report import MANIFEST, RunSummary, write_results
 from flows.results import ErrorRow
 from flows.runners import with_dask
 from flows.sources import expand_inputs
@@ -70,7 +71,9 @@ def digitise_document_task(
         )
     except DigitiseError as e:
         get_run_logger().warning("%s: %s", job.document, e)
-        return ErrorRow(job.document, e.kind, str(e), "")
+        # One line, naming the file as people know it rather than its place in processing/.
+        message = " ".join(str(e).replace(job.path, job.document).split())
+        return ErrorRow(job.document, e.kind, message, "")
 
 
 def _run_name() -> str:
@@ -164,7 +167,8 @@ def _read_all(
         outcome = future.result(raise_on_failure=False)
         if not isinstance(outcome, DocumentResult | ErrorRow):
             # A bug, not bad input: record it against the document and go on with the batch.
-            outcome = ErrorRow(job.document, "internal", f"{type(outcome).__name__}: {outcome}", "")
+            message = " ".join(f"{type(outcome).__name__}: {outcome}".split())
+            outcome = ErrorRow(job.document, "internal", message, "")
         outcomes[job.slot] = outcome
         if show_progress:
             print(
@@ -194,7 +198,9 @@ def _digitise_inbox(
     if adopted:
         logger.warning("took over %d file(s) left by a run that stopped: %s", len(adopted), adopted)
     claims.claim_settled(settle_s=settings.settle_s, limit=settings.inbox_batch)
-    seen = claims.ledger.entries()
+    # A run killed after writing its results but before archiving left files that are done.
+    seen = claims.ledger.entries() | _committed_inputs(run_dir.parent, claims.adopted_from)
+    first: dict[str, str] = {}  # content hash -> the document of this batch that is read
     jobs: list[Job] = []
     by_name: dict[str, Claim] = {}
     duplicates: list[Claim] = []
@@ -202,9 +208,12 @@ def _digitise_inbox(
     for slot, path in enumerate(claims.pending()):
         target = str(settings.quarantine_dir / claims.run / path.name)
         if path.is_symlink():
-            refused.append(
-                ErrorRow(path.name, "input_file", "a symbolic link: not followed", target)
-            )
+            reason = f"{path.name}: a symbolic link, not followed"
+            refused.append(ErrorRow(path.name, "input_file", reason, target))
+            continue
+        if not path.is_file():  # reading a named pipe would block the run for ever
+            reason = f"{path.name}: not a regular file (a folder, pipe, socket or device), not read"
+            refused.append(ErrorRow(path.name, "input_file", reason, target))
             continue
         claim = Claim(path.name, path, sha256_of(path))
         if claim.sha256 in seen:
@@ -214,9 +223,23 @@ def _digitise_inbox(
             )
             continue
         seen[claim.sha256] = claims.run  # an identical file later in this batch is a duplicate too
+        first[claim.sha256] = path.name
         by_name[path.name] = claim
         jobs.append(Job(str(path), path.name, slot))
     results, errors = _read_all(jobs, run_dir, template_paths, model, threshold, show_progress)
+    # A copy of a file that failed in this batch fails with it, rather than being archived.
+    failed = {e.document: e for e in errors}
+    copies = [c for c in duplicates if first.get(c.sha256) in failed]
+    duplicates = [c for c in duplicates if c not in copies]
+    errors += [
+        ErrorRow(
+            c.name,
+            failed[first[c.sha256]].error,
+            f"{c.name}: identical to {failed[first[c.sha256]].message}",
+            "",
+        )
+        for c in copies
+    ]
     errors = [
         ErrorRow(
             e.document, e.error, e.message, str(settings.quarantine_dir / claims.run / e.document)
@@ -224,12 +247,27 @@ def _digitise_inbox(
         for e in errors
     ] + refused
     skipped = [c.name for c in duplicates]
-    summary = _finish(run_dir, results, errors, skipped, started, template_paths, model, threshold)
+    inputs = {by_name[r.document].sha256: r.document for r in results}
+    summary = _finish(
+        run_dir, results, errors, skipped, started, template_paths, model, threshold, inputs
+    )
     # Only now that every result file is written do inputs leave processing/.
     claims.archive([by_name[r.document] for r in results] + duplicates)
     for error in errors:
         claims.quarantine(claims.folder / error.document, f"{error.error}: {error.message}")
     return summary
+
+
+def _committed_inputs(output_root: Path, adopted_from: dict[str, str]) -> dict[str, str]:
+    """Content hash -> run, for inputs whose results a run that died afterwards had written."""
+    committed: dict[str, str] = {}
+    for run in sorted(set(adopted_from.values())):
+        try:
+            manifest = json.loads((output_root / run / MANIFEST).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue  # no complete results: the files are read again
+        committed.update(dict.fromkeys(manifest.get("inputs", {}), run))
+    return committed
 
 
 def _finish(
@@ -241,6 +279,7 @@ def _finish(
     template_paths: tuple[str, ...],
     model: str,
     threshold: float | None,
+    inputs: dict[str, str] | None = None,
 ) -> RunSummary:
     fields = [row for r in results for row in r.fields]
     chars = [row for r in results for row in r.chars]
@@ -267,6 +306,9 @@ def _finish(
             f"{r.document}|{page}|{field}": rules for r in results for page, field, rules in r.rules
         },
         "summary": {row["figure"]: row["value"] for row in summary.table()},
+        # Folder watch: the SHA-256 of each file whose results these are (run.json is written
+        # last, so its presence means they are complete; see _committed_inputs).
+        "inputs": inputs or {},
     }
     write_results(run_dir, fields, chars, errors, manifest)
     create_table_artifact(

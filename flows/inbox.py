@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from flows.results import neutralise
 from ocr_core.errors import ConfigurationError
 from ocr_core.settings import Settings
 
@@ -92,7 +93,8 @@ class Ledger:
         stamp = datetime.now(UTC).isoformat(timespec="seconds")
         lines = []
         for claim in claims:
-            name = claim.name.replace("\t", " ").replace("\n", " ")
+            # Spreadsheets open .tsv files too: a name like "=cmd|..." must not run.
+            name = neutralise(" ".join(claim.name.split()))
             lines.append(f"{claim.sha256}\t{name}\t{run}\t{stamp}\n")
         with self.path.open("a", encoding="utf-8") as handle:
             handle.write("".join(lines))
@@ -139,6 +141,7 @@ class RunClaims:
         self.run = run
         self.folder = folders.processing / run
         self.ledger = Ledger(folders.archive / LEDGER_NAME)
+        self.adopted_from: dict[str, str] = {}  # adopted file's name here -> the dead run's name
         self._lock: int | None = None
 
     def __enter__(self) -> RunClaims:
@@ -168,7 +171,9 @@ class RunClaims:
                     continue  # a live run holds it
                 for item in sorted(other.iterdir()):
                     if item.name != LOCK_NAME:
-                        adopted.append(_move(item, self.folder).name)
+                        moved = _move(item, self.folder)
+                        adopted.append(moved.name)
+                        self.adopted_from[moved.name] = other.name
             with contextlib.suppress(OSError):
                 (other / LOCK_NAME).unlink()
                 other.rmdir()

@@ -43,6 +43,11 @@ def sniff_type(path: Path) -> str:
         InputFileError: the file is missing, unreadable, empty or of another type.
     """
     path = Path(path)
+    if path.exists() and not path.is_file() and not path.is_dir():
+        # Opening a named pipe would block until a writer comes: never.
+        raise InputFileError(
+            "not a regular file (a pipe, socket or device)", path=path, remedy=_SUPPORTED
+        )
     try:
         with path.open("rb") as handle:
             head = handle.read(1024)

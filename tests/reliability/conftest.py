@@ -1,0 +1,42 @@
+"""Reliability tests: one temporary Prefect server, run-time folders per test, a hang watchdog."""
+
+from __future__ import annotations
+
+import faulthandler
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+# A test that runs past this is a hang: dump every thread's stack and end the session.
+HANG_LIMIT_S = 900
+
+
+@pytest.fixture(scope="session")
+def prefect_harness() -> Iterator[str]:
+    """A throw-away Prefect API (temporary SQLite database); yields its URL for subprocesses."""
+    from prefect.settings import PREFECT_API_URL
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness():
+        yield str(PREFECT_API_URL.value())
+
+
+@pytest.fixture(autouse=True)
+def hang_watchdog() -> Iterator[None]:
+    """Turn a hang into a failure with stack traces instead of a session that never ends."""
+    faulthandler.dump_traceback_later(HANG_LIMIT_S, exit=True, file=sys.stderr)
+    yield
+    faulthandler.cancel_dump_traceback_later()
+
+
+@pytest.fixture
+def folders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
+    """Run-time folders of a fresh installation under tmp_path, set in the environment."""
+    made = {}
+    for name in ("inbox", "processing", "archive", "quarantine", "output", "reviewed"):
+        made[name] = tmp_path / name
+        monkeypatch.setenv(f"DIGITISE_{name.upper()}_DIR", str(made[name]))
+    made["inbox"].mkdir()
+    return made
