@@ -23,7 +23,7 @@ from flows.report import MANIFEST, RunSummary, write_results
 from flows.results import ErrorRow
 from flows.runners import with_dask
 from flows.sources import expand_inputs
-from ocr_core.errors import DigitiseError
+from ocr_core.errors import DigitiseError, OutputError
 from ocr_core.settings import load_settings
 from segmentation import load_templates
 from segmentation.records import Template
@@ -121,7 +121,14 @@ def digitise_forms(
     _templates(template_paths)
     run = _run_name()
     run_dir = Path(output or settings.output_dir) / run
-    run_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:  # before any input is claimed: the inbox is left as it is
+        raise OutputError(
+            f"cannot make the run folder ({e.strerror or e})",
+            path=run_dir,
+            remedy="Check that the output folder is a writable folder with free space",
+        ) from e
 
     if watch_inbox:
         with RunClaims(Folders.from_settings(settings), run) as claims:

@@ -1,0 +1,145 @@
+"""Fault injection: SIGKILL mid-batch, unwritable or full output, broken model bundles."""
+
+from __future__ import annotations
+
+import json
+import resource
+import shutil
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from flows.digitise import digitise_forms, main
+from ocr_core.errors import ModelError, OutputError
+from ocr_core.normalise import CONTRACT
+from tests.reliability.badfiles import SAMPLES, distinct_scans
+from tests.reliability.faults import audit, inputs_of, kill_loop
+
+pytestmark = pytest.mark.usefixtures("prefect_harness")
+
+
+def _kill_and_audit(
+    folders: dict[str, Path], api: str, log: Path, documents: int, kills: int, delay_s: float
+) -> None:
+    paths = distinct_scans(folders["inbox"], documents)
+    inputs = inputs_of(paths)
+    env = {"DIGITISE_SETTLE_S": "0", "DIGITISE_INBOX_BATCH": "2", "PREFECT_API_URL": api}
+    seed = time.time_ns() % 10_000
+    record = kill_loop(env, log, kills=kills, max_delay_s=delay_s, seed=seed)
+    where = {k: v for k, v in folders.items() if k != "reviewed"}
+    result = audit(inputs, **where)
+    context = f"seed {seed}, kills after {record.delays} s, log {log}: {result}"
+    assert record.hangs == 0, context
+    assert record.kills == kills, context  # every worker was still busy when it was killed
+    assert result.ok, context
+    assert result.processed == documents, context  # sample scans all read: none quarantined
+    assert result.complete_runs >= 1
+
+
+def test_sigkill_at_random_points_loses_and_repeats_nothing(
+    folders: dict[str, Path], prefect_harness: str, tmp_path: Path
+) -> None:
+    _kill_and_audit(folders, prefect_harness, tmp_path / "worker.log", 6, kills=2, delay_s=12)
+
+
+@pytest.mark.slow
+def test_sigkill_loop_on_a_larger_batch(
+    folders: dict[str, Path], prefect_harness: str, tmp_path: Path
+) -> None:
+    _kill_and_audit(folders, prefect_harness, tmp_path / "worker.log", 20, kills=6, delay_s=20)
+
+
+def test_output_under_a_file_is_an_output_error_before_any_claim(
+    folders: dict[str, Path], tmp_path: Path
+) -> None:
+    # Root ignores permissions, so the unwritable folder is one whose parent is a file.
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the output folder should be")
+    dropped = shutil.copy(SAMPLES / "scan-001.png", folders["inbox"] / "waiting.png")
+    with pytest.raises(OutputError, match="not-a-folder"):
+        digitise_forms(watch_inbox=True, output=str(blocker / "results"))
+    assert Path(dropped).exists()
+    code = main([str(SAMPLES / "scan-001.png"), "--output", str(blocker / "results")])
+    assert code == OutputError.exit_code
+
+
+def test_full_disk_while_writing_results_keeps_the_inputs(
+    folders: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DIGITISE_SETTLE_S", "0")
+    for name in ("a.png", "b.png"):
+        shutil.copy(
+            SAMPLES / ("scan-001.png" if name == "a.png" else "scan-002.png"),
+            folders["inbox"] / name,
+        )
+    # A full disk, as this process sees it: no file grows past 4 KiB (EFBIG, not SIGXFSZ).
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    previous = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (4096, hard))
+    try:
+        with pytest.raises(OutputError, match=r"characters\.csv|fields\.csv"):
+            digitise_forms(watch_inbox=True)
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, previous)
+    held = sorted(p.name for p in folders["processing"].rglob("*.png"))
+    assert held == ["a.png", "b.png"]  # claimed, not archived, not quarantined
+    assert not folders["archive"].exists() or not any(folders["archive"].rglob("*.png"))
+    # Space again: the next run takes the files over and finishes them.
+    summary = digitise_forms(watch_inbox=True)
+    assert (summary.processed, summary.failed) == (2, 0)
+    assert sorted(p.name for p in folders["archive"].rglob("*.png")) == ["a.png", "b.png"]
+
+
+def _bundle(folder: Path, meta: dict[str, object] | str, model: bytes | None = None) -> Path:
+    folder.mkdir(parents=True)
+    text = meta if isinstance(meta, str) else json.dumps(meta)
+    (folder / "bundle.json").write_text(text, encoding="utf-8")
+    if model is not None:
+        (folder / "model.keras").write_bytes(model)
+    return folder
+
+
+def _meta(name: str) -> dict[str, object]:
+    labels = [str(d) for d in range(10)]
+    return {
+        "name": name,
+        "labels": labels,
+        "contract": CONTRACT,
+        "temperature": 1.0,
+        "threshold": 0.9,
+    }
+
+
+@pytest.mark.parametrize(
+    ("case", "expected"),
+    [
+        ("corrupt-json", r"bundle\.json is corrupt"),
+        ("corrupt-model", r"model\.keras cannot be loaded"),
+        ("missing-model", r"has no model\.keras"),
+    ],
+    ids=["corrupt-json", "corrupt-model", "missing-model"],
+)
+def test_broken_bundle_is_a_model_error_before_any_claim(
+    folders: dict[str, Path],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    case: str,
+    expected: str,
+) -> None:
+    models = tmp_path / f"models-{case}"
+    if case == "corrupt-json":
+        _bundle(models / "digits", '{"name": "digits", "labels": [', b"PK\x03\x04")
+    elif case == "corrupt-model":
+        _bundle(models / "digits", _meta("digits"), b"PK\x03\x04 not really a zip archive")
+    else:
+        _bundle(models / "digits", _meta("digits"))
+    monkeypatch.setenv("DIGITISE_MODELS_DIR", str(models))
+    monkeypatch.setenv("DIGITISE_SETTLE_S", "0")
+    dropped = Path(shutil.copy(SAMPLES / "scan-001.png", folders["inbox"] / "waiting.png"))
+    with pytest.raises(ModelError, match=expected) as caught:
+        digitise_forms(watch_inbox=True, model="digits")
+    assert str(models / "digits") in str(caught.value)
+    assert dropped.exists() and not folders["processing"].exists()
