@@ -321,6 +321,7 @@ def _split_touching(groups: list[np.ndarray], box_height: int) -> list[np.ndarra
                 0.2 < middle < 0.8
                 and profile[best] <= 1.5 * stroke
                 and a + best - cuts[-1] > 0.4 * height
+                and b - (a + best) > 0.4 * height
                 and _height(left) > 0.55 * height
                 and _height(right) > 0.55 * height
             ):
