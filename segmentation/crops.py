@@ -67,7 +67,7 @@ def cut_field(
         chars = _comb_chars(pieces, spec, offset, strength, to_page, page, dpi)
         found = any(c.status == "ok" for c in chars)
         return record("ok" if found else "empty", "" if found else "no ink in any cell", chars)
-    groups = _split_touching(_merge_broken(pieces), y1 - y0)
+    groups = _split_touching(_merge_broken(pieces))
     chars = [_char(i, mask, strength, to_page, page) for i, mask in enumerate(groups)]
     if not chars:
         return record("empty", "no ink in the box", [])
@@ -285,13 +285,12 @@ def _span(mask: np.ndarray) -> tuple[int, int]:
     return int(cols[0]), int(cols[-1]) + 1
 
 
-def _split_touching(groups: list[np.ndarray], box_height: int) -> list[np.ndarray]:
+def _split_touching(groups: list[np.ndarray]) -> list[np.ndarray]:
     """Split groups much wider than tall at thin columns (where one stroke joins two letters).
 
     A cut is made only where the ink across the column is about one stroke thick, so wide
     letters (M, W) stay whole.
     """
-    del box_height
     out = []
     for group in groups:
         rows = np.flatnonzero(group.any(axis=1))

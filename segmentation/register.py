@@ -104,7 +104,6 @@ def register_page(
     small = cv2.dilate((small > 60).astype(np.uint8), np.ones((3, 3), np.uint8))
     best: Registration | None = None
     best_score = 0.0
-    found_marks = False
     blobs = cv2.connectedComponentsWithStats(ink, connectivity=8)
     for template in templates:
         marks = _template_marks(template)
@@ -112,7 +111,6 @@ def register_page(
         first = mark_boxes(template.size, template.dpi)[0]
         candidates = _mark_candidates(blobs, (first[2] - first[0]) * scale0)
         for source, target in _correspondences(candidates, marks, scale0):
-            found_marks = True
             homography = _fit(target, source)
             score = _score(small, template, homography)
             if score > best_score:
@@ -127,7 +125,6 @@ def register_page(
             if estimate is None or not _plausible(estimate, scale0):
                 continue
             homography = estimate
-            found_marks = True
             score = _score(small, template, homography)
             # Feature matches on repetitive comb boxes can lock on one cell off: demand more.
             if score < FEATURE_MIN_SCORE:
@@ -143,7 +140,6 @@ def register_page(
             f" (need {MIN_SCORE:.0%}): wrong form?"
         )
         return None, reason, best.score
-    assert found_marks
     return best, "", best.score
 
 

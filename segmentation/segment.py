@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from segmentation.crops import cut_field
+from segmentation.detect import segment_without_template
 from segmentation.records import PageResult, Template
 from segmentation.register import flatten_background, ink_threshold, is_blank, register_page
 
@@ -34,8 +35,6 @@ def segment_page(page: np.ndarray, templates: Sequence[Template] | None) -> Page
         return PageResult(None, "blank", "no ink on the page", (), 0.0)
     threshold = ink_threshold(page)
     if not templates:
-        from segmentation.detect import segment_without_template
-
         return segment_without_template(page, threshold)
     registration, reason, score = register_page(page, templates, threshold)
     if registration is None:

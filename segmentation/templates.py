@@ -273,7 +273,15 @@ def _reference(raw: Any, path: Path, page: tuple[int, int], fail: Any) -> np.nda
         return None
     if not isinstance(raw, str):
         raise fail("reference_image", f"{raw!r} is not a file name")
-    image_path = path.parent / raw
+    # A template may only name an image in its own folder: no "../", absolute paths or links out.
+    folder = path.parent.resolve()
+    image_path = (folder / raw).resolve()
+    if Path(raw).is_absolute() or not image_path.is_relative_to(folder):
+        raise fail(
+            "reference_image",
+            f"{raw!r} is outside the template's folder {folder}",
+            "Put the blank scan beside the template and give its file name only",
+        )
     try:
         with Image.open(image_path) as image:
             gray = np.asarray(image.convert("L"), dtype=np.uint8)
