@@ -1,6 +1,6 @@
 """Measure the digitise-forms pipeline on freshly generated forms and print the figures.
 
-    python benchmarks/pipeline.py [--forms 60] [--memory] [--seed 7]
+    python -m benchmarks.pipeline [--forms 60] [--memory] [--seed 7]
 
 Needs DIGITISE_DATASETS_DIR (the generator draws real MNIST/EMNIST test-split handwriting) and
 the shipped model bundles. Figures: field exact match of digit comb fields before review,
