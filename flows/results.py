@@ -126,18 +126,30 @@ def write_atomic(path: Path, data: bytes) -> None:
         ) from e
 
 
+def format_csv(rows: Iterable[Sequence[object]]) -> str:
+    """CSV text of ``rows``, every cell passed through ``neutralise``, lines ending in LF.
+
+    The writer quotes a cell holding a line feed but not one holding a lone carriage return,
+    which readers take for a line break (the rest of the cell would become a row, and could be a
+    formula): a row with a carriage return in it has every cell quoted.
+    """
+    buffer = io.StringIO()
+    plain = csv.writer(buffer, lineterminator="\n")
+    quoted = csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_ALL)
+    for row in rows:
+        cells = [neutralise(cell) for cell in row]
+        (quoted if any("\r" in cell for cell in cells) else plain).writerow(cells)
+    return buffer.getvalue()
+
+
 def write_csv(path: Path, columns: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
     """Write a UTF-8 CSV atomically, every cell passed through ``neutralise``.
 
     Raises:
         OutputError: the file could not be written.
     """
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow([neutralise(cell) for cell in row])
-    write_atomic(path, buffer.getvalue().encode("utf-8"))
+    text = format_csv([columns, *rows])
+    write_atomic(path, text.encode("utf-8"))
 
 
 def write_records(path: Path, columns: Sequence[str], records: Iterable[object]) -> None:

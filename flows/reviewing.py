@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 import os
 from collections import defaultdict
@@ -18,8 +16,8 @@ from flows.fields import assemble_value, validate_value
 from flows.report import MANIFEST
 from flows.results import (
     FIELD_COLUMNS,
+    format_csv,
     model_input_path,
-    neutralise,
     read_csv_rows,
     write_atomic,
     write_csv,
@@ -168,12 +166,8 @@ def add_training_examples(
 
 
 def _append_csv(path: Path, columns: tuple[str, ...], rows: list[tuple[object, ...]]) -> None:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    if not path.exists():
-        writer.writerow(columns)
-    writer.writerows([neutralise(cell) for cell in row] for row in rows)
+    text = format_csv([columns, *rows] if not path.exists() else rows)
     with path.open("a", encoding="utf-8", newline="") as handle:
-        handle.write(buffer.getvalue())
+        handle.write(text)
         handle.flush()
         os.fsync(handle.fileno())

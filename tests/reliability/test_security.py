@@ -1,0 +1,151 @@
+"""Security: template paths stay in their folder; no formula, HTML or code injection."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import yaml
+
+from flows.digitise import digitise_forms
+from flows.report import review_page
+from flows.results import FORMULA_PREFIXES, CharRow, read_csv_rows, write_csv
+from flows.reviewing import REVIEWED_LABELS, add_training_examples
+from ocr_core.errors import ModelError, TemplateError
+from ocr_core.inference import load_classifier
+from ocr_core.normalise import CONTRACT
+from segmentation import load_template
+from tests.reliability.badfiles import SAMPLES
+
+HOSTILE = ["=cmd|' /C calc'!A0", "+1+1", "-2+3", "@SUM(A1)", "\tTAB", "\r=CR"]
+TEMPLATE = {
+    "name": "escape",
+    "dpi": 100,
+    "size": [800, 1000],
+    "marks": False,
+    "fields": [
+        {"name": "f", "kind": "comb", "cells": 4, "charset": "digits", "box": [100, 400, 500, 480]}
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    "reference", ["../../etc/passwd", "/etc/passwd", "../outside.png", "link.png"]
+)
+def test_template_reference_image_cannot_leave_its_folder(tmp_path: Path, reference: str) -> None:
+    outside = tmp_path / "outside.png"
+    cv2.imwrite(
+        str(outside), np.full((1000, 800), 255, np.uint8)
+    )  # a valid image: only the place is wrong
+    folder = tmp_path / "templates"
+    folder.mkdir()
+    (folder / "link.png").symlink_to(outside)
+    path = folder / "escape.yaml"
+    path.write_text(yaml.safe_dump({**TEMPLATE, "reference_image": reference}), encoding="utf-8")
+    with pytest.raises(TemplateError, match="outside the template's folder") as caught:
+        load_template(path)
+    assert str(path) in str(caught.value) and "reference_image" in str(caught.value)
+    # The same image beside the template is accepted.
+    shutil.copy(outside, folder / "blank.png")
+    path.write_text(yaml.safe_dump({**TEMPLATE, "reference_image": "blank.png"}), encoding="utf-8")
+    assert load_template(path).reference_image is not None
+
+
+def _rows(path: Path) -> list[list[str]]:
+    with path.open(newline="", encoding="utf-8") as handle:  # keep a cell's \r as it is
+        return list(csv.reader(handle))[1:]
+
+
+def test_every_csv_writer_neutralises_formulas(tmp_path: Path) -> None:
+    write_csv(tmp_path / "t.csv", ["a", "b"], [(text, text) for text in HOSTILE])
+    rows = _rows(tmp_path / "t.csv")
+    assert all(cell.startswith("'") for row in rows for cell in row), rows
+    assert [r["a"] for r in read_csv_rows(tmp_path / "t.csv")] == HOSTILE  # read back unchanged
+
+    # Reviewed training labels (data/reviewed/labels.csv): document, field and label cells.
+    run = tmp_path / "run"
+    (run / "crops").mkdir(parents=True)
+    chars, final = [], {}
+    for i, text in enumerate(HOSTILE):
+        image = np.full((28, 28), i * 20, np.uint8)
+        cv2.imwrite(str(run / "crops" / f"{i}.input.png"), image)
+        chars.append(
+            {
+                "document": text,
+                "page": "1",
+                "field": text,
+                "index": str(i),
+                "crop": f"crops/{i}.png",
+            }
+        )
+        final[(text, 1, text, i)] = "=+-@"[i % 4]
+    added = add_training_examples(run, chars, final, tmp_path / "reviewed", "=run")
+    assert added == len(HOSTILE)
+    for row in _rows(tmp_path / "reviewed" / REVIEWED_LABELS):
+        assert not any(cell.startswith(FORMULA_PREFIXES) for cell in row), row
+
+
+def test_review_page_escapes_html_from_names_and_readings() -> None:
+    evil = "<img src=x onerror=alert(1)>"
+    row = CharRow(
+        evil, 1, f"{evil}field", 0, "<", 0.5, "&", 0.3, '"', 0.2, True, 0, 0, 1, 1, "crops/a'b.png"
+    )
+    page = review_page([row])
+    assert "<img src=x" not in page and "&lt;img src=x onerror=alert(1)&gt;" in page
+    assert "src='crops/a&#x27;b.png'" in page
+
+
+def _lambda_bundle(folder: Path, marker: Path) -> Path:
+    import keras
+
+    inputs = keras.Input((28, 28, 1))
+    # Writes a file when the layer runs: loading must never run it.
+    code = f"lambda x: (open({str(marker)!r}, 'w').write('ran'), x)[1]"
+    payload = keras.layers.Lambda(eval(code))  # a literal path: Keras stores only the bytecode
+    outputs = keras.layers.Dense(10)(keras.layers.Flatten()(payload(inputs)))
+    folder.mkdir(parents=True)
+    keras.Model(inputs, outputs).save(folder / "model.keras")
+    meta = {
+        "name": folder.name,
+        "labels": [str(d) for d in range(10)],
+        "contract": CONTRACT,
+        "temperature": 1.0,
+        "threshold": 0.9,
+    }
+    (folder / "bundle.json").write_text(json.dumps(meta), encoding="utf-8")
+    marker.unlink(missing_ok=True)  # building the model ran it once, here in the test
+    return folder
+
+
+def test_a_bundle_with_a_lambda_layer_is_refused_unrun(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, prefect_harness: str
+) -> None:
+    import keras
+
+    marker = tmp_path / "code-ran.txt"
+    bundle = _lambda_bundle(tmp_path / "models" / "digits", marker)
+    # The payload is real: an unsafe load runs it.
+    keras.models.load_model(bundle / "model.keras", compile=False, safe_mode=False)
+    assert marker.exists()
+    marker.unlink()
+
+    with pytest.raises(ModelError, match="Lambda") as caught:
+        load_classifier(bundle)
+    assert str(bundle / "model.keras") in str(caught.value)
+    assert not marker.exists()
+
+    # Through the folder watch: refused before any input is claimed.
+    for name in ("inbox", "processing", "archive", "quarantine", "output"):
+        monkeypatch.setenv(f"DIGITISE_{name.upper()}_DIR", str(tmp_path / name))
+    monkeypatch.setenv("DIGITISE_MODELS_DIR", str(tmp_path / "models"))
+    monkeypatch.setenv("DIGITISE_SETTLE_S", "0")
+    (tmp_path / "inbox").mkdir()
+    dropped = Path(shutil.copy(SAMPLES / "scan-001.png", tmp_path / "inbox" / "waiting.png"))
+    with pytest.raises(ModelError, match="Lambda"):
+        digitise_forms(watch_inbox=True, model="digits")
+    assert dropped.exists() and not marker.exists()
