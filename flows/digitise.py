@@ -22,7 +22,7 @@ from flows.inbox import Claim, Folders, RunClaims, sha256_of
 from flows.report import MANIFEST, RunSummary, write_results
 from flows.results import ErrorRow
 from flows.runners import with_dask
-from flows.sources import expand_inputs
+from flows.sources import confine_parameters, expand_inputs
 from ocr_core.errors import DigitiseError, OutputError
 from ocr_core.settings import load_settings
 from segmentation import load_templates
@@ -115,6 +115,10 @@ def digitise_forms(
     started = datetime.now(UTC)
     settings = load_settings()
     logger = get_run_logger()
+    if flow_run.get_deployment_id():  # parameters from the API, not from the user's own shell
+        confine_parameters(settings, _as_list(input), "input")
+        confine_parameters(settings, [output] if output else [], "output")
+        confine_parameters(settings, templates or [], "templates")
     # Load the models first: a broken bundle stops the run before any input is claimed.
     _reader(str(settings.models_dir), model, threshold)
     template_paths = () if template_free else _template_paths(templates, settings.templates_dir)
@@ -135,11 +139,15 @@ def digitise_forms(
             return _digitise_inbox(
                 claims, run_dir, template_paths, model, threshold, show_progress, started
             )
-    inputs = [input] if isinstance(input, str) else list(input or [])
+    inputs = _as_list(input)
     jobs = [Job(str(p), str(p), i) for i, p in enumerate(expand_inputs([Path(s) for s in inputs]))]
     logger.info("%d document(s) to read into %s", len(jobs), run_dir)
     results, errors = _read_all(jobs, run_dir, template_paths, model, threshold, show_progress)
     return _finish(run_dir, results, errors, [], started, template_paths, model, threshold)
+
+
+def _as_list(paths: list[str] | str | None) -> list[str]:
+    return [paths] if isinstance(paths, str) else list(paths or [])
 
 
 def _template_paths(templates: list[str] | None, default_dir: Path) -> tuple[str, ...]:

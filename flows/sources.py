@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from ocr_core.errors import InputFileError
+from ocr_core.errors import ConfigurationError, InputFileError
+from ocr_core.settings import Settings
 from segmentation import sniff_type
 
 DOCUMENT_SUFFIXES = frozenset({".pdf", ".tif", ".tiff", ".png", ".jpg", ".jpeg", ".bmp"})
@@ -45,3 +46,40 @@ def expand_inputs(inputs: Sequence[Path]) -> list[Path]:
             found.append(item)
     unique: dict[Path, None] = dict.fromkeys(found)
     return list(unique)
+
+
+def confine_parameters(settings: Settings, paths: Sequence[str], what: str) -> None:
+    """Refuse paths outside the configured data folders (for runs started through the API).
+
+    A deployment run's parameters come from whoever can reach the Prefect API, not from the
+    user's own shell, so they may only name places under the data folder or one of the
+    configured run-time, template and output folders; ``..`` and symbolic links are resolved
+    first.
+
+    Args:
+        settings: the folders that are allowed.
+        paths: the parameter's paths.
+        what: the parameter's name, for the message.
+
+    Raises:
+        ConfigurationError: a path resolves outside every allowed folder (the path is named).
+    """
+    allowed = [
+        folder.resolve()
+        for folder in (
+            settings.data_dir,
+            settings.templates_dir,
+            settings.inbox_dir,
+            settings.archive_dir,
+            settings.output_dir,
+        )
+    ]
+    for text in paths:
+        resolved = Path(text).resolve()
+        if not any(resolved.is_relative_to(folder) for folder in allowed):
+            raise ConfigurationError(
+                f"{what} is outside the data folders ({resolved})",
+                path=text,
+                remedy="A deployment run reads and writes only under DIGITISE_DATA_DIR and the "
+                "configured folders; run python -m flows.digitise for other paths",
+            )

@@ -16,9 +16,11 @@ from flows.digitise import digitise_forms
 from flows.report import review_page
 from flows.results import FORMULA_PREFIXES, CharRow, read_csv_rows, write_csv
 from flows.reviewing import REVIEWED_LABELS, add_training_examples
-from ocr_core.errors import ModelError, TemplateError
+from flows.sources import confine_parameters
+from ocr_core.errors import ConfigurationError, ModelError, TemplateError
 from ocr_core.inference import load_classifier
 from ocr_core.normalise import CONTRACT
+from ocr_core.settings import load_settings
 from segmentation import load_template
 from tests.reliability.badfiles import SAMPLES
 
@@ -149,3 +151,23 @@ def test_a_bundle_with_a_lambda_layer_is_refused_unrun(
     with pytest.raises(ModelError, match="Lambda"):
         digitise_forms(watch_inbox=True, model="digits")
     assert dropped.exists() and not marker.exists()
+
+
+def test_deployment_parameters_cannot_leave_the_data_folders(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = tmp_path / "data"
+    (data / "samples").mkdir(parents=True)
+    (data / "samples" / "out-link").symlink_to(tmp_path)
+    monkeypatch.setenv("DIGITISE_DATA_DIR", str(data))
+    monkeypatch.setenv("DIGITISE_OUTPUT_DIR", str(tmp_path / "results"))  # configured elsewhere
+    settings = load_settings()
+    confine_parameters(settings, [str(data / "samples"), str(tmp_path / "results" / "x")], "input")
+    for escape in (
+        str(data / ".." / ".." / "etc" / "passwd"),
+        "/etc",
+        str(data / "samples" / "out-link" / "secret.png"),
+    ):
+        with pytest.raises(ConfigurationError, match="outside the data folders") as caught:
+            confine_parameters(settings, [escape], "input")
+        assert escape in str(caught.value)

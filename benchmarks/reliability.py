@@ -1,0 +1,154 @@
+"""Run the bad-input corpus and a SIGKILL loop through the pipeline and print what became of them.
+
+    python benchmarks/reliability.py [--documents 50] [--kills 8] [--seed 6]
+
+Uses a throw-away Prefect server and temporary folders. Part 1 runs every file of the bad-input
+corpus (tests/resources/bad/README.md) through a manual run and the folder watch. Part 2 drops
+``--documents`` files into the inbox (sample scans, each with unique bytes, and a few broken
+files), starts a folder-watch process (five files per run) and SIGKILLs it at random moments
+``--kills`` times, then lets one process finish, and audits every file: processed (archived once,
+its rows in exactly one complete run) or quarantined; lost, processed twice, half-written CSVs and
+hangs must all be 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from flows.results import read_csv_rows  # noqa: E402
+from tests.reliability.badfiles import distinct_scans, make_corpus  # noqa: E402
+from tests.reliability.faults import audit, inputs_of, kill_loop  # noqa: E402
+
+FOLDERS = ("inbox", "processing", "archive", "quarantine", "output")
+HANG_S = 600.0
+
+
+def _set_folders(root: Path) -> dict[str, Path]:
+    folders = {name: root / name for name in FOLDERS}
+    for name, path in folders.items():
+        os.environ[f"DIGITISE_{name.upper()}_DIR"] = str(path)
+    folders["inbox"].mkdir(parents=True)
+    return folders
+
+
+def _bounded(call: object, limit_s: float) -> tuple[object, bool]:
+    """Run ``call()`` in a thread; return (its result, True) or (None, False) past ``limit_s``."""
+    box: list[object] = []
+    thread = threading.Thread(target=lambda: box.append(call()), daemon=True)  # type: ignore[operator]
+    thread.start()
+    thread.join(limit_s)
+    return (box[0] if box else None), not thread.is_alive()
+
+
+def corpus(root: Path) -> dict[str, int]:
+    """Every bad file through a manual run and the folder watch; count what became of them."""
+    from flows.digitise import digitise_forms
+
+    figures = {"tried": 0, "result": 0, "error": 0, "waiting": 0, "missing": 0, "hangs": 0}
+    cases = [c for c in make_corpus(root / "manual", root / "outside") if c.manual]
+    files = [str(root / "manual" / c.name) for c in cases]
+    summary, finished = _bounded(
+        lambda: digitise_forms(input=files, output=str(root / "out")), HANG_S
+    )
+    figures["hangs"] += not finished
+    folders = _set_folders(root / "watch")
+    os.environ["DIGITISE_SETTLE_S"] = "120"
+    watch_cases = make_corpus(folders["inbox"], root / "watch-outside")
+    watched, finished = _bounded(lambda: digitise_forms(watch_inbox=True), HANG_S)
+    figures["hangs"] += not finished
+    for run, names in ((summary, [*files]), (watched, [c.name for c in watch_cases])):
+        if run is None:
+            continue
+        run_dir = Path(run.run_dir)  # type: ignore[attr-defined]
+        documents = {r["document"] for r in read_csv_rows(run_dir / "fields.csv")}
+        errors = {r["document"] for r in read_csv_rows(run_dir / "errors.csv")}
+        for name in names:
+            figures["tried"] += 1
+            if name in documents:
+                figures["result"] += 1
+            elif name in errors:
+                figures["error"] += 1
+            elif (folders["inbox"] / name).exists():
+                figures["waiting"] += 1
+            else:
+                figures["missing"] += 1
+    return figures
+
+
+def kills(root: Path, documents: int, count: int, seed: int, api: str) -> dict[str, object]:
+    """The SIGKILL loop on ``documents`` files; return the audit's figures."""
+    folders = _set_folders(root / "kill")
+    broken = {
+        "empty.pdf": b"",
+        "text.pdf": b"not a PDF at all\n",
+        "truncated.png": (ROOT / "data/samples/scan-001.png").read_bytes()[:5000],
+        "junk.tif": b"II*\x00" + os.urandom(64),
+    }
+    for name, data in broken.items():
+        (folders["inbox"] / name).write_bytes(data)
+    scans = distinct_scans(folders["inbox"], documents - len(broken), seed=seed)
+    paths = [*scans, *(folders["inbox"] / name for name in broken)]
+    past = time.time() - 60
+    for path in paths:
+        os.utime(path, (past, past))
+    inputs = inputs_of(paths)
+    env = {"DIGITISE_SETTLE_S": "0", "DIGITISE_INBOX_BATCH": "5", "PREFECT_API_URL": api}
+    started = time.perf_counter()
+    record = kill_loop(env, root / "workers.log", count, max_delay_s=25.0, seed=seed)
+    result = audit(inputs, **folders)
+    return {
+        "inputs tried": result.tried,
+        "processed": result.processed,
+        "quarantined": result.quarantined,
+        "lost (must be 0)": len(result.lost),
+        "processed twice (must be 0)": len(result.twice),
+        "archived without results (must be 0)": len(result.no_results),
+        "half-written CSVs (must be 0)": len(result.half_written),
+        "left in inbox/processing (must be 0)": len(result.left_over),
+        "hangs (must be 0)": record.hangs,
+        "SIGKILLs sent": record.kills,
+        "kill moments (s after ready)": record.delays,
+        "complete runs / runs cut short": f"{result.complete_runs} / {result.incomplete_runs}",
+        "seconds": round(time.perf_counter() - started, 1),
+        "verdict": "PASS" if result.ok and record.hangs == 0 else f"FAIL {result}",
+    }
+
+
+def main() -> int:
+    """Run both parts and print the figures; exit 1 when a promise was broken."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--documents", type=int, default=50)
+    parser.add_argument("--kills", type=int, default=8)
+    parser.add_argument("--seed", type=int, default=6)
+    args = parser.parse_args()
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    from prefect.settings import PREFECT_API_URL
+    from prefect.testing.utilities import prefect_test_harness
+
+    with tempfile.TemporaryDirectory(prefix="reliability-") as tmp, prefect_test_harness():
+        api = str(PREFECT_API_URL.value())
+        started = time.perf_counter()
+        bad = corpus(Path(tmp) / "corpus")
+        print("\n## Bad-input corpus (manual run + folder watch)")
+        for key, value in bad.items():
+            print(f"{key:>40}: {value}")
+        print(f"{'seconds':>40}: {time.perf_counter() - started:.1f}")
+        figures = kills(Path(tmp) / "kills", args.documents, args.kills, args.seed, api)
+        print(f"\n## SIGKILL loop ({args.documents} documents, seed {args.seed})")
+        for name, figure in figures.items():
+            print(f"{name:>40}: {figure}")
+    ok = bad["missing"] == 0 and bad["hangs"] == 0 and figures["verdict"] == "PASS"
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
