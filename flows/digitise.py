@@ -14,7 +14,7 @@ from pathlib import Path
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.futures import as_completed
-from prefect.runtime import flow_run
+from prefect.runtime import deployment, flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.document import AUTO, DocumentResult, Reader, digitise_document
@@ -115,7 +115,7 @@ def digitise_forms(
     started = datetime.now(UTC)
     settings = load_settings()
     logger = get_run_logger()
-    if flow_run.get_deployment_id():  # parameters from the API, not from the user's own shell
+    if deployment.get_id():  # parameters from the API, not from the user's own shell
         confine_parameters(settings, _as_list(input), "input")
         confine_parameters(settings, [output] if output else [], "output")
         confine_parameters(settings, templates or [], "templates")
