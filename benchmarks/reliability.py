@@ -120,7 +120,12 @@ def kills(root: Path, documents: int, count: int, seed: int, api: str) -> dict[s
         "complete runs / runs cut short": f"{result.complete_runs} / {result.incomplete_runs}",
         "seconds": round(time.perf_counter() - started, 1),
         "verdict": "PASS" if result.ok and record.hangs == 0 else f"FAIL {result}",
-    }
+    } | ({} if result.ok else {"workers' log (end)": _tail(root / "workers.log")})
+
+
+def _tail(log: Path, lines: int = 30) -> str:
+    text = log.read_text(encoding="utf-8", errors="replace") if log.exists() else "(no log)"
+    return "\n" + "\n".join(text.splitlines()[-lines:])
 
 
 def main() -> int:
@@ -129,6 +134,7 @@ def main() -> int:
     parser.add_argument("--documents", type=int, default=50)
     parser.add_argument("--kills", type=int, default=8)
     parser.add_argument("--seed", type=int, default=6)
+    parser.add_argument("--no-corpus", action="store_true", help="run the SIGKILL loop only")
     args = parser.parse_args()
     os.environ.setdefault("DO_NOT_TRACK", "1")
     from prefect.settings import PREFECT_API_URL
@@ -137,7 +143,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="reliability-") as tmp, prefect_test_harness():
         api = str(PREFECT_API_URL.value())
         started = time.perf_counter()
-        bad = corpus(Path(tmp) / "corpus")
+        bad = {"missing": 0, "hangs": 0} if args.no_corpus else corpus(Path(tmp) / "corpus")
         print("\n## Bad-input corpus (manual run + folder watch)")
         for key, value in bad.items():
             print(f"{key:>40}: {value}")

@@ -6,6 +6,7 @@ import csv
 import json
 import shutil
 from pathlib import Path
+from uuid import UUID
 
 import cv2
 import numpy as np
@@ -171,3 +172,26 @@ def test_deployment_parameters_cannot_leave_the_data_folders(
         with pytest.raises(ConfigurationError, match="outside the data folders") as caught:
             confine_parameters(settings, [escape], "input")
         assert escape in str(caught.value)
+
+
+@pytest.mark.usefixtures("prefect_harness")
+@pytest.mark.parametrize(
+    "parameters", [{"input": "/etc"}, {"output": "/tmp"}, {"templates": ["/"]}]
+)
+def test_a_deployment_run_is_refused_paths_outside_the_data_folders(
+    parameters: dict[str, object],
+) -> None:
+    from prefect import get_client
+    from prefect.deployments.runner import RunnerDeployment
+    from prefect.flow_engine import run_flow
+
+    runner = digitise_forms.to_deployment(name="confinement-test")
+    assert isinstance(runner, RunnerDeployment)  # sync context: never a coroutine
+    deployment = runner.apply()
+    assert isinstance(deployment, UUID)
+    with get_client(sync_client=True) as client:
+        run = client.create_flow_run_from_deployment(deployment, parameters=parameters)
+    # What a served deployment does with a flow run, in this process.
+    with pytest.raises(ConfigurationError, match="outside the data folders") as caught:
+        run_flow(digitise_forms, flow_run=run, parameters=parameters)
+    assert str(next(iter(parameters.values()))).strip("[]'") in str(caught.value)
