@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 
 ECE_BINS = 15
+# A calibrated top-1 probability under one half means the reading is more likely wrong than right.
+MIN_THRESHOLD = 0.5
 
 
 def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
@@ -135,18 +137,24 @@ def coverage_curve(confidence: np.ndarray, correct: np.ndarray) -> CoverageCurve
     )
 
 
-def choose_threshold(confidence: np.ndarray, correct: np.ndarray, max_error: float) -> float:
+def choose_threshold(
+    confidence: np.ndarray, correct: np.ndarray, max_error: float, floor: float = MIN_THRESHOLD
+) -> float:
     """Pick the lowest confidence threshold whose accepted characters have error <= max_error.
 
-    Characters with top-1 confidence >= the threshold are accepted; the rest go to review.
+    Characters with top-1 confidence >= the threshold are accepted; the rest go to review. The
+    threshold is never under ``floor``: when a model is accurate enough that even accepting
+    everything meets ``max_error``, a reading that is more likely wrong than right still goes to
+    review.
 
     Args:
         confidence: float (N,) calibrated top-1 probabilities on validation data.
         correct: bool (N,) whether each top-1 answer was right.
         max_error: the largest tolerated error rate among accepted characters.
+        floor: the lowest threshold returned.
 
     Returns:
-        The threshold in (0, 1]; 1.0 (review everything uncertain) when no threshold qualifies.
+        The threshold in [floor, 1]; 1.0 (review everything uncertain) when none qualifies.
     """
     curve = coverage_curve(confidence, correct)
     ok = np.flatnonzero(curve.error <= max_error)
@@ -155,4 +163,4 @@ def choose_threshold(confidence: np.ndarray, correct: np.ndarray, max_error: flo
     # Only cut between distinct confidences: accepting one of a tie accepts them all.
     distinct = np.append(curve.confidence[1:] < curve.confidence[:-1], True)
     ok = ok[distinct[ok]]
-    return float(curve.confidence[ok[-1]]) if ok.size else 1.0
+    return max(floor, float(curve.confidence[ok[-1]])) if ok.size else 1.0

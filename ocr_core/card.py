@@ -98,8 +98,8 @@ def _plots(folder: Path, report: Report, history: dict[str, list[float]]) -> Non
         title="Error among accepted characters vs coverage",
         xlabel="coverage (share accepted, most confident first)",
         ylabel="error",
-        xlim=(0.5, 1.0),
-        ylim=(0, max(0.01, worst * 1.1)),
+        xlim=(0.8, 1.0),
+        ylim=(0, max(0.005, worst * 1.1)),
         marks=[
             (report.metrics["val"]["coverage_at_threshold"], f"threshold {report.threshold:.3f}")
         ],
@@ -160,7 +160,8 @@ pred = clf.predict(images, charset=None, top_k=3)  # labels, calibrated probs, n
 ## Measured figures
 Temperature {meta["temperature"]:.3f} (fitted on val by NLL). Default review threshold
 {meta["threshold"]:.4f}: the lowest top-1 calibrated probability at which accepted val characters
-have at most {_pct(meta["target_error"])} error. Error at coverage c = error among the most
+have at most {_pct(meta["target_error"])} error, and never under 0.5 (a reading more likely
+wrong than right always goes to review). Error at coverage c = error among the most
 confident share c of characters.
 
 {TABLE_HEAD}

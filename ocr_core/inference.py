@@ -81,12 +81,14 @@ class Classifier:
     """A loaded model bundle: frames, classifies and calibrates batches of characters.
 
     Attributes:
+        path: the bundle folder.
         name: the bundle's name.
         labels: the class labels, in model output order.
         contract: the normalisation contract the bundle was trained under.
         threshold: the default review threshold.
         temperature: the fitted calibration temperature.
         metadata: the whole ``bundle.json``.
+        model: the Keras model (float32 (N, 28, 28, 1) pixels 0..255 in, logits out).
     """
 
     def __init__(self, folder: Path, model: Any, meta: dict[str, Any]) -> None:

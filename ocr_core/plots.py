@@ -78,7 +78,14 @@ def line_chart(
     for x, label in marks:
         px, _ = to_px(x, ylim[0])
         draw.line((px, y0, px, y1), fill="#555555", width=1)
-        draw.text((px + 3, y1 + 3), label, fill="#555555", font=font)
+        right = px > (x0 + x1) / 2  # keep the label inside the frame
+        draw.text(
+            (px - 3 if right else px + 3, y1 + 3),
+            label,
+            fill="#555555",
+            font=font,
+            anchor="ra" if right else "la",
+        )
     for i, (name, xs, ys) in enumerate(series):
         colour = COLOURS[i % len(COLOURS)]
         pts = [to_px(x, y) for x, y in zip(xs, ys, strict=True)]

@@ -57,6 +57,10 @@ def test_coverage_curve_and_threshold() -> None:
     assert choose_threshold(conf, correct, 0.21) == 0.6
     assert choose_threshold(conf, correct, 0.5) == 0.5
     assert choose_threshold(np.array([0.9]), np.array([False]), 0.01) == 1.0
+    # Even when accepting everything meets the target, unlikely readings still go to review.
+    conf = np.array([0.99, 0.98, 0.3])
+    assert choose_threshold(conf, np.array([True, True, True]), 0.01) == 0.5
+    assert choose_threshold(conf, np.array([True, True, True]), 0.01, floor=0.0) == 0.3
 
 
 def test_threshold_never_splits_a_tie() -> None:
