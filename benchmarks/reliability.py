@@ -15,6 +15,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
+import socket
+import subprocess
 import sys
 import tempfile
 import threading
@@ -25,8 +28,16 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from flows.results import read_csv_rows  # noqa: E402
+from flows.server import server_is_up  # noqa: E402
 from tests.reliability.badfiles import distinct_scans, make_corpus  # noqa: E402
-from tests.reliability.faults import audit, inputs_of, kill_loop  # noqa: E402
+from tests.reliability.faults import (  # noqa: E402
+    audit,
+    inputs_of,
+    kill_loop,
+    start_worker,
+    wait_for_line,
+    work_left,
+)
 
 FOLDERS = ("inbox", "processing", "archive", "quarantine", "output")
 HANG_S = 600.0
@@ -103,7 +114,7 @@ def kills(root: Path, documents: int, count: int, seed: int, api: str) -> dict[s
     inputs = inputs_of(paths)
     env = {"DIGITISE_SETTLE_S": "0", "DIGITISE_INBOX_BATCH": "5", "PREFECT_API_URL": api}
     started = time.perf_counter()
-    record = kill_loop(env, root / "workers.log", count, max_delay_s=25.0, seed=seed)
+    record = kill_loop(env, root / "workers.log", count, max_delay_s=6.0, seed=seed)
     result = audit(inputs, **folders)
     return {
         "inputs tried": result.tried,
@@ -116,7 +127,7 @@ def kills(root: Path, documents: int, count: int, seed: int, api: str) -> dict[s
         "left in inbox/processing (must be 0)": len(result.left_over),
         "hangs (must be 0)": record.hangs,
         "SIGKILLs sent": record.kills,
-        "kill moments (s after ready)": record.delays,
+        "kill moments (s into a run)": record.delays,
         "complete runs / runs cut short": f"{result.complete_runs} / {result.incomplete_runs}",
         "seconds": round(time.perf_counter() - started, 1),
         "verdict": "PASS" if result.ok and record.hangs == 0 else f"FAIL {result}",
@@ -128,6 +139,85 @@ def _tail(log: Path, lines: int = 30) -> str:
     return "\n" + "\n".join(text.splitlines()[-lines:])
 
 
+def _start_server(port: int, home: Path, log: Path) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    command = [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1"]
+    with log.open("ab") as handle:
+        server = subprocess.Popen(
+            [*command, "--port", str(port)],
+            env=env,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    deadline = time.monotonic() + 180
+    while not server_is_up(f"http://127.0.0.1:{port}/api"):
+        if server.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"the Prefect server did not start; see {log}")
+        time.sleep(0.5)
+    return server
+
+
+def server_restart(root: Path, documents: int, seed: int) -> dict[str, object]:
+    """Stop the Prefect server mid-run, start it again, and audit the inbox as after kills."""
+    folders = _set_folders(root / "restart")
+    inputs = inputs_of(distinct_scans(folders["inbox"], documents, seed=seed + 1))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    log = root / "restart.log"
+    server = _start_server(port, root / "prefect-home", log)
+    env = {
+        "DIGITISE_SETTLE_S": "0",
+        "DIGITISE_INBOX_BATCH": "3",
+        "PREFECT_API_URL": f"http://127.0.0.1:{port}/api",
+    }
+    hangs, outcome = 0, ""
+    try:
+        since = log.stat().st_size
+        worker = start_worker(env, log)
+        wait_for_line(log, "ready", since, worker, 180.0)
+        time.sleep(random.Random(seed).uniform(3.0, 10.0))  # in the middle of a run
+        server.kill()
+        server.wait()
+        down = time.monotonic()
+        time.sleep(5.0)
+        server = _start_server(port, root / "prefect-home", log)
+        outage = time.monotonic() - down
+        try:
+            worker.wait(timeout=HANG_S)
+            outcome = "finished" if "done" in log.read_text(errors="replace")[since:] else "crashed"
+        except subprocess.TimeoutExpired:
+            hangs += 1
+            worker.kill()
+            worker.wait()
+        if work_left(folders["inbox"], folders["processing"]):
+            since = log.stat().st_size
+            again = start_worker(env, log)
+            try:
+                again.wait(timeout=HANG_S)
+            except subprocess.TimeoutExpired:
+                hangs += 1
+                again.kill()
+                again.wait()
+    finally:
+        server.kill()
+        server.wait()
+    result = audit(inputs, **folders)
+    return {
+        "inputs tried": result.tried,
+        "processed": result.processed,
+        "quarantined": result.quarantined,
+        "lost (must be 0)": len(result.lost),
+        "processed twice (must be 0)": len(result.twice),
+        "half-written CSVs (must be 0)": len(result.half_written),
+        "hangs (must be 0)": hangs,
+        "server down (s)": round(outage, 1),
+        "worker during the outage": outcome,
+        "verdict": "PASS" if result.ok and hangs == 0 else f"FAIL {result}",
+    }
+
+
 def main() -> int:
     """Run both parts and print the figures; exit 1 when a promise was broken."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -135,6 +225,9 @@ def main() -> int:
     parser.add_argument("--kills", type=int, default=8)
     parser.add_argument("--seed", type=int, default=6)
     parser.add_argument("--no-corpus", action="store_true", help="run the SIGKILL loop only")
+    parser.add_argument(
+        "--server-restart", action="store_true", help="also restart the Prefect server mid-run"
+    )
     args = parser.parse_args()
     os.environ.setdefault("DO_NOT_TRACK", "1")
     from prefect.settings import PREFECT_API_URL
@@ -152,7 +245,14 @@ def main() -> int:
         print(f"\n## SIGKILL loop ({args.documents} documents, seed {args.seed})")
         for name, figure in figures.items():
             print(f"{name:>40}: {figure}")
+        restart: dict[str, object] = {"verdict": "PASS"}
+        if args.server_restart:
+            restart = server_restart(Path(tmp) / "server", 9, args.seed)
+            print("\n## Prefect server stopped and started again mid-run (9 documents)")
+            for name, figure in restart.items():
+                print(f"{name:>40}: {figure}")
     ok = bad["missing"] == 0 and bad["hangs"] == 0 and figures["verdict"] == "PASS"
+    ok = ok and restart["verdict"] == "PASS"
     return 0 if ok else 1
 
 

@@ -2,7 +2,8 @@
 
 Run as ``python tests/reliability/faults.py`` (from the repository root, with the ``DIGITISE_*``
 folders and ``PREFECT_API_URL`` in the environment): the process runs the folder watch again and
-again until the inbox and ``processing/`` are empty, printing ``ready`` once its imports are done.
+again until the inbox and ``processing/`` are empty, printing ``ready`` once its models are loaded
+and ``run ...`` after each run.
 """
 
 from __future__ import annotations
@@ -43,9 +44,12 @@ def watch_until_empty() -> int:
     """Run the folder watch until nothing is left to take (the body of the worker process)."""
     sys.path.insert(0, str(ROOT))
     from flows.digitise import digitise_forms
+    from ocr_core import load_classifier
     from ocr_core.settings import load_settings
 
     settings = load_settings()
+    for bundle in ("digits", "alnum"):  # loaded once per process: kills then land in real work
+        load_classifier(settings.models_dir / bundle)
     print("ready", flush=True)
     while work_left(settings.inbox_dir, settings.processing_dir):
         summary = digitise_forms(watch_inbox=True)
@@ -66,9 +70,10 @@ def start_worker(env: Mapping[str, str], log: Path) -> subprocess.Popen[bytes]:
         )
 
 
-def _wait_for(
+def wait_for_line(
     log: Path, text: str, since: int, process: subprocess.Popen[bytes], limit: float
 ) -> bool:
+    """Wait until ``text`` appears in ``log`` after byte ``since``; False if the process ends."""
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
         if text in log.read_bytes()[since:].decode("utf-8", "replace"):
@@ -99,13 +104,14 @@ def kill_loop(
 ) -> KillLog:
     """SIGKILL the worker ``kills`` times at random moments, then let one worker finish.
 
-    Each worker is killed uniformly in [0, max_delay_s] seconds after it prints ``ready``.
+    Each worker is let finish 0 or 1 whole runs, then killed uniformly in [0, max_delay_s]
+    seconds into the next: in claiming, reading, writing results or archiving.
 
     Args:
         env: environment for the worker (``DIGITISE_*`` folders, ``PREFECT_API_URL``).
         log: the workers' combined output.
         kills: how many times to kill.
-        max_delay_s: kills land uniformly in [0, max_delay_s] seconds after ``ready``.
+        max_delay_s: about one run's duration.
         seed: seeds the kill moments.
         finish_limit_s: the most seconds the last worker may take before it counts as a hang.
 
@@ -119,12 +125,15 @@ def kill_loop(
         process = start_worker(env, log)
         record.restarts += 1
         try:
-            if _wait_for(log, "ready", since, process, 180.0):
+            skip = rng.randint(0, 1)
+            if wait_for_line(log, "ready", since, process, 180.0) and (
+                skip == 0 or wait_for_line(log, "\nrun ", since, process, finish_limit_s)
+            ):
                 delay = rng.uniform(0.0, max_delay_s)
                 record.delays.append(round(delay, 2))
                 deadline = time.monotonic() + delay
                 while time.monotonic() < deadline and process.poll() is None:
-                    time.sleep(0.05)
+                    time.sleep(0.02)
             if process.poll() is None:
                 process.send_signal(signal.SIGKILL)
                 record.kills += 1

@@ -107,3 +107,20 @@ def test_folder_watch_archives_quarantines_or_waits(
     assert FORMULA_NAME in {r["document"] for r in read_csv_rows(run / "fields.csv")}
     ledger = (folders["archive"] / "ledger.tsv").read_text(encoding="utf-8")
     assert "\t'=cmd|" in ledger and "\t=cmd" not in ledger
+
+
+def test_a_copy_of_a_failing_file_is_quarantined_with_it(
+    folders: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DIGITISE_SETTLE_S", "0")
+    for name in ("a-empty.pdf", "b-copy.pdf"):  # read in name order: b is the copy
+        (folders["inbox"] / name).write_bytes(b"")
+    summary = digitise_forms(watch_inbox=True)
+    assert (summary.processed, summary.failed, summary.skipped) == (0, 2, 0)
+    errors = read_csv_rows(Path(summary.run_dir) / "errors.csv")
+    assert sorted(e["document"] for e in errors) == ["a-empty.pdf", "b-copy.pdf"]
+    copy = next(e for e in errors if e["document"] == "b-copy.pdf")
+    assert copy["message"].startswith("b-copy.pdf: identical to a-empty.pdf: file is empty")
+    quarantined = sorted(p.name for p in folders["quarantine"].rglob("*.pdf"))
+    assert quarantined == ["a-empty.pdf", "b-copy.pdf"]
+    assert not folders["archive"].exists() or not any(folders["archive"].rglob("*.pdf"))
