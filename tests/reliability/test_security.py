@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import shutil
+import zipfile
 from pathlib import Path
 from uuid import UUID
 
@@ -195,3 +196,37 @@ def test_a_deployment_run_is_refused_paths_outside_the_data_folders(
     with pytest.raises(ConfigurationError, match="outside the data folders") as caught:
         run_flow(digitise_forms, flow_run=run, parameters=parameters)
     assert str(next(iter(parameters.values()))).strip("[]'") in str(caught.value)
+
+
+def _zip_bundle(folder: Path, parts: dict[str, bytes]) -> Path:
+    folder.mkdir(parents=True)
+    with zipfile.ZipFile(folder / "model.keras", "w") as archive:
+        for name, data in parts.items():
+            archive.writestr(name, data)
+    labels = [str(d) for d in range(10)]
+    meta = {"name": folder.name, "labels": labels, "contract": CONTRACT, "temperature": 1.0}
+    meta["threshold"] = 0.9
+    (folder / "bundle.json").write_text(json.dumps(meta), encoding="utf-8")
+    return folder
+
+
+def test_a_bundle_naming_a_function_outside_keras_is_refused(tmp_path: Path) -> None:
+    import keras
+
+    inputs = keras.Input((28, 28, 1))
+    outputs = keras.layers.Dense(10, activation="relu")(keras.layers.Flatten()(inputs))
+    plain = tmp_path / "plain.keras"
+    keras.Model(inputs, outputs).save(plain)
+    with zipfile.ZipFile(plain) as archive:
+        parts = {name: archive.read(name) for name in archive.namelist()}
+    # Repacked as it was, the bundle loads: only the named function below makes it fail.
+    assert load_classifier(_zip_bundle(tmp_path / "control", parts)).labels[0] == "0"
+    config = parts["config.json"].decode("utf-8")
+    gadget = {"module": "os", "class_name": "function", "config": "system"}
+    gadget["registered_name"] = "system"  # the Dense layer's activation becomes os.system
+    parts["config.json"] = config.replace('"relu"', json.dumps(gadget)).encode("utf-8")
+    assert b'"os"' in parts["config.json"]
+    bundle = _zip_bundle(tmp_path / "digits", parts)
+    with pytest.raises(ModelError, match="cannot be loaded") as caught:
+        load_classifier(bundle)
+    assert str(bundle / "model.keras") in str(caught.value)
