@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 
 from flows.digitise import digitise_forms, main
+from flows.inbox import sha256_of
+from flows.results import read_csv_rows
 from ocr_core.errors import ModelError, OutputError
 from ocr_core.normalise import CONTRACT
 from tests.reliability.badfiles import SAMPLES, distinct_scans
@@ -143,3 +145,28 @@ def test_broken_bundle_is_a_model_error_before_any_claim(
         digitise_forms(watch_inbox=True, model="digits")
     assert str(models / "digits") in str(caught.value)
     assert dropped.exists() and not folders["processing"].exists()
+
+
+def test_a_run_killed_after_its_results_is_not_read_twice(
+    folders: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # What a run killed between writing run.json and archiving leaves: complete results, and
+    # its claimed file still in processing/ (its lock died with it).
+    monkeypatch.setenv("DIGITISE_SETTLE_S", "0")
+    dead = "20260101T000000Z-killed-after-results"
+    claimed = folders["processing"] / dead / "done.png"
+    claimed.parent.mkdir(parents=True)
+    shutil.copy(SAMPLES / "scan-001.png", claimed)
+    (folders["output"] / dead).mkdir(parents=True)
+    manifest = {"inputs": {sha256_of(claimed): "done.png"}, "summary": {}}
+    (folders["output"] / dead / "run.json").write_text(json.dumps(manifest), encoding="utf-8")
+    unfinished = folders["processing"] / "20260101T000001Z-killed-before-results" / "redo.png"
+    unfinished.parent.mkdir(parents=True)
+    shutil.copy(SAMPLES / "scan-002.png", unfinished)
+
+    summary = digitise_forms(watch_inbox=True)
+    assert (summary.processed, summary.skipped, summary.failed) == (1, 1, 0)
+    documents = {r["document"] for r in read_csv_rows(Path(summary.run_dir) / "fields.csv")}
+    assert documents == {"redo.png"}  # done.png's rows are in the dead run's results only
+    assert sorted(p.name for p in folders["archive"].rglob("*.png")) == ["done.png", "redo.png"]
+    assert not [p for p in folders["processing"].rglob("*") if p.is_file()]
