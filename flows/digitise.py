@@ -69,6 +69,8 @@ def digitise_document_task(
             slot=job.slot,
             dpi=dpi,
         )
+    except OutputError:
+        raise  # a full disk is no fault of the document: the run stops, its inputs stay
     except DigitiseError as e:
         get_run_logger().warning("%s: %s", job.document, e)
         # One line, naming the file as people know it rather than its place in processing/.
@@ -180,6 +182,8 @@ def _read_all(
     for done, future in enumerate(as_completed(list(futures)), start=1):
         job = futures[future]
         outcome = future.result(raise_on_failure=False)
+        if isinstance(outcome, OutputError):
+            raise outcome
         if not isinstance(outcome, DocumentResult | ErrorRow):
             # A bug, not bad input: record it against the document and go on with the batch.
             message = " ".join(f"{type(outcome).__name__}: {outcome}".split())

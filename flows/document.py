@@ -16,7 +16,7 @@ import numpy as np
 
 from flows.fields import assemble_value, validate_value
 from flows.results import CharRow, FieldRow, model_input_path
-from ocr_core.errors import ModelError
+from ocr_core.errors import ModelError, OutputError
 from segmentation import draw_overlay, iter_pages, segment_page
 from segmentation.records import FieldCrops, PageResult, Template
 
@@ -76,6 +76,26 @@ class Reader:
             return classifier.predict(images, charset=charset, top_k=3, threshold=self.threshold)
 
 
+def _write_image(path: Path, image: np.ndarray, params: Sequence[int] = ()) -> None:
+    # cv2.imwrite reports a failed write (disk full, folder gone) only by returning False.
+    try:
+        written = cv2.imwrite(str(path), image, list(params))
+    except cv2.error:
+        written = False
+    if not written:
+        raise OutputError(
+            "cannot write image", path=path, remedy="Check that the output folder has free space"
+        )
+
+
+def _make_dir(path: Path) -> Path:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise OutputError(f"cannot make folder ({e.strerror or e})", path=path) from e
+    return path
+
+
 def _safe_name(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", text)[:60] or "_"
 
@@ -100,7 +120,7 @@ def _save_crop(page: np.ndarray, box: tuple[int, int, int, int], turns: int, pat
         max(0, x0 - CROP_MARGIN) : min(width, x1 + CROP_MARGIN),
     ]
     if region.size:
-        cv2.imwrite(str(path), np.ascontiguousarray(np.rot90(region, turns)), PNG_FAST)
+        _write_image(path, np.ascontiguousarray(np.rot90(region, turns)), PNG_FAST)
 
 
 def _page_rows(
@@ -147,7 +167,7 @@ def _page_rows(
             if char_row.needs_review or field.needs_review:
                 # What the model saw, kept so that a reviewed character can become training data.
                 path = run_dir / model_input_path(char_row.crop)
-                cv2.imwrite(str(path), crops.chars[c].image, PNG_FAST)
+                _write_image(path, crops.chars[c].image, PNG_FAST)
         char_rows.extend(rows)
         field_rows.append(field)
     return field_rows, char_rows
@@ -242,11 +262,12 @@ def digitise_document(
 
     Raises:
         InputFileError: the file cannot be read at all (corrupt, encrypted, empty, unsupported).
+        OutputError: a crop, overlay or folder could not be written (disk full, unwritable).
     """
     started = time.perf_counter()
     folder = f"{slot:04d}-{_safe_name(Path(document).stem)}"
     crop_dir = run_dir / "crops" / folder
-    crop_dir.mkdir(parents=True, exist_ok=True)
+    _make_dir(crop_dir)
     field_rows: list[FieldRow] = []
     char_rows: list[CharRow] = []
     rules: list[tuple[int, str, dict[str, object]]] = []
@@ -261,10 +282,10 @@ def digitise_document(
         rules.extend((pages, c.name, rules_of(c)) for c in result.fields if rules_of(c))
         if overlays:
             overlay_dir = run_dir / "overlays"
-            overlay_dir.mkdir(exist_ok=True)
+            _make_dir(overlay_dir)
             image = draw_overlay(page, result)
             small = cv2.resize(image, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
-            cv2.imwrite(str(overlay_dir / f"{folder}-p{pages}.jpg"), small)
+            _write_image(overlay_dir / f"{folder}-p{pages}.jpg", small)
     seconds = time.perf_counter() - started
     return DocumentResult(
         document,

@@ -76,18 +76,21 @@ def test_full_disk_while_writing_results_keeps_the_inputs(
             SAMPLES / ("scan-001.png" if name == "a.png" else "scan-002.png"),
             folders["inbox"] / name,
         )
-    # A full disk, as this process sees it: no file grows past 4 KiB (EFBIG, not SIGXFSZ).
+    # A full disk, as this process sees it: no file grows past 100 KiB (EFBIG, not SIGXFSZ).
+    # The result CSVs of two scans would fit; their page overlays (about 300 KiB) do not.
     soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
     previous = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-    resource.setrlimit(resource.RLIMIT_FSIZE, (4096, hard))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (100 * 1024, hard))
     try:
-        with pytest.raises(OutputError, match=r"characters\.csv|fields\.csv"):
+        with pytest.raises(OutputError, match=r"overlays/\S+\.jpg: cannot write image") as caught:
             digitise_forms(watch_inbox=True)
     finally:
         resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
         signal.signal(signal.SIGXFSZ, previous)
+    assert str(folders["output"]) in str(caught.value)  # names the file it could not write
     held = sorted(p.name for p in folders["processing"].rglob("*.png"))
     assert held == ["a.png", "b.png"]  # claimed, not archived, not quarantined
+    assert not folders["quarantine"].exists()
     assert not folders["archive"].exists() or not any(folders["archive"].rglob("*.png"))
     # Space again: the next run takes the files over and finishes them.
     summary = digitise_forms(watch_inbox=True)
