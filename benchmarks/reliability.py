@@ -114,7 +114,7 @@ def kills(root: Path, documents: int, count: int, seed: int, api: str) -> dict[s
     inputs = inputs_of(paths)
     env = {"DIGITISE_SETTLE_S": "0", "DIGITISE_INBOX_BATCH": "5", "PREFECT_API_URL": api}
     started = time.perf_counter()
-    record = kill_loop(env, root / "workers.log", count, max_delay_s=6.0, seed=seed)
+    record = kill_loop(env, root / "workers.log", count, max_delay_s=2.5, seed=seed)
     result = audit(inputs, **folders)
     return {
         "inputs tried": result.tried,

@@ -105,7 +105,8 @@ def kill_loop(
     """SIGKILL the worker ``kills`` times at random moments, then let one worker finish.
 
     Each worker is let finish 0 or 1 whole runs, then killed uniformly in [0, max_delay_s]
-    seconds into the next: in claiming, reading, writing results or archiving.
+    seconds into the next: in claiming, reading, writing results or archiving. A worker that
+    ends first is started again, up to ``3 * kills`` workers or until the inbox is empty.
 
     Args:
         env: environment for the worker (``DIGITISE_*`` folders, ``PREFECT_API_URL``).
@@ -120,7 +121,9 @@ def kill_loop(
     """
     rng = random.Random(seed)
     record = KillLog()
-    for _ in range(kills):
+    for _ in range(3 * kills):  # a worker that finishes its run before the kill is not a kill
+        if record.kills == kills:
+            break
         since = log.stat().st_size if log.exists() else 0
         process = start_worker(env, log)
         record.restarts += 1
@@ -137,6 +140,8 @@ def kill_loop(
             if process.poll() is None:
                 process.send_signal(signal.SIGKILL)
                 record.kills += 1
+            elif "done" in log.read_bytes()[since:].decode("utf-8", "replace"):
+                break  # it emptied the inbox: nothing left to interrupt
         finally:
             process.kill()
             process.wait(timeout=30)
