@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -125,13 +126,23 @@ class Classifier:
             raise ValueError(f"expected uint8 (N, H, W) images, got {images.dtype} {images.shape}")
         if len(images) == 0:
             return np.zeros((0, len(self.labels)), np.float32)
-        if not framed:
-            images = frame_characters(images)
-        out = [
-            self._infer(images[i : i + BATCH, :, :, None].astype(np.float32)).numpy()
-            for i in range(0, len(images), BATCH)
-        ]
+        chunks = [images[i : i + BATCH] for i in range(0, len(images), BATCH)]
+        if framed:
+            return np.concatenate([self._run(c) for c in chunks])
+        # Frame the next chunk on a thread while the model runs on this one: OpenCV and
+        # TensorFlow release the GIL, so framing hides behind inference.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pending = pool.submit(frame_characters, chunks[0])
+            out = []
+            for following in [*chunks[1:], None]:
+                ready = pending.result()
+                if following is not None:
+                    pending = pool.submit(frame_characters, following)
+                out.append(self._run(ready))
         return np.concatenate(out)
+
+    def _run(self, framed: np.ndarray) -> np.ndarray:
+        return np.asarray(self._infer(framed[:, :, :, None].astype(np.float32)).numpy())
 
     def predict(
         self,
