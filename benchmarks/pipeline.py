@@ -158,6 +158,7 @@ def main() -> int:
     parser.add_argument("--forms", type=int, default=60)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--memory", action="store_true", help="also 50- vs 500-page peak memory")
+    parser.add_argument("--threshold", type=float, help="review threshold override (0-1)")
     parser.add_argument(
         "--memory-run", nargs=2, metavar=("FORMS", "COPIES"), help=argparse.SUPPRESS
     )
@@ -174,7 +175,10 @@ def main() -> int:
             shutil.copy(src, warm / src.name)
         digitise_forms(input=[str(warm)], output=str(Path(tmp) / "out"), templates=[str(TEMPLATES)])
         summary = digitise_forms(
-            input=[str(forms)], output=str(Path(tmp) / "out"), templates=[str(TEMPLATES)]
+            input=[str(forms)],
+            output=str(Path(tmp) / "out"),
+            templates=[str(TEMPLATES)],
+            threshold=args.threshold,
         )
         figures: dict[str, float] = {
             "pages": summary.pages,

@@ -1,8 +1,9 @@
-"""Shared fixtures: the real datasets folder, skipped (or failed in CI) when it is absent."""
+"""Shared fixtures: the real datasets folder (skipped, or failed in CI, when absent), Prefect."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,3 +21,13 @@ def datasets_dir() -> Path:
             pytest.fail(message)
         pytest.skip(message)
     return folder
+
+
+@pytest.fixture(scope="session")
+def prefect_harness() -> Iterator[str]:
+    """One throw-away Prefect API (temporary SQLite database); yields its URL for subprocesses."""
+    from prefect.settings import PREFECT_API_URL
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness():
+        yield str(PREFECT_API_URL.value())

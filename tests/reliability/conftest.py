@@ -13,16 +13,6 @@ import pytest
 HANG_LIMIT_S = 900
 
 
-@pytest.fixture(scope="session")
-def prefect_harness() -> Iterator[str]:
-    """A throw-away Prefect API (temporary SQLite database); yields its URL for subprocesses."""
-    from prefect.settings import PREFECT_API_URL
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness():
-        yield str(PREFECT_API_URL.value())
-
-
 @pytest.fixture(autouse=True)
 def hang_watchdog() -> Iterator[None]:
     """Turn a hang into a failure with stack traces instead of a session that never ends."""
