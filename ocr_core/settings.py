@@ -14,7 +14,7 @@ class Settings(BaseSettings):
     """Where the pipeline reads and writes, and its run-time defaults.
 
     Every field can be set by an environment variable named ``DIGITISE_`` plus the field name in
-    upper case (``DIGITISE_DATASETS_DIR=../shared/data``) or by a ``.env`` file in the working
+    upper case (``DIGITISE_DATASETS_DIR=/srv/datasets``) or by a ``.env`` file in the working
     directory. Relative paths are taken from the working directory.
     """
 
