@@ -110,6 +110,23 @@ def write_blank_pdf(template: Template, path: Path) -> Path:
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
         b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
     ]
+    try:
+        Path(path).write_bytes(pdf_bytes(objects))
+    except OSError as e:
+        raise OutputError(f"cannot write the blank form ({e.strerror})", path=path) from e
+    return Path(path)
+
+
+def pdf_bytes(objects: list[bytes], trailer_extra: bytes = b"") -> bytes:
+    """Assemble a PDF file from its objects, with a correct cross-reference table.
+
+    Args:
+        objects: object ``i`` (1-based) is ``objects[i - 1]``; object 1 is the document's /Root.
+        trailer_extra: more trailer entries (e.g. ``b"/Encrypt 4 0 R "``).
+
+    Returns:
+        The whole file.
+    """
     out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
     offsets = []
     for number, body in enumerate(objects, start=1):
@@ -118,15 +135,9 @@ def write_blank_pdf(template: Template, path: Path) -> Path:
     xref = len(out)
     out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
     out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1,
-        xref,
-    )
-    try:
-        Path(path).write_bytes(bytes(out))
-    except OSError as e:
-        raise OutputError(f"cannot write the blank form ({e.strerror})", path=path) from e
-    return Path(path)
+    out += b"trailer\n<< /Size %d /Root 1 0 R " % (len(objects) + 1) + trailer_extra + b">>\n"
+    out += b"startxref\n%d\n%%%%EOF\n" % xref
+    return bytes(out)
 
 
 def _pdf_text(text: str, x: float, y: float, size: float) -> str:

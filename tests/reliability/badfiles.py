@@ -12,6 +12,8 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from segmentation.render import pdf_bytes
+
 SAMPLES = Path(__file__).resolve().parents[2] / "data" / "samples"
 STATIC = Path(__file__).resolve().parents[1] / "resources" / "bad"
 A4 = (2480, 3508)  # pixels at 300 dpi, the size of the shipped templates
@@ -40,21 +42,6 @@ def _old(path: Path, age_s: float = 600.0) -> Path:
     past = time.time() - age_s
     os.utime(path, (past, past), follow_symlinks=False)
     return path
-
-
-def pdf_bytes(objects: list[bytes], trailer_extra: bytes = b"") -> bytes:
-    """A PDF whose object ``i`` (1-based) is ``objects[i-1]``, with a correct xref; 1 is /Root."""
-    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R %s>>\n" % (len(objects) + 1, trailer_extra)
-    out += b"startxref\n%d\n%%%%EOF\n" % xref
-    return bytes(out)
 
 
 def _one_page_objects() -> list[bytes]:

@@ -11,6 +11,7 @@ from PIL import Image
 
 from ocr_core.errors import ConfigurationError, InputFileError
 from segmentation import count_pages, iter_pages, sniff_type
+from segmentation.render import pdf_bytes
 
 
 def page_image(value: int = 0) -> Image.Image:
@@ -18,22 +19,6 @@ def page_image(value: int = 0) -> Image.Image:
     array = np.full((150, 200), 255, np.uint8)
     array[40:60, 20 + 10 * value : 40 + 10 * value] = 0
     return Image.fromarray(array)
-
-
-def minimal_pdf(objects: list[bytes], trailer_extra: bytes = b"") -> bytes:
-    """A syntactically valid PDF with the given objects (1-based) and an xref table."""
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    for offset in offsets:
-        out += b"%010d 00000 n \n" % offset
-    out += b"trailer\n<< /Size %d /Root 1 0 R " % (len(objects) + 1) + trailer_extra + b">>\n"
-    out += b"startxref\n%d\n%%%%EOF\n" % xref
-    return bytes(out)
 
 
 @pytest.mark.parametrize(
@@ -137,7 +122,7 @@ def test_pixel_limit_refuses_bombs(tmp_path: Path) -> None:
 def test_bad_pdfs(tmp_path: Path) -> None:
     catalog = b"<< /Type /Catalog /Pages 2 0 R >>"
     no_pages = tmp_path / "no-pages.pdf"
-    no_pages.write_bytes(minimal_pdf([catalog, b"<< /Type /Pages /Kids [] /Count 0 >>"]))
+    no_pages.write_bytes(pdf_bytes([catalog, b"<< /Type /Pages /Kids [] /Count 0 >>"]))
     expect_error(no_pages, "no pages")
 
     file_id = b"<00112233445566778899aabbccddeeff>"
@@ -147,7 +132,7 @@ def test_bad_pdfs(tmp_path: Path) -> None:
     key = b"<" + b"ab" * 32 + b">"
     encryption = b"<< /Filter /Standard /V 1 /R 2 /O " + key + b" /U " + key + b" /P -4 >>"
     pages = b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>"
-    locked.write_bytes(minimal_pdf([catalog, pages, page, encryption], encrypt))
+    locked.write_bytes(pdf_bytes([catalog, pages, page, encryption], encrypt))
     expect_error(locked, "encrypted.*qpdf")
 
     good = tmp_path / "good.pdf"
