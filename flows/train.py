@@ -9,7 +9,7 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 
 from ocr_core.settings import load_settings
-from ocr_core.train import TrainConfig, train_bundle
+from ocr_core.train import REVIEWED_REPEAT, TrainConfig, choose_reviewed, train_bundle
 
 
 @task(name="train-bundle", task_run_name="train {bundle}")
@@ -22,6 +22,8 @@ def train_task(
     seed: int,
     limit: int | None,
     restart: bool,
+    reviewed: str | None = None,
+    reviewed_repeat: int = REVIEWED_REPEAT,
 ) -> str:
     """Train or resume one bundle (``ocr_core.train.train_bundle``); return its folder."""
     logger = get_run_logger()
@@ -33,6 +35,8 @@ def train_task(
         batch_size=batch_size,
         seed=seed,
         limit=limit,
+        reviewed=None if reviewed is None else Path(reviewed),
+        reviewed_repeat=reviewed_repeat,
     )
 
     def progress(epoch: int, logs: dict[str, float]) -> None:
@@ -58,6 +62,9 @@ def train_model(
     seed: int = 0,
     limit: int | None = None,
     restart: bool = False,
+    reviewed: str | None = None,
+    use_reviewed: bool = True,
+    reviewed_repeat: int = REVIEWED_REPEAT,
 ) -> str:
     """Train a model bundle; a re-run after an interruption resumes from the last checkpoint.
 
@@ -70,11 +77,16 @@ def train_model(
         seed: seeds data order, augmentation and weights.
         limit: at most this many images per set (quick runs).
         restart: discard the checkpoint instead of resuming.
+        reviewed: a folder of reviewed crops (apply-review's ``labels.csv`` and images) to add
+            to the train set; the settings' ``reviewed_dir`` when None and it holds labels.
+        use_reviewed: False leaves reviewed crops out (the CLI's ``--no-reviewed``).
+        reviewed_repeat: copies of each reviewed crop in the train set.
 
     Returns:
         The bundle folder.
     """
     settings = load_settings()
+    chosen = choose_reviewed(None if reviewed is None else Path(reviewed), use=use_reviewed)
     folder = train_task(
         bundle,
         out or str(settings.models_dir / bundle),
@@ -84,6 +96,8 @@ def train_model(
         seed,
         limit,
         restart,
+        None if chosen is None else str(chosen),
+        reviewed_repeat,
     )
     metrics = json.loads((Path(folder) / "bundle.json").read_text())["metrics"]
     lines = [

@@ -14,7 +14,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from ocr_core.corpus import BUNDLE_LABELS, build_sets
+from ocr_core.corpus import (
+    BUNDLE_LABELS,
+    REVIEWED_LABELS,
+    CharacterSet,
+    ReviewedExamples,
+    add_reviewed,
+    build_sets,
+    load_reviewed,
+)
 from ocr_core.errors import ConfigurationError, DigitiseError
 from ocr_core.evaluate import evaluate
 from ocr_core.model import Augmentation, build_model, compile_model, eval_dataset, train_dataset
@@ -27,6 +35,7 @@ MAX_ERROR: Final = {"digits": 0.005, "alnum": 0.02}
 STATE_FILE: Final = "state.json"
 LAST_MODEL: Final = "last.keras"
 BEST_WEIGHTS: Final = "best.weights.h5"
+REVIEWED_REPEAT: Final = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +54,16 @@ class TrainConfig:
         limit: cap on images per set (seeded sample), for quick runs and tests.
         augment: distort training batches.
         checkpoint_dir: where checkpoints go; default ``<settings.checkpoints_dir>/<out name>``.
+        reviewed: a folder of reviewed crops (apply-review's ``labels.csv`` and images) added to
+            the train set only, or None for none.
+        reviewed_repeat: copies of each reviewed example in the train set. Reviewers confirm a
+            few hundred crops from the forms the product really reads, against ~200k dataset
+            images: once each they would be ~0.1% of an epoch and change nothing. Five copies
+            (each distorted differently by augmentation) give them the weight of ~1% of an
+            epoch: enough to pull the model towards real form handwriting, while each class
+            still holds thousands of dataset images, so class priors (and the calibration, fitted
+            on val) barely move, and a mislabelled review is not learnt by heart as it would be
+            at tens of copies.
     """
 
     bundle: str
@@ -58,6 +77,8 @@ class TrainConfig:
     limit: int | None = None
     augment: bool = True
     checkpoint_dir: Path | None = None
+    reviewed: Path | None = None
+    reviewed_repeat: int = REVIEWED_REPEAT
 
     def identity(self) -> dict[str, Any]:
         """The settings a checkpoint must share with this run to be resumed."""
@@ -65,6 +86,12 @@ class TrainConfig:
         for name in ("out", "checkpoint_dir"):
             keep.pop(name)
         keep["data_dir"] = str(Path(self.data_dir).resolve())
+        if self.reviewed is None:
+            # Checkpoints made before reviewed examples existed lack both keys; they resume.
+            keep.pop("reviewed")
+            keep.pop("reviewed_repeat")
+        else:
+            keep["reviewed"] = str(Path(self.reviewed).resolve())
         return keep
 
 
@@ -78,6 +105,8 @@ class RunState:
     wait: int = 0
     finished: bool = False
     history: dict[str, list[float]] = field(default_factory=dict)
+    # labels.csv rows the run started with: a resume reads only these, though reviewers add more.
+    reviewed_rows: int | None = None
 
 
 def _checkpoint_folder(config: TrainConfig) -> Path:
@@ -95,14 +124,29 @@ def _open_run(folder: Path, config: TrainConfig, restart: bool) -> RunState:
         return RunState()
     saved = json.loads(state_path.read_text())
     if saved["config"] != config.identity():
+        ours = config.identity()
+        differ = ", ".join(
+            f"{k}: {saved['config'].get(k)!r} there, {ours.get(k)!r} here"
+            for k in sorted(set(saved["config"]) | set(ours))
+            if saved["config"].get(k) != ours.get(k)
+        )
         raise ConfigurationError(
-            f"checkpoint was made with other settings {saved['config']}",
+            f"checkpoint was made with other settings ({differ})",
             path=folder,
-            remedy="Run with the same settings to resume, or add --restart to start over",
+            remedy="Run with the same settings to resume (--reviewed DIR or --no-reviewed for "
+            "reviewed examples), or add --restart to start over",
         )
     state = RunState(**saved["state"])
     log.info("resuming from %s after epoch %d", folder, state.epoch)
     return state
+
+
+def _saved_reviewed_rows(folder: Path) -> int | None:
+    state_path = folder / STATE_FILE
+    if not state_path.is_file():
+        return None
+    rows = json.loads(state_path.read_text())["state"].get("reviewed_rows")
+    return None if rows is None else int(rows)
 
 
 def _save_state(folder: Path, config: TrainConfig, state: RunState) -> None:
@@ -166,6 +210,7 @@ def fit(
     *,
     restart: bool = False,
     on_epoch: Callable[[int, dict[str, float]], None] | None = None,
+    reviewed_rows: int | None = None,
 ) -> tuple[Any, RunState]:
     """Train from scratch or from the last checkpoint, and return the best model.
 
@@ -174,6 +219,8 @@ def fit(
         sets: from ``build_sets`` (``train`` and ``val`` are used).
         restart: discard an existing checkpoint.
         on_epoch: called after each epoch's checkpoint with (epochs done, metrics).
+        reviewed_rows: ``labels.csv`` rows behind ``train``'s reviewed examples, saved with a new
+            run so that a resume reads the same rows.
 
     Returns:
         The model with its best val-loss weights, and the run state.
@@ -185,6 +232,8 @@ def fit(
 
     folder = _checkpoint_folder(config)
     state = _open_run(folder, config, restart)
+    if state.epoch == 0:
+        state.reviewed_rows = reviewed_rows
     train, val = sets["train"], sets["val"]
     if state.epoch > 0:
         model = keras.models.load_model(folder / LAST_MODEL)
@@ -219,6 +268,72 @@ def fit(
     return model, state
 
 
+def choose_reviewed(reviewed: Path | None = None, *, use: bool = True) -> Path | None:
+    """Pick the reviewed-examples folder a training run adds (the CLI and the flow both ask here).
+
+    Args:
+        reviewed: a folder named by the user, or None for the default.
+        use: False leaves reviewed examples out.
+
+    Returns:
+        ``reviewed`` when given; else the settings' ``reviewed_dir`` when it holds
+        ``labels.csv``; None when ``use`` is False or there is nothing to add.
+    """
+    if not use:
+        return None
+    if reviewed is not None:
+        return Path(reviewed)
+    default = load_settings().reviewed_dir
+    return default if (default / REVIEWED_LABELS).is_file() else None
+
+
+def load_training_sets(
+    config: TrainConfig, *, reviewed_rows: int | None = None
+) -> tuple[dict[str, CharacterSet], ReviewedExamples | None]:
+    """Build the bundle's sets and add the reviewed examples to ``train``.
+
+    Reviewed examples are added after ``limit`` sampling, so a quick run keeps all of them.
+
+    Args:
+        config: what to train (``reviewed`` and ``reviewed_repeat`` say what to add).
+        reviewed_rows: read only this many ``labels.csv`` rows (what a resumed run started with).
+
+    Returns:
+        The sets (``train``, ``val``, ``test_mnist``, ``test_pool``) and what the reviewed folder
+        gave, or None when ``config.reviewed`` is None.
+
+    Raises:
+        ConfigurationError: the datasets folder is missing.
+        InputFileError: a dataset file or the reviewed ``labels.csv`` is corrupt.
+    """
+    sets = build_sets(Path(config.data_dir), config.bundle, seed=config.seed, limit=config.limit)
+    if config.reviewed is None:
+        return sets, None
+    labels = BUNDLE_LABELS[config.bundle]
+    reviewed = load_reviewed(Path(config.reviewed), labels, max_rows=reviewed_rows)
+    log.info(
+        "adding %d reviewed examples x%d from %s",
+        len(reviewed.examples),
+        config.reviewed_repeat,
+        config.reviewed,
+    )
+    return add_reviewed(sets, reviewed.examples, config.reviewed_repeat), reviewed
+
+
+def _reviewed_record(
+    config: TrainConfig, reviewed: ReviewedExamples | None
+) -> dict[str, Any] | None:
+    if reviewed is None:
+        return None
+    return {
+        "folder": str(config.reviewed),
+        "examples": len(reviewed.examples),
+        "repeat": config.reviewed_repeat,
+        "rows_read": reviewed.rows,
+        "skipped": reviewed.skipped,
+    }
+
+
 def train_bundle(
     config: TrainConfig,
     *,
@@ -236,22 +351,35 @@ def train_bundle(
         The bundle folder.
 
     Raises:
-        ConfigurationError: missing datasets folder, unknown bundle, or a checkpoint made with
-            other settings.
-        InputFileError: a dataset file is missing or corrupt.
+        ConfigurationError: missing datasets folder, unknown bundle, a reviewed repeat under 1, or
+            a checkpoint made with other settings.
+        InputFileError: a dataset file or the reviewed ``labels.csv`` is missing or corrupt.
     """
     from ocr_core.card import write_bundle
 
     if config.bundle not in BUNDLE_LABELS:
         raise ConfigurationError(f"unknown bundle {config.bundle!r}; use digits or alnum")
-    sets = build_sets(Path(config.data_dir), config.bundle, seed=config.seed, limit=config.limit)
-    model, state = fit(config, sets, restart=restart, on_epoch=on_epoch)
+    if config.reviewed_repeat < 1:
+        raise ConfigurationError(
+            f"reviewed repeat must be at least 1, not {config.reviewed_repeat}"
+        )
+    folder = _checkpoint_folder(config)
+    resumed_rows = None if restart else _saved_reviewed_rows(folder)
+    sets, reviewed = load_training_sets(config, reviewed_rows=resumed_rows)
+    model, state = fit(
+        config,
+        sets,
+        restart=restart,
+        on_epoch=on_epoch,
+        reviewed_rows=None if reviewed is None else reviewed.rows,
+    )
     report = evaluate(model, sets, max_error=MAX_ERROR[config.bundle])
     training = {
         **config.identity(),
         "data_dir": str(config.data_dir),
         "sizes": {name: len(s) for name, s in sets.items()},
         "sources": {name: list(s.sources) for name, s in sets.items()},
+        "reviewed": _reviewed_record(config, reviewed),
         "epochs_run": state.epoch,
         "best_epoch": state.best_epoch,
         "history": state.history,
@@ -268,8 +396,12 @@ def train_bundle(
     return out
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Command-line entry point; returns the exit code."""
+def parse_config(argv: list[str] | None = None) -> tuple[TrainConfig, bool]:
+    """Read the command line into a training config.
+
+    Returns:
+        The config, and whether to discard an existing checkpoint (``--restart``).
+    """
     settings = load_settings()
     parser = argparse.ArgumentParser(prog="python -m ocr_core.train", description=__doc__)
     parser.add_argument("--bundle", required=True, choices=sorted(BUNDLE_LABELS))
@@ -284,8 +416,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="bundle folder (default: models_dir/BUNDLE)")
     parser.add_argument("--checkpoint-dir", type=Path, default=None)
     parser.add_argument("--restart", action="store_true", help="discard an existing checkpoint")
+    reviewed = parser.add_mutually_exclusive_group()
+    reviewed.add_argument(
+        "--reviewed",
+        type=Path,
+        default=None,
+        help="folder of reviewed crops (labels.csv + images) to add to the train set "
+        f"(default: {settings.reviewed_dir} when it holds {REVIEWED_LABELS})",
+    )
+    reviewed.add_argument("--no-reviewed", action="store_true", help="add no reviewed crops")
+    parser.add_argument(
+        "--reviewed-repeat",
+        type=int,
+        default=REVIEWED_REPEAT,
+        help="copies of each reviewed crop in the train set",
+    )
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     config = TrainConfig(
         bundle=args.bundle,
         out=args.out or settings.models_dir / args.bundle,
@@ -298,9 +444,18 @@ def main(argv: list[str] | None = None) -> int:
         limit=args.limit,
         augment=not args.no_augment,
         checkpoint_dir=args.checkpoint_dir,
+        reviewed=choose_reviewed(args.reviewed, use=not args.no_reviewed),
+        reviewed_repeat=args.reviewed_repeat,
     )
+    return config, args.restart
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point; returns the exit code."""
+    config, restart = parse_config(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     try:
-        train_bundle(config, restart=args.restart)
+        train_bundle(config, restart=restart)
     except DigitiseError as e:
         print(f"error: {e}", file=sys.stderr)
         return e.exit_code

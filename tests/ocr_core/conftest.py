@@ -1,7 +1,8 @@
-"""Fixtures for ocr_core: a tiny, synthetic copy of the datasets folder and a tiny bundle."""
+"""Fixtures for ocr_core: a tiny synthetic datasets folder, a tiny bundle, reviewed crops."""
 
 from __future__ import annotations
 
+import csv
 import gzip
 import json
 import string
@@ -106,3 +107,68 @@ def write_tiny_bundle(folder: Path, labels: tuple[str, ...], **meta: object) -> 
 def tiny_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An untrained 47-class bundle (for API shape and error tests, not accuracy)."""
     return write_tiny_bundle(tmp_path_factory.mktemp("models") / "tiny", ALNUM47)
+
+
+def review_characters(
+    reviewed_dir: Path, run_dir: Path, images: np.ndarray, labels: list[str]
+) -> int:
+    """Add reviewed crops to ``reviewed_dir`` through the real apply-review code path.
+
+    Writes a run folder with the pipeline's own writers (one field of ``len(labels)`` flagged
+    characters whose model inputs are ``images``), fills in review.csv's ``correction`` column
+    with ``labels`` as a reviewer would, and applies it.
+
+    Args:
+        reviewed_dir: the reviewed folder to append to.
+        run_dir: a new run folder (its name is recorded as the examples' run).
+        images: uint8 (N, H, W) model inputs, white ink on black.
+        labels: N single characters, the reviewer's corrections.
+
+    Returns:
+        How many examples apply-review added.
+    """
+    from flows.report import write_results
+    from flows.results import REVIEW_COLUMNS, CharRow, FieldRow, model_input_path, read_csv_rows
+    from flows.reviewing import apply_review
+
+    chars = [
+        CharRow(
+            "form.png",
+            1,
+            "code",
+            i,
+            "?",
+            0.3,
+            "x",
+            0.1,
+            "y",
+            0.05,
+            True,
+            10 * i,
+            0,
+            10 * i + 9,
+            20,
+            f"crops/form/p1-code-{i}.png",
+        )
+        for i in range(len(labels))
+    ]
+    field = FieldRow("form.png", 1, "code", "?" * len(labels), 0.3, True, "needs_review", "low")
+    write_results(run_dir, [field], chars, [], {})
+    for char, image in zip(chars, images, strict=True):
+        path = run_dir / model_input_path(char.crop)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(path), image)
+    review = run_dir / "review.csv"
+    rows = read_csv_rows(review)
+    with review.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, REVIEW_COLUMNS)
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({**row, "correction": labels[int(row["index"])]})
+    return apply_review(run_dir, review, reviewed_dir).examples_added
+
+
+@pytest.fixture(scope="session")
+def reviewer() -> Callable[[Path, Path, np.ndarray, list[str]], int]:
+    """``review_characters(reviewed_dir, run_dir, images, labels)``: apply-review's output."""
+    return review_characters

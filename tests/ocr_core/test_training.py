@@ -3,14 +3,19 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from ocr_core import load_classifier
+from ocr_core.corpus import build_sets
 from ocr_core.errors import ConfigurationError
 from ocr_core.train import STATE_FILE, TrainConfig, main, train_bundle
+
+Drawer = Callable[[list[str], int], np.ndarray]
+Reviewer = Callable[[Path, Path, np.ndarray, list[str]], int]
 
 
 class Interrupted(Exception):
@@ -29,8 +34,13 @@ def config(tiny_datasets: Path, tmp_path: Path, **kw: object) -> TrainConfig:
     return TrainConfig(**{**base, **kw})
 
 
-def test_trains_one_epoch_end_to_end(tiny_datasets: Path, tmp_path: Path) -> None:
-    out = train_bundle(config(tiny_datasets, tmp_path))
+def test_trains_one_epoch_end_to_end(
+    tiny_datasets: Path, tmp_path: Path, reviewer: Reviewer, char_drawer: Drawer
+) -> None:
+    reviewed = tmp_path / "reviewed"
+    chars = list("0123456789cAb")  # c: a merged letter, trained as C
+    assert reviewer(reviewed, tmp_path / "run", char_drawer(chars, 7), chars) == 13
+    out = train_bundle(config(tiny_datasets, tmp_path, reviewed=reviewed))
     for name in (
         "model.keras",
         "bundle.json",
@@ -45,15 +55,38 @@ def test_trains_one_epoch_end_to_end(tiny_datasets: Path, tmp_path: Path) -> Non
     assert meta["temperature"] > 0 and 0 < meta["threshold"] <= 1
     assert {"val", "test_mnist", "test_pool"} <= set(meta["metrics"])
     assert meta["training"]["epochs_run"] == 1 and meta["training"]["sizes"]["train"] > 300
+    # The reviewed crops were trained on (five copies each), and the bundle says so.
+    training = meta["training"]
+    assert training["reviewed"] == {
+        "folder": str(reviewed),
+        "examples": 13,
+        "repeat": 5,
+        "rows_read": 13,
+        "skipped": {},
+    }
+    assert training["sizes"]["train"] == len(build_sets(tiny_datasets, "alnum")["train"]) + 65
+    assert f"reviewed:{reviewed} x5" in training["sources"]["train"]
+    assert f"reviewed:{reviewed}" not in str(training["sources"]["val"])
+    assert f"reviewed:{reviewed} x5" in (out / "README.md").read_text()
     clf = load_classifier(out)
     pred = clf.predict(np.zeros((3, 28, 28), np.uint8))
     assert pred.labels.shape == (3, 3)
     assert not out.with_name("alnum.tmp").exists()
 
 
-def test_resumes_from_the_last_checkpoint(tiny_datasets: Path, tmp_path: Path) -> None:
+def test_resumes_from_the_last_checkpoint(
+    tiny_datasets: Path, tmp_path: Path, reviewer: Reviewer, char_drawer: Drawer
+) -> None:
+    reviewed = tmp_path / "reviewed"
+    reviewer(reviewed, tmp_path / "run1", char_drawer(list("012345"), 1), list("012345"))
     cfg = config(
-        tiny_datasets, tmp_path, epochs=3, bundle="digits", out=tmp_path / "digits", batch_size=32
+        tiny_datasets,
+        tmp_path,
+        epochs=3,
+        bundle="digits",
+        out=tmp_path / "digits",
+        batch_size=32,
+        reviewed=reviewed,
     )
     first: list[int] = []
 
@@ -66,6 +99,8 @@ def test_resumes_from_the_last_checkpoint(tiny_datasets: Path, tmp_path: Path) -
         train_bundle(cfg, on_epoch=stop_after_first)
     saved = json.loads((tmp_path / "ckpt" / STATE_FILE).read_text())["state"]
     assert first == [1] and saved["epoch"] == 1 and not saved["finished"]
+    # Reviewers go on working while the run is down: the resumed run keeps to its first 6 rows.
+    reviewer(reviewed, tmp_path / "run2", char_drawer(list("6789"), 2), list("6789"))
 
     second: list[int] = []
     train_bundle(cfg, on_epoch=lambda epoch, logs: second.append(epoch))
@@ -82,10 +117,14 @@ def test_resumes_from_the_last_checkpoint(tiny_datasets: Path, tmp_path: Path) -
         int(json.loads((cfg.out / "bundle.json").read_text())["training"]["sizes"]["train"]) // 32
     )
     assert int(model.optimizer.iterations.numpy()) == 3 * max(1, steps)
+    recorded = json.loads((cfg.out / "bundle.json").read_text())["training"]["reviewed"]
+    assert (recorded["rows_read"], recorded["examples"]) == (6, 6)
 
     # Different settings do not silently mix with the checkpoint.
     with pytest.raises(ConfigurationError, match=r"ckpt.*other settings.*--restart"):
         train_bundle(config(tiny_datasets, tmp_path, epochs=5, bundle="digits"))
+    with pytest.raises(ConfigurationError, match=r"reviewed: '.*reviewed' there, None here"):
+        train_bundle(config(tiny_datasets, tmp_path, epochs=3, bundle="digits", batch_size=32))
 
 
 def test_cli_reports_a_missing_datasets_folder(tmp_path: Path) -> None:
