@@ -228,14 +228,9 @@ def _char(
 
 
 def _box_groups(pieces: list[np.ndarray], box_height: int) -> list[np.ndarray]:
-    """One mask per character of a box field: broken ones joined, touching ones split.
+    """One bool mask (the field's shape) per character, left to right, from ``_pieces``.
 
-    Args:
-        pieces: bool masks of the field's shape (from ``_pieces``).
-        box_height: the box's inner height in pixels.
-
-    Returns:
-        Bool masks of the field's shape, left to right.
+    Broken characters are joined, touching ones split; ``box_height``: the box's inner height.
     """
     groups = _merge_broken(pieces)
     if not groups:
@@ -316,14 +311,9 @@ def _span(mask: np.ndarray) -> tuple[int, int]:
 
 
 def _split_touching(groups: list[np.ndarray], tall: float) -> list[np.ndarray]:
-    """Split each group that holds touching characters, left to right.
+    """Split the groups that hold touching characters: one bool mask each, left to right.
 
-    Args:
-        groups: bool masks of the field's shape, one per character candidate, left to right.
-        tall: the character height in pixels.
-
-    Returns:
-        The masks, left to right, touching characters given one mask each.
+    Masks have the field's shape; ``tall`` is the character height in pixels.
     """
     out = []
     for group in groups:
