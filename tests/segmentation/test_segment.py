@@ -138,9 +138,10 @@ def test_box_field_merges_broken_strokes_splits_touching_and_ignores_specks() ->
     page[50:150, 50:53] = page[50:150, 448:451] = 0
     page[75:130, 80:86] = 0  # an "i": stem ...
     page[64:70, 80:86] = 0  # ... and its dot
-    page[75:130, 150:190] = 0  # two blocks joined by one thin stroke: touching letters
-    page[100:106, 190:215] = 0
-    page[75:130, 215:255] = 0
+    # Two pen-drawn rings joined by one thin stroke: touching letters (an O and a D, say).
+    cv2.ellipse(page, (170, 102), (17, 24), 0, 0, 360, 0, 6)
+    page[100:106, 186:219] = 0
+    cv2.ellipse(page, (235, 102), (17, 24), 0, 0, 360, 0, 6)
     page[120:122, 350:352] = 0  # a speck
     field = cut_field(page, small_field("box"), np.eye(3), 128, 300)
     assert field.status == "ok"
