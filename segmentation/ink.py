@@ -1,0 +1,52 @@
+"""Small shared helpers of field cutting: ink extents, page boxes, framed character crops."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from ocr_core.normalise import crop_to_character
+from segmentation.records import Box, CharCrop
+
+EMPTY = np.zeros((28, 28), np.uint8)
+
+
+def to_page_box(box: Box, to_page: np.ndarray, page: np.ndarray) -> Box:
+    """Bounding box in the page of a local box's four corners, clipped to the page."""
+    x0, y0, x1, y1 = box
+    corners = np.array([[[x0, y0], [x1, y0], [x1, y1], [x0, y1]]], np.float64)
+    mapped = cv2.perspectiveTransform(corners, to_page)[0]
+    height, width = page.shape
+    lo = np.floor(mapped.min(0)).astype(int)
+    hi = np.ceil(mapped.max(0)).astype(int)
+    return (
+        int(np.clip(lo[0], 0, width)),
+        int(np.clip(lo[1], 0, height)),
+        int(np.clip(hi[0], 0, width)),
+        int(np.clip(hi[1], 0, height)),
+    )
+
+
+def char_crop(
+    index: int, mask: np.ndarray, strength: np.ndarray, to_page: np.ndarray, page: np.ndarray
+) -> CharCrop:
+    """Frame the ink under ``mask`` (a little grown, to keep anti-aliased edges)."""
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    y0, y1, x0, x1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+    grown = cv2.dilate(mask.astype(np.uint8), np.ones((3, 3), np.uint8))
+    ink = (strength * grown)[y0:y1, x0:x1]
+    image = crop_to_character(ink, ink_is_dark=False)
+    box = to_page_box((int(x0), int(y0), int(x1), int(y1)), to_page, page)
+    return CharCrop(index, image, box, "ok" if image.any() else "empty")
+
+
+def mask_height(mask: np.ndarray) -> int:
+    """Rows from the first to the last inked row of a mask (0 when it has no ink)."""
+    rows = np.flatnonzero(mask.any(axis=1))
+    return int(rows[-1] - rows[0] + 1) if rows.size else 0
+
+
+def mask_span(mask: np.ndarray) -> tuple[int, int]:
+    """Columns ``[first, last + 1)`` of a mask's ink (the mask must have ink)."""
+    cols = np.flatnonzero(mask.any(axis=0))
+    return int(cols[0]), int(cols[-1]) + 1
