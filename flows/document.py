@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
-from flows.fields import assemble_value, validate_value
+from flows.fields import assemble_value, decode_field, validate_value
 from flows.results import CharRow, FieldRow, model_input_path
 from ocr_core.errors import ModelError, OutputError
 from segmentation import draw_overlay, iter_pages, segment_page
@@ -68,6 +68,12 @@ class Reader:
         if self.model != AUTO:
             return self.model
         return "digits" if charset in DIGIT_CHARSETS else "alnum"
+
+    def threshold_for(self, charset: str) -> float:
+        """The review threshold that applies to a field of this charset."""
+        if self.threshold is not None:
+            return self.threshold
+        return self.bundles[self.bundle_for(charset)].threshold
 
     def classify(self, images: np.ndarray, charset: str) -> Prediction:
         """Classify uint8 (N, 28, 28) white-on-black images of one charset in one batch."""
@@ -153,6 +159,9 @@ def _page_rows(
                 bool(pred.needs_review[i]),
             )
 
+    for f, crops in enumerate(result.fields):
+        _decode(f, crops, readings, reader.threshold_for(crops.charset))
+
     field_rows: list[FieldRow] = []
     char_rows: list[CharRow] = []
     turns = quarter_turns(result.transform)
@@ -171,6 +180,29 @@ def _page_rows(
         char_rows.extend(rows)
         field_rows.append(field)
     return field_rows, char_rows
+
+
+def _decode(
+    f: int,
+    crops: FieldCrops,
+    readings: dict[tuple[int, int], tuple[list[str], list[float], bool]],
+    threshold: float,
+) -> None:
+    """Re-read a field with validators as the most probable reading they accept, in place."""
+    read = [c for c in range(len(crops.chars)) if (f, c) in readings]
+    rules = rules_of(crops)
+    if not rules or not read:
+        return
+    alternatives = [
+        [(label, p) for label, p in zip(*readings[(f, c)][:2], strict=True) if label and p > 0]
+        for c in read
+    ]
+    decoded = decode_field(alternatives, [crops.chars[c].index for c in read], rules)
+    if decoded is None:
+        return
+    for c, reading in zip(read, decoded, strict=True):
+        labels, probs = [a for a, _ in reading], [p for _, p in reading]
+        readings[(f, c)] = (labels, probs, probs[0] < threshold)
 
 
 def _char_row(
