@@ -18,40 +18,17 @@ import numpy as np
 
 from ocr_core.settings import load_settings
 from segmentation import load_templates, segment_page
-from segmentation.records import Box, FieldCrops
-from segmentation.synth import load_glyph_pool, make_document
+from segmentation.records import FieldCrops
+from segmentation.synth import load_glyph_pool, make_document, match_crops
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def iou(a: Box | list[int], b: Box | list[int]) -> float:
-    """Intersection over union of two (x0, y0, x1, y1) boxes."""
-    w = min(a[2], b[2]) - max(a[0], b[0])
-    h = min(a[3], b[3]) - max(a[1], b[1])
-    if w <= 0 or h <= 0:
-        return 0.0
-    inter = w * h
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union
-
-
 def match_field(found: FieldCrops, truth: dict) -> tuple[int, int, int, list[tuple[int, str]]]:
     """(characters written, of them found, spurious crops, [(crop index, true char)])."""
-    crops = [c for c in found.chars if c.status == "ok"]
-    used: set[int] = set()
-    pairs = []
-    for char in truth["chars"]:
-        best, best_iou = -1, 0.3
-        for i, crop in enumerate(crops):
-            if found.kind == "comb" and crop.index != char["index"]:
-                continue
-            overlap = iou(crop.box, char["box"])
-            if i not in used and overlap >= best_iou:
-                best, best_iou = i, overlap
-        if best >= 0:
-            used.add(best)
-            pairs.append((best, char["char"]))
-    return len(truth["chars"]), len(pairs), len(crops) - len(used), pairs
+    pairs = match_crops(found, truth)
+    crops = sum(c.status == "ok" for c in found.chars)
+    return len(truth["chars"]), len(pairs), crops - len(pairs), pairs
 
 
 def main() -> int:

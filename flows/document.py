@@ -22,6 +22,7 @@ from segmentation.records import FieldCrops, PageResult, Template
 
 if TYPE_CHECKING:
     from ocr_core import Prediction
+    from ocr_core.inference import Classifier
 
 # Digit-only fields go to the digits bundle when the choice is "auto": it reads digits better.
 AUTO = "auto"
@@ -70,16 +71,28 @@ class Reader:
         return "digits" if charset in DIGIT_CHARSETS else "alnum"
 
     def threshold_for(self, charset: str) -> float:
-        """The review threshold that applies to a field of this charset."""
+        """The review threshold for a field of this charset: the override, else the bundle's.
+
+        A bundle's pipeline threshold (``pipeline.threshold`` in its ``bundle.json``, set by
+        ``python -m flows.calibrate`` on forms written with validation handwriting) wins over
+        its plain threshold, which was chosen on isolated characters.
+        """
         if self.threshold is not None:
             return self.threshold
-        return self.bundles[self.bundle_for(charset)].threshold
+        return pipeline_threshold(self.bundles[self.bundle_for(charset)])
 
     def classify(self, images: np.ndarray, charset: str) -> Prediction:
         """Classify uint8 (N, 28, 28) white-on-black images of one charset in one batch."""
         classifier = self.bundles[self.bundle_for(charset)]
+        threshold = self.threshold_for(charset)
         with self._lock:  # one model call at a time per process: TF already uses every core
-            return classifier.predict(images, charset=charset, top_k=3, threshold=self.threshold)
+            return classifier.predict(images, charset=charset, top_k=3, threshold=threshold)
+
+
+def pipeline_threshold(classifier: Classifier) -> float:
+    """A bundle's review threshold for forms: its calibrated pipeline one, else its default."""
+    pipeline = classifier.metadata.get("pipeline") or {}
+    return float(pipeline.get("threshold", classifier.threshold))
 
 
 def _write_image(path: Path, image: np.ndarray, params: Sequence[int] = ()) -> None:
@@ -129,6 +142,41 @@ def _save_crop(page: np.ndarray, box: tuple[int, int, int, int], turns: int, pat
         _write_image(path, np.ascontiguousarray(np.rot90(region, turns)), PNG_FAST)
 
 
+Readings = dict[tuple[int, int], tuple[list[str], list[float], bool]]
+
+
+def read_page(result: PageResult, reader: Reader) -> Readings:
+    """Classify every readable character of a segmented page, and decode fields by format.
+
+    Args:
+        result: the page as segmented (status ``ok``).
+        reader: the model bundles.
+
+    Returns:
+        (field position, crop position) to the character's top-3 labels and probabilities, best
+        first, and whether it needs review.
+    """
+    # Every readable character of the page, grouped by charset: one model call per group.
+    groups: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    for f, crops in enumerate(result.fields):
+        for c, char in enumerate(crops.chars):
+            if char.status == "ok":
+                groups[crops.charset].append((f, c))
+    readings: Readings = {}
+    for charset, members in groups.items():
+        images = np.stack([result.fields[f].chars[c].image for f, c in members])
+        pred = reader.classify(images, charset)
+        for i, key in enumerate(members):
+            readings[key] = (
+                [str(s) for s in pred.labels[i]],
+                [float(p) for p in pred.probs[i]],
+                bool(pred.needs_review[i]),
+            )
+    for f, crops in enumerate(result.fields):
+        _decode(f, crops, readings, reader.threshold_for(crops.charset))
+    return readings
+
+
 def _page_rows(
     document: str,
     number: int,
@@ -142,26 +190,7 @@ def _page_rows(
         status = "empty" if result.status == "blank" else "unreadable"
         return [FieldRow(document, number, "", "", None, True, status, result.reason)], []
 
-    # Every readable character of the page, grouped by charset: one model call per group.
-    groups: dict[str, list[tuple[int, int]]] = defaultdict(list)
-    for f, crops in enumerate(result.fields):
-        for c, char in enumerate(crops.chars):
-            if char.status == "ok":
-                groups[crops.charset].append((f, c))
-    readings: dict[tuple[int, int], tuple[list[str], list[float], bool]] = {}
-    for charset, members in groups.items():
-        images = np.stack([result.fields[f].chars[c].image for f, c in members])
-        pred = reader.classify(images, charset)
-        for i, key in enumerate(members):
-            readings[key] = (
-                [str(s) for s in pred.labels[i]],
-                [float(p) for p in pred.probs[i]],
-                bool(pred.needs_review[i]),
-            )
-
-    for f, crops in enumerate(result.fields):
-        _decode(f, crops, readings, reader.threshold_for(crops.charset))
-
+    readings = read_page(result, reader)
     field_rows: list[FieldRow] = []
     char_rows: list[CharRow] = []
     turns = quarter_turns(result.transform)
@@ -185,7 +214,7 @@ def _page_rows(
 def _decode(
     f: int,
     crops: FieldCrops,
-    readings: dict[tuple[int, int], tuple[list[str], list[float], bool]],
+    readings: Readings,
     threshold: float,
 ) -> None:
     """Re-read a field with validators as the most probable reading they accept, in place."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -164,3 +165,47 @@ def choose_threshold(
     distinct = np.append(curve.confidence[1:] < curve.confidence[:-1], True)
     ok = ok[distinct[ok]]
     return max(floor, float(curve.confidence[ok[-1]])) if ok.size else 1.0
+
+
+def choose_joint_thresholds(
+    samples: dict[str, tuple[np.ndarray, np.ndarray]],
+    max_error: float,
+    floors: dict[str, float],
+    steps: int = 200,
+) -> dict[str, float]:
+    """Pick one threshold per bundle so that, together, accepted characters have error <= max_error.
+
+    Among the threshold pairs (or tuples) that meet the error bound over all characters, the
+    one flagging the fewest is chosen: a form mixes digits and letters, and what matters to a
+    clerk is how many characters in all go to review for a given error among the rest.
+
+    Args:
+        samples: bundle name to (calibrated top-1 confidences, whether each was right).
+        max_error: the largest tolerated error rate among all accepted characters.
+        floors: per bundle, the lowest threshold allowed (its own default).
+        steps: candidate thresholds per bundle (quantiles of its confidences).
+
+    Returns:
+        Bundle name to threshold; 1.0 for every bundle when no choice meets the bound.
+    """
+    names = sorted(samples)
+    options: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    for name in names:
+        confidence = np.asarray(samples[name][0], np.float64)
+        wrong_mask = ~np.asarray(samples[name][1], bool)
+        grid = np.quantile(confidence, np.linspace(0, 1, steps)) if len(confidence) else np.ones(1)
+        candidates = np.unique(np.append(np.maximum(grid, floors[name]), [floors[name], 1.0]))
+        taken = confidence[None, :] >= candidates[:, None]
+        options.append((candidates, taken.sum(1), (taken & wrong_mask[None, :]).sum(1)))
+    best: tuple[int, tuple[int, ...]] | None = None
+    for picks in itertools.product(*(range(len(c)) for c, _, _ in options)):
+        accepted = sum(int(options[b][1][i]) for b, i in enumerate(picks))
+        wrong = sum(int(options[b][2][i]) for b, i in enumerate(picks))
+        if wrong <= max_error * accepted and (best is None or accepted > best[0]):
+            best = (accepted, picks)
+    if best is None:
+        return dict.fromkeys(names, 1.0)
+    return {
+        name: float(options[b][0][i])
+        for b, (name, i) in enumerate(zip(names, best[1], strict=True))
+    }

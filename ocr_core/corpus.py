@@ -211,6 +211,18 @@ def load_emnist(datasets_dir: Path, variant: str, split: str) -> tuple[np.ndarra
     return images, table[raw]
 
 
+def mnist_val_mask(count: int, rng: np.random.Generator) -> np.ndarray:
+    """The MNIST train images held back for validation: bool (count,), drawn from ``rng``.
+
+    A tenth at most, so that small (test) copies of MNIST keep most images for training.
+    ``build_sets`` draws it first from ``np.random.default_rng(seed)``; so does anything that
+    must use the same held-back slice (forms drawn from validation handwriting).
+    """
+    held = np.zeros(count, bool)
+    held[rng.permutation(count)[: min(MNIST_VAL_SIZE, count // 10)]] = True
+    return held
+
+
 def build_sets(
     datasets_dir: Path, bundle: str, *, seed: int = 0, limit: int | None = None
 ) -> dict[str, CharacterSet]:
@@ -244,9 +256,7 @@ def build_sets(
     labels = BUNDLE_LABELS[bundle]
     rng = np.random.default_rng(seed)
     images, chars = load_mnist(datasets_dir, "train")
-    held = np.zeros(len(images), bool)
-    # A tenth at most, so that small (test) copies of MNIST keep most images for training.
-    held[rng.permutation(len(images))[: min(MNIST_VAL_SIZE, len(images) // 10)]] = True
+    held = mnist_val_mask(len(images), rng)
     train = [
         _make_set(images[~held], chars[~held], labels, "mnist/train[-val]"),
         _make_set(*load_pool(datasets_dir, "train"), labels, "emnist/pool/train"),

@@ -14,9 +14,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ocr_core.corpus import mnist_val_mask
 from ocr_core.datasets import emnist_upright, read_idx, read_mapping
 from ocr_core.settings import load_settings
-from segmentation.records import FieldSpec, Template
+from segmentation.records import Box, FieldCrops, FieldSpec, Template
 from segmentation.render import render_blank_form, write_blank_pdf
 from segmentation.scansim import ScanParams, random_params, simulate_scan, write_pages
 from segmentation.templates import load_templates
@@ -76,25 +77,36 @@ class GlyphPool:
     glyphs: dict[str, np.ndarray]
 
 
-def load_glyph_pool(datasets_dir: Path | None = None) -> GlyphPool:
-    """Read the MNIST test set and the EMNIST pool test split (never the training data).
+def load_glyph_pool(datasets_dir: Path | None = None, split: str = "test") -> GlyphPool:
+    """Read held-out handwriting (never the training data) to write forms with.
 
     Args:
         datasets_dir: folder holding mnist/ and emnist/ (default: the settings' datasets_dir).
+        split: ``test``: the MNIST test set and the EMNIST pool test split, for benchmarks and
+            demos. ``val``: the MNIST train images that training holds back for validation
+            (seed 0) and the pool's val split, for tuning (review thresholds) without touching
+            the test handwriting.
 
     Returns:
         The pool; letters come only from images whose case is known (62-class labels).
 
     Raises:
         ConfigurationError: the datasets folder is missing; InputFileError: a file is corrupt.
+        ValueError: an unknown split.
     """
+    if split not in ("test", "val"):
+        raise ValueError(f"split must be test or val, not {split!r}")
     root = Path(datasets_dir) if datasets_dir else load_settings().require_datasets_dir()
-    images = read_idx(root / "mnist" / "t10k-images-idx3-ubyte.gz")
-    labels = read_idx(root / "mnist" / "t10k-labels-idx1-ubyte.gz")
+    stem = "t10k" if split == "test" else "train"
+    images = read_idx(root / "mnist" / f"{stem}-images-idx3-ubyte.gz")
+    labels = read_idx(root / "mnist" / f"{stem}-labels-idx1-ubyte.gz")
+    if split == "val":
+        held = mnist_val_mask(len(images), np.random.default_rng(0))
+        images, labels = images[held], labels[held]
     glyphs = {str(d): [images[labels == d]] for d in range(10)}
     pool = root / "emnist" / "pool"
-    e_images = emnist_upright(read_idx(pool / "emnist-pool-test-images-idx3-ubyte.gz"))
-    e_labels = read_idx(pool / "emnist-pool-test-labels62-idx1-ubyte.gz")
+    e_images = emnist_upright(read_idx(pool / f"emnist-pool-{split}-images-idx3-ubyte.gz"))
+    e_labels = read_idx(pool / f"emnist-pool-{split}-labels62-idx1-ubyte.gz")
     mapping = read_mapping(root / "emnist" / "emnist-byclass-mapping.txt")
     for label, char in mapping.items():
         glyphs.setdefault(char, []).append(e_images[e_labels == label])
@@ -245,6 +257,45 @@ def scan_form(
         "fields": fields,
     }
     return scan, record
+
+
+def box_iou(a: Box | list[int], b: Box | list[int]) -> float:
+    """Intersection over union of two (x0, y0, x1, y1) boxes."""
+    w = min(a[2], b[2]) - max(a[0], b[0])
+    h = min(a[3], b[3]) - max(a[1], b[1])
+    if w <= 0 or h <= 0:
+        return 0.0
+    inter = w * h
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union
+
+
+def match_crops(found: FieldCrops, truth: dict) -> list[tuple[int, str]]:
+    """Pair a field's crops with the characters written, by box overlap (IoU >= 0.3).
+
+    Args:
+        found: the field as segmented.
+        truth: the field's ground-truth record (``chars``: char, index, box in the scan).
+
+    Returns:
+        (crop's position among the field's ``ok`` crops, true character) per character found;
+        comb crops pair only with the character written in their own cell.
+    """
+    crops = [c for c in found.chars if c.status == "ok"]
+    used: set[int] = set()
+    pairs = []
+    for char in truth["chars"]:
+        best, best_iou = -1, 0.3
+        for i, crop in enumerate(crops):
+            if found.kind == "comb" and crop.index != char["index"]:
+                continue
+            overlap = box_iou(crop.box, char["box"])
+            if i not in used and overlap >= best_iou:
+                best, best_iou = i, overlap
+        if best >= 0:
+            used.add(best)
+            pairs.append((best, char["char"]))
+    return pairs
 
 
 def _map_box(box: list[int], matrix: np.ndarray) -> list[int]:

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from ocr_core.calibration import (
+    choose_joint_thresholds,
     choose_threshold,
     coverage_curve,
     expected_calibration_error,
@@ -68,3 +69,30 @@ def test_threshold_never_splits_a_tie() -> None:
     correct = np.array([True, False, True, True])
     # Accepting "the first 0.9" alone would have 0 error, but ties are accepted together.
     assert choose_threshold(conf, correct, 0.0) == 1.0
+
+
+def test_joint_thresholds_flag_the_fewest_characters_within_the_error_bound() -> None:
+    # Digits: 1000 read, 2 wrong at low confidence. Letters: 100 read, 10 wrong, spread out.
+    digit_conf = np.linspace(0.5, 1.0, 1000)
+    digit_ok = np.ones(1000, bool)
+    digit_ok[[0, 1]] = False
+    letter_conf = np.linspace(0.5, 1.0, 100)
+    letter_ok = np.ones(100, bool)
+    letter_ok[::10] = False  # wrong at 0.5, 0.55, ... 0.95: high confidence too
+    samples = {"digits": (digit_conf, digit_ok), "alnum": (letter_conf, letter_ok)}
+    chosen = choose_joint_thresholds(samples, 0.002, {"digits": 0.5, "alnum": 0.5})
+    accepted = wrong = 0
+    for name, (conf, ok) in samples.items():
+        keep = conf >= chosen[name]
+        accepted, wrong = accepted + keep.sum(), wrong + (keep & ~ok).sum()
+    assert wrong <= 0.002 * accepted
+    # Both weak digits go to review; accepting nearly every digit leaves room for two wrong
+    # letters, so fewer letters are flagged than all of those up to the last error (91).
+    assert 0.5 < chosen["digits"] <= digit_conf[10]
+    assert 1100 - accepted < 2 + 91
+    assert choose_joint_thresholds(samples, 0.002, {"digits": 0.9, "alnum": 0.99})["digits"] >= 0.9
+
+
+def test_joint_thresholds_review_everything_when_no_choice_meets_the_bound() -> None:
+    samples = {"digits": (np.ones(10), np.zeros(10, bool))}
+    assert choose_joint_thresholds(samples, 0.01, {"digits": 0.5}) == {"digits": 1.0}

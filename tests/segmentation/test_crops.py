@@ -10,7 +10,7 @@ import pytest
 
 from segmentation.crops import cut_field
 from segmentation.records import FieldSpec
-from segmentation.synth import GlyphPool, load_glyph_pool
+from segmentation.synth import GlyphPool, box_iou, load_glyph_pool
 
 BOX = (50, 50, 850, 180)  # a 300-dpi box field's outer box: 130 px high, as on the forms
 HEIGHT = 80  # written character height, about 0.6 of the box
@@ -76,13 +76,6 @@ def centre_in(crop: tuple[int, int, int, int], box: list[int]) -> bool:
     return box[0] <= centre <= box[2]
 
 
-def iou(a: tuple[int, ...] | list[int], b: tuple[int, ...] | list[int]) -> float:
-    w, h = min(a[2], b[2]) - max(a[0], b[0]), min(a[3], b[3]) - max(a[1], b[1])
-    if w <= 0 or h <= 0:
-        return 0.0
-    return w * h / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - w * h)
-
-
 def pieces_in_box(page: np.ndarray) -> int:
     """Connected pieces of ink inside the box, its lines left out."""
     x0, y0, x1, y1 = BOX
@@ -130,7 +123,7 @@ def test_a_slanted_touching_pair_is_cut_along_the_slant(pool: GlyphPool) -> None
     assert pieces_in_box(page) == 1 and boxes[0][2] > boxes[1][0] + 20  # no upright gap
     crops = crops_of(page)
     assert len(crops) == 2, crops
-    assert iou(crops[0], boxes[0]) > 0.8 and iou(crops[1], boxes[1]) > 0.8, (crops, boxes)
+    assert box_iou(crops[0], boxes[0]) > 0.8 and box_iou(crops[1], boxes[1]) > 0.8, (crops, boxes)
 
 
 def test_wide_letters_stay_whole_and_spaced_letters_stay_apart(pool: GlyphPool) -> None:

@@ -15,17 +15,8 @@ from segmentation.crops import cut_field
 from segmentation.records import FieldSpec
 from segmentation.register import FEATURE_MIN_SCORE
 from segmentation.scansim import ScanParams
-from segmentation.synth import GlyphPool, fill_form, scan_form
+from segmentation.synth import GlyphPool, box_iou, fill_form, scan_form
 from segmentation.templates import mark_boxes
-
-
-def iou(a: tuple[int, ...] | list[int], b: tuple[int, ...] | list[int]) -> float:
-    w = min(a[2], b[2]) - max(a[0], b[0])
-    h = min(a[3], b[3]) - max(a[1], b[1])
-    if w <= 0 or h <= 0:
-        return 0.0
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - w * h
-    return w * h / union
 
 
 def scanned(
@@ -58,11 +49,11 @@ def test_distorted_pages_register_and_crop(
     written = found = 0
     for field, expected in zip(result.fields, truth["fields"], strict=True):
         assert field.name == expected["name"]
-        assert iou(field.box, expected["box"]) > 0.8
+        assert box_iou(field.box, expected["box"]) > 0.8
         for char in expected["chars"]:
             written += 1
             crops = [c for c in field.chars if c.status == "ok"]
-            found += any(iou(c.box, char["box"]) > 0.5 for c in crops)
+            found += any(box_iou(c.box, char["box"]) > 0.5 for c in crops)
     assert found / written > 0.97
 
 
@@ -213,4 +204,4 @@ def test_pages_scanned_at_a_lower_resolution(
     assert abs(found - written) <= 0.03 * written
     field = result.fields[0]
     expected = [round(v * factor) for v in truth["fields"][0]["box"]]
-    assert iou(field.box, expected) > 0.8
+    assert box_iou(field.box, expected) > 0.8

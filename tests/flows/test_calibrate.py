@@ -1,0 +1,46 @@
+"""Choosing the review thresholds for forms, on forms written with validation handwriting."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from flows.calibrate import calibrate
+from flows.document import Reader
+from segmentation import load_templates
+from segmentation.synth import load_glyph_pool
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_calibration_writes_pipeline_thresholds_the_reader_uses(
+    datasets_dir: Path, tmp_path: Path
+) -> None:
+    models = tmp_path / "models"
+    shutil.copytree(ROOT / "data" / "models", models)
+    templates = load_templates([ROOT / "data" / "templates"])
+    pool = load_glyph_pool(datasets_dir, split="val")
+    written = calibrate(models, templates, pool, pages=4, seed=3, target_error=0.01)
+    assert set(written) == {"digits", "alnum"}
+    reader = Reader(models)
+    for name, charset in (("digits", "digits"), ("alnum", "upper")):
+        meta = json.loads((models / name / "bundle.json").read_text())
+        section = meta["pipeline"]
+        assert section == written[name]
+        assert section["threshold"] >= meta["threshold"]  # never laxer than the bundle's own
+        assert section["forms"]["pages"] == 4 and section["characters"] > 20
+        assert reader.threshold_for(charset) == section["threshold"]
+    assert Reader(models, threshold=0.3).threshold_for("digits") == 0.3  # an override still wins
+
+
+def test_validation_handwriting_is_not_the_test_handwriting(datasets_dir: Path) -> None:
+    val, test = load_glyph_pool(datasets_dir, "val"), load_glyph_pool(datasets_dir, "test")
+    for char in "07AZ":
+        seen = {image.tobytes() for image in test.glyphs[char]}
+        assert not any(image.tobytes() in seen for image in val.glyphs[char][:500])
+    assert len(val.glyphs["0"]) > 1000 and np.array_equal(
+        val.glyphs["A"], load_glyph_pool(datasets_dir, "val").glyphs["A"]
+    )
