@@ -8,8 +8,9 @@ from pathlib import Path
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 
+from ocr_core.reviewed import choose_reviewed
 from ocr_core.settings import load_settings
-from ocr_core.train import REVIEWED_REPEAT, TrainConfig, choose_reviewed, train_bundle
+from ocr_core.train import REVIEWED_REPEAT, TrainConfig, train_bundle
 
 
 @task(name="train-bundle", task_run_name="train {bundle}")

@@ -14,18 +14,17 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from ocr_core.corpus import (
-    BUNDLE_LABELS,
-    REVIEWED_LABELS,
-    CharacterSet,
-    ReviewedExamples,
-    add_reviewed,
-    build_sets,
-    load_reviewed,
-)
+from ocr_core.corpus import BUNDLE_LABELS, CharacterSet, build_sets
 from ocr_core.errors import ConfigurationError, DigitiseError
 from ocr_core.evaluate import evaluate
 from ocr_core.model import Augmentation, build_model, compile_model, eval_dataset, train_dataset
+from ocr_core.reviewed import (
+    REVIEWED_LABELS,
+    ReviewedExamples,
+    add_reviewed,
+    choose_reviewed,
+    load_reviewed,
+)
 from ocr_core.settings import load_settings
 
 log = logging.getLogger(__name__)
@@ -266,25 +265,6 @@ def fit(
         )
     model.load_weights(folder / BEST_WEIGHTS)
     return model, state
-
-
-def choose_reviewed(reviewed: Path | None = None, *, use: bool = True) -> Path | None:
-    """Pick the reviewed-examples folder a training run adds (the CLI and the flow both ask here).
-
-    Args:
-        reviewed: a folder named by the user, or None for the default.
-        use: False leaves reviewed examples out.
-
-    Returns:
-        ``reviewed`` when given; else the settings' ``reviewed_dir`` when it holds
-        ``labels.csv``; None when ``use`` is False or there is nothing to add.
-    """
-    if not use:
-        return None
-    if reviewed is not None:
-        return Path(reviewed)
-    default = load_settings().reviewed_dir
-    return default if (default / REVIEWED_LABELS).is_file() else None
 
 
 def load_training_sets(
