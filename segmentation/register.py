@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-import itertools
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -11,6 +11,13 @@ from typing import Any
 import cv2
 import numpy as np
 
+from segmentation.marks import (
+    PageMarks,
+    correspondences,
+    find_marks,
+    place_cut_mark,
+    template_marks,
+)
 from segmentation.records import Template
 from segmentation.render import render_blank_form
 from segmentation.templates import mark_boxes
@@ -63,22 +70,22 @@ def flatten_background(page: np.ndarray) -> np.ndarray:
         brightness, or ``page`` itself when the lighting is already even.
     """
     height, width = page.shape
-    small = cv2.resize(
-        page, (max(1, width // 8), max(1, height // 8)), interpolation=cv2.INTER_AREA
-    )
+    rows, cols = max(1, height // 8), max(1, width // 8)
+    # Cropped to whole 8x8 cells: shrinking by a whole factor is several times faster.
+    small = cv2.resize(page[: rows * 8, : cols * 8], (cols, rows), interpolation=cv2.INTER_AREA)
     # The brightest pixel nearby is paper: a max filter wider than any stroke removes the ink.
     paper = cv2.GaussianBlur(cv2.dilate(small, np.ones((9, 9), np.uint8)), (0, 0), 3)
     low, high = np.percentile(paper, [2, 98])
     if high - low < 25:
         return page
-    paper_full = cv2.resize(paper, (width, height), interpolation=cv2.INTER_LINEAR)
-    flat = page.astype(np.float32) * (float(high) / np.maximum(paper_full, 1).astype(np.float32))
-    return np.clip(flat, 0, 255).astype(np.uint8)
+    paper_full = cv2.resize(np.maximum(paper, 1), (width, height), interpolation=cv2.INTER_LINEAR)
+    # page * high / paper, rounded and saturated, in one pass over uint8 pixels.
+    return np.asarray(cv2.divide(page, paper_full, scale=float(high)), dtype=np.uint8)
 
 
 def is_blank(page: np.ndarray) -> bool:
     """True when the page has (almost) no dark pixels. page: uint8 (H, W), dark on light."""
-    return float((page < 128).mean()) < BLANK_INK
+    return bool(np.count_nonzero(page < 128) / page.size < BLANK_INK)
 
 
 def register_page(
@@ -86,8 +93,9 @@ def register_page(
 ) -> tuple[Registration | None, str, float]:
     """Find the template and homography that fit a page best.
 
-    Handles rotation, scale, shift and pages turned upside down or sideways; three of the four
-    marks suffice.
+    Handles rotation, scale, shift and pages turned upside down or sideways (the marks' layout
+    tells which way up). Three of the four marks suffice; marks cut by the page edge count
+    too. Only when the marks fail are the form's own features matched (ORB, much slower).
 
     Args:
         page: uint8 (H, W), dark ink on light paper, as loaded.
@@ -98,40 +106,53 @@ def register_page(
         (registration or None, reason when None, best score seen).
     """
     threshold = ink_threshold(page) if threshold is None else threshold
-    ink = (page < threshold).astype(np.uint8)
+    _, ink = cv2.threshold(page, threshold - 1, 255, cv2.THRESH_BINARY_INV)  # 255: ink
     height, width = page.shape
-    small = cv2.resize(ink * 255, (width // _LOW, height // _LOW), interpolation=cv2.INTER_AREA)
-    small = cv2.dilate((small > 60).astype(np.uint8), np.ones((3, 3), np.uint8))
+    rows, cols = height // _LOW, width // _LOW
+    shrunk = cv2.resize(
+        ink[: rows * _LOW, : cols * _LOW], (cols, rows), interpolation=cv2.INTER_AREA
+    )
+    small = cv2.dilate((shrunk > 60).astype(np.uint8), np.ones((3, 3), np.uint8))
     best: Registration | None = None
     best_score = 0.0
-    blobs = cv2.connectedComponentsWithStats(ink, connectivity=8)
-    for template in templates:
-        marks = _template_marks(template)
+    found: dict[float, PageMarks] = {}
+
+    def marks_for(template: Template) -> tuple[PageMarks, float]:
+        """The page's mark-like blobs for this template's marks, and the page's scale."""
         scale0 = max(height, width) / max(template.size)
-        first = mark_boxes(template.size, template.dpi)[0]
-        candidates = _mark_candidates(blobs, (first[2] - first[0]) * scale0)
-        for source, target in _correspondences(candidates, marks, scale0):
-            homography = _fit(target, source)
-            score = _score(small, template, homography)
-            if score > best_score:
-                best_score = score
-                best = Registration(template, homography, score)
+        side = _mark_side(template) * scale0
+        if side not in found:
+            found[side] = find_marks(ink, shrunk, _LOW, side)
+        return found[side], scale0
+
+    def consider(template: Template, homography: np.ndarray, floor: float = 0.0) -> None:
+        nonlocal best, best_score
+        score = _score(small, template, homography)
+        if score < floor:
+            score = min(score, MIN_SCORE - 0.01)
+        if score > best_score:
+            best_score = score
+            best = Registration(template, homography, score)
+
+    for template in templates:
+        marks, scale0 = marks_for(template)
+        for source, target in correspondences(marks.whole, template_marks(template), scale0):
+            consider(template, _fit(target, source))
     if best is None or best.score < MIN_SCORE:
-        # Marks lost (cut off, covered) or a form without marks: match the form's own features.
-        page_features = _orb(page, 6000)
+        # Marks cut by the page edge: place them from what is left of them.
         for template in templates:
-            estimate = _feature_homography(page_features, template)
-            scale0 = max(height, width) / max(template.size)
-            if estimate is None or not _plausible(estimate, scale0):
-                continue
-            homography = estimate
-            score = _score(small, template, homography)
-            # Feature matches on repetitive comb boxes can lock on one cell off: demand more.
-            if score < FEATURE_MIN_SCORE:
-                score = min(score, MIN_SCORE - 0.01)
-            if score > best_score:
-                best_score = score
-                best = Registration(template, homography, score)
+            for homography in _cut_mark_fits(*marks_for(template), template):
+                consider(template, homography)
+        if best is None or best.score < FEATURE_MIN_SCORE:
+            # Marks lost (covered, cut off) or a form without them: match the form's features.
+            page_features = _orb(page, 6000)
+            for template in templates:
+                estimate = _feature_homography(page_features, template)
+                scale0 = max(height, width) / max(template.size)
+                if estimate is None or not _plausible(estimate, scale0):
+                    continue
+                # Feature matches on repetitive comb boxes can lock on one cell off: demand more.
+                consider(template, estimate, FEATURE_MIN_SCORE)
     if best is None:
         return None, "registration marks not found (wrong form, or marks cut off or covered?)", 0.0
     if best.score < MIN_SCORE:
@@ -143,126 +164,65 @@ def register_page(
     return best, "", best.score
 
 
-def _template_marks(template: Template) -> np.ndarray:
-    """Mark centres (4, 2) float64, clockwise from the top-left."""
-    return np.array(
-        [
-            ((x0 + x1) / 2, (y0 + y1) / 2)
-            for x0, y0, x1, y1 in mark_boxes(template.size, template.dpi)
+def _mark_side(template: Template) -> int:
+    """A registration mark's side in template pixels."""
+    x0, _, x1, _ = mark_boxes(template.size, template.dpi)[0]
+    return x1 - x0
+
+
+def _cut_mark_fits(marks: PageMarks, scale0: float, template: Template) -> list[np.ndarray]:
+    """Homographies from the whole marks and those cut by the page edge, at least one cut.
+
+    Each cut mark first stands at a rough guess of its centre; the fit from those guesses
+    gives the marks' outlines on the page, which then place each cut mark exactly.
+
+    Args:
+        marks: what ``find_marks`` found on the page.
+        scale0: page pixels per template pixel, from the page size.
+        template: the form.
+
+    Returns:
+        float64 (3, 3) template-to-page homographies, one per plausible pairing.
+    """
+    if not len(marks.cut):
+        return []
+    points = np.vstack([marks.whole, marks.cut_guesses])
+    whole = len(marks.whole)
+    centres, boxes = template_marks(template), mark_boxes(template.size, template.dpi)
+    fits = []
+    for source, target in correspondences(points, centres, scale0):
+        rows = [int(np.flatnonzero((points == p).all(1))[0]) for p in source]
+        if max(rows) < whole:
+            continue  # whole marks only: tried already
+        first = _fit(target, source)
+        which = [int(np.argmin(np.abs(centres - t).sum(1))) for t in target]
+        # Thresholding grows (or shrinks) every mark alike: measure it on the whole ones.
+        grown = [
+            (math.sqrt(marks.whole_areas[r]) - math.sqrt(_mark_area(boxes[m], first))) / 2
+            for r, m in zip(rows, which, strict=True)
+            if r < whole
         ]
+        grow = float(np.clip(np.mean(grown), -2.0, 2.0)) if grown else 0.0
+        placed = source.copy()
+        for k, (r, m) in enumerate(zip(rows, which, strict=True)):
+            if r >= whole:
+                seen = marks.cut[r - whole]
+                centre = place_cut_mark(seen, source[k], boxes[m], first, marks.page_size, grow)
+                if centre is None:
+                    break
+                placed[k] = centre
+        else:
+            fits.append(_fit(target, placed))
+    return fits
+
+
+def _mark_area(mark: tuple[int, int, int, int], homography: np.ndarray) -> float:
+    """Area in page pixels of a template mark box mapped by ``homography``."""
+    x0, y0, x1, y1 = mark
+    corners = np.array([[[x0, y0], [x1, y0], [x1, y1], [x0, y1]]], np.float64)
+    return float(
+        cv2.contourArea(cv2.perspectiveTransform(corners, homography)[0].astype(np.float32))
     )
-
-
-def _mark_candidates(blobs: tuple, side: float) -> np.ndarray:
-    """Centres (N, 2) of solid, square-ish connected components about ``side`` pixels across."""
-    count, labels, stats, centroids = blobs
-    height, width = labels.shape
-    x, y = stats[:, cv2.CC_STAT_LEFT], stats[:, cv2.CC_STAT_TOP]
-    w, h, area = (
-        stats[:, cv2.CC_STAT_WIDTH],
-        stats[:, cv2.CC_STAT_HEIGHT],
-        stats[:, cv2.CC_STAT_AREA],
-    )
-    ok = (
-        (w > 0.6 * side)
-        & (w < 1.6 * side)
-        & (h > 0.6 * side)
-        & (h < 1.6 * side)
-        & (area > 0.72 * w * h)
-        & (area > 0.4 * side * side)
-        & (np.arange(count) > 0)
-        # A mark cut by the page edge has a misleading centre: leave it out.
-        & (x > 0)
-        & (y > 0)
-        & (x + w < width)
-        & (y + h < height)
-    )
-    return np.asarray(centroids[ok], dtype=np.float64)
-
-
-def _correspondences(
-    points: np.ndarray, marks: np.ndarray, scale0: float
-) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Plausible (page points, template marks) pairings: 4 marks, or 3 at a right angle."""
-    if len(points) > 12:
-        # Keep the blobs nearest each page corner: the marks are there.
-        corners = np.array(
-            [
-                points.min(0),
-                [points[:, 0].max(), points[:, 1].min()],
-                points.max(0),
-                [points[:, 0].min(), points[:, 1].max()],
-            ]
-        )
-        keep = {int(i) for c in corners for i in np.argsort(((points - c) ** 2).sum(1))[:3]}
-        points = points[sorted(keep)]
-    sides = np.array([np.linalg.norm(marks[1] - marks[0]), np.linalg.norm(marks[3] - marks[0])])
-    pairs: list[tuple[np.ndarray, np.ndarray]] = []
-    for size in (4, 3, 2):
-        if size == 2:
-            pairs = _pairings(points, marks, scale0)
-            break
-        for combo in itertools.combinations(range(len(points)), size):
-            quad = _clockwise(points[list(combo)])
-            for source, target in _assignments(quad, marks, sides, scale0):
-                pairs.append((source, target))
-        if pairs:
-            break
-    return pairs
-
-
-def _pairings(
-    points: np.ndarray, marks: np.ndarray, scale0: float
-) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Two marks left: every pairing of two blobs with two marks at a matching distance."""
-    out = []
-    for i, j in itertools.permutations(range(len(points)), 2):
-        if i > j:
-            continue
-        found = float(np.linalg.norm(points[j] - points[i]))
-        for a, b in itertools.permutations(range(4), 2):
-            expected = float(np.linalg.norm(marks[b] - marks[a])) * scale0
-            if abs(found / expected - 1) < 0.08:
-                out.append((points[[i, j]], marks[[a, b]]))
-    return out
-
-
-def _clockwise(points: np.ndarray) -> np.ndarray:
-    centre = points.mean(0)
-    angles = np.arctan2(points[:, 1] - centre[1], points[:, 0] - centre[0])
-    return points[np.argsort(angles)]  # y points down, so increasing angle is clockwise
-
-
-def _assignments(
-    pts: np.ndarray, marks: np.ndarray, sides: np.ndarray, scale0: float
-) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Cyclic pairings of clockwise page points with clockwise marks whose shape matches."""
-    out = []
-    n = len(pts)
-    if n == 3:  # the corner with the right angle goes in the middle
-        corner = [
-            i for i in range(3) if _right_angle(pts[i - 1] - pts[i], pts[(i + 1) % 3] - pts[i])
-        ]
-        if len(corner) != 1:
-            return []
-        pts = np.roll(pts, 1 - corner[0], axis=0)
-    for shift in range(4):
-        target = np.roll(marks, -shift, axis=0)[:n]
-        source_d = [np.linalg.norm(pts[(i + 1) % n] - pts[i]) for i in range(n - (n == 3))]
-        target_d = [np.linalg.norm(target[(i + 1) % n] - target[i]) for i in range(n - (n == 3))]
-        ratios = np.array(source_d) / np.array(target_d)
-        scale = float(np.median(ratios))
-        if not 0.6 * scale0 < scale < 1.6 * scale0:
-            continue
-        if np.abs(ratios / scale - 1).max() > 0.06:
-            continue
-        out.append((pts, target))
-    return out
-
-
-def _right_angle(a: np.ndarray, b: np.ndarray) -> bool:
-    cosine = float(a @ b) / (np.linalg.norm(a) * np.linalg.norm(b) + 1e-9)
-    return bool(abs(cosine) < 0.12)
 
 
 def _fit(template_pts: np.ndarray, page_pts: np.ndarray) -> np.ndarray:

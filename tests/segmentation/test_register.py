@@ -1,0 +1,154 @@
+"""Registration: mark finding on a shrunk page, marks cut by the page edge, turned pages."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from segmentation import Template, segment_page
+from segmentation import register as register_module
+from segmentation.marks import find_marks, place_cut_mark
+from segmentation.register import flatten_background, ink_threshold, register_page
+from segmentation.scansim import ScanParams
+from segmentation.synth import GlyphPool, fill_form, scan_form
+from segmentation.templates import mark_boxes
+
+# Shifts and scales that push marks over the page edge (from benchmark pages that used to
+# need the feature-matching fallback): 3 marks cut, upright; 1 whole and 1 cut, upside down;
+# 1 whole and 3 cut, sideways.
+CUT_MARKS = [
+    ScanParams(angle=-0.13, scale=1.038, shift=(-89.1, -101.3), blur=0.86, noise=1.3),
+    ScanParams(angle=2.44, scale=1.049, shift=(110.4, -148.0), quarter_turns=2, noise=4.5),
+    ScanParams(angle=-0.9, scale=1.03, shift=(104.2, -104.1), quarter_turns=3, noise=7.9),
+    ScanParams(angle=-1.0, scale=1.044, shift=(-96.5, -89.7), blur=0.75, binarise=True),
+]
+TURNED = [
+    ScanParams(angle=3.0, quarter_turns=1, shift=(60.0, -40.0)),
+    ScanParams(angle=-2.0, quarter_turns=2, noise=5, jpeg_quality=60),
+    ScanParams(angle=4.0, quarter_turns=3, binarise=True, blur=0.8),
+]
+
+
+def scanned(
+    template: Template, pool: GlyphPool, params: ScanParams, seed: int = 0
+) -> tuple[np.ndarray, dict]:
+    rng = np.random.default_rng(seed)
+    page, truth = fill_form(template, pool, rng, touch_rate=0.0)
+    return scan_form(template, page, truth, params, rng)
+
+
+def field_corner_error(template: Template, found: np.ndarray, truth: dict) -> float:
+    """Largest distance (page pixels) between field corners mapped by two homographies."""
+    corners = np.array(
+        [[[x, y] for f in template.fields for x, y in ((f.box[0], f.box[1]), f.box[2:])]],
+        np.float64,
+    )
+    expected = cv2.perspectiveTransform(corners, np.array(truth["transform"]).reshape(3, 3))
+    return float(np.linalg.norm(cv2.perspectiveTransform(corners, found) - expected, axis=2).max())
+
+
+def no_features(*_args: object) -> None:
+    raise AssertionError("feature matching should not be needed")
+
+
+@pytest.mark.parametrize("params", CUT_MARKS)
+def test_marks_cut_by_the_page_edge_still_register_exactly(
+    templates: dict[str, Template],
+    drawn_pool: GlyphPool,
+    params: ScanParams,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    template = templates["change-of-address"]
+    scan, truth = scanned(template, drawn_pool, params)
+    monkeypatch.setattr(register_module, "_orb", no_features)
+    result = segment_page(scan, list(templates.values()))
+    assert result.status == "ok" and result.template == template.name, result.reason
+    assert result.score > 0.9
+    assert field_corner_error(template, np.array(result.transform).reshape(3, 3), truth) < 2.0
+
+
+@pytest.mark.parametrize("params", TURNED)
+def test_turned_pages_register_the_right_way_up(
+    templates: dict[str, Template], drawn_pool: GlyphPool, params: ScanParams
+) -> None:
+    template = templates["loan-application"]
+    scan, truth = scanned(template, drawn_pool, params)
+    page = flatten_background(scan)
+    registration, reason, _ = register_page(page, list(templates.values()))
+    assert registration is not None, reason
+    assert registration.template.name == template.name
+    # A page read the wrong way round would put its fields half a page away.
+    assert field_corner_error(template, registration.homography, truth) < 2.0
+
+
+@pytest.mark.parametrize("params", [*CUT_MARKS[:2], *TURNED])
+def test_marks_found_on_the_shrunk_page_are_those_of_the_full_page(
+    templates: dict[str, Template], drawn_pool: GlyphPool, params: ScanParams
+) -> None:
+    template = templates["loan-application"]
+    scan, _ = scanned(template, drawn_pool, params)
+    page = flatten_background(scan)
+    ink = (page < ink_threshold(page)).astype(np.uint8)
+    height, width = ink.shape
+    shrunk = cv2.resize(ink * 255, (width // 4, height // 4), interpolation=cv2.INTER_AREA)
+    x0, _, x1, _ = mark_boxes(template.size, template.dpi)[0]
+    side = (x1 - x0) * max(height, width) / max(template.size)
+    found = find_marks(ink, shrunk, 4, side)
+    # What labelling the whole page finds: solid squares about a mark's size, off the edge.
+    count, _, stats, centroids = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    x, y, w, h, area = (stats[:, i] for i in range(5))
+    whole = (
+        (w > 0.6 * side)
+        & (w < 1.6 * side)
+        & (h > 0.6 * side)
+        & (h < 1.6 * side)
+        & (area > 0.72 * w * h)
+        & (area > 0.4 * side * side)
+        & (np.arange(count) > 0)
+        & (x > 0)
+        & (y > 0)
+        & (x + w < width)
+        & (y + h < height)
+    )
+    expected = sorted(map(tuple, centroids[whole].round(6)))
+    assert sorted(map(tuple, found.whole.round(6))) == expected
+    assert len(expected) >= 1
+
+
+@pytest.mark.parametrize("grow", [0.0, 1.5])
+@pytest.mark.parametrize("angle", [0.0, 4.0, -3.0])
+@pytest.mark.parametrize("depth", [15, 30, 50])
+def test_a_cut_mark_is_placed_from_its_visible_part(angle: float, depth: int, grow: float) -> None:
+    # A 60 px mark (printed; 60 + 2 * grow px as thresholded) whose centre lies 30 - depth px
+    # above the page's top edge.
+    mark = (1000, 1000, 1060, 1060)
+    centre = np.array([400.0, depth - 30.0])
+    turn = cv2.getRotationMatrix2D((1029.5, 1029.5), angle, 1.0)
+    homography = np.vstack([turn, [0.0, 0.0, 1.0]])
+    homography[:2, 2] += centre - (turn[:, :2] @ [1029.5, 1029.5] + turn[:, 2])
+    low, high = 999.5 - grow, 1059.5 + grow
+    corners = np.array([[[low, low], [high, low], [high, high], [low, high]]])
+    outline = cv2.perspectiveTransform(corners, homography)[0]
+    # The pixels of a 800 x 300 page whose centres lie inside the outline (clockwise).
+    ys, xs = np.mgrid[0:300, 0:800]
+    inside = np.ones(xs.shape, bool)
+    for (ax, ay), (bx, by) in zip(outline, np.roll(outline, -1, axis=0), strict=True):
+        inside &= (bx - ax) * (ys - ay) - (by - ay) * (xs - ax) >= 0
+    seen = np.array([xs[inside].mean(), ys[inside].mean()])
+    guess = centre + np.array([3.0, -4.0])
+    placed = place_cut_mark(seen, guess, mark, homography, (800, 300), grow)
+    assert placed is not None and np.abs(placed - centre).max() < 0.6
+
+
+def test_uneven_lighting_is_evened_out_on_pages_of_any_size() -> None:
+    rng = np.random.default_rng(3)
+    height, width = 1003, 701  # not whole cells of 8: the edges must be handled
+    ramp = np.linspace(1.0, 0.6, width, dtype=np.float32)[None, :]
+    page = np.clip(235 * ramp + rng.normal(0, 3, (height, width)), 0, 255).astype(np.uint8)
+    page[400:404, 50:650] = 30  # a printed line
+    flat = flatten_background(page)
+    assert flat.shape == page.shape and flat.dtype == np.uint8
+    paper = flat[100:300, :].astype(np.float32)
+    assert np.percentile(paper, 50) > 200 and np.ptp(paper.mean(axis=0)[20:-20]) < 20
+    assert flat[400:404, 100:600].max() < 80  # the line stays ink
