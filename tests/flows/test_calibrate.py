@@ -34,6 +34,9 @@ def test_calibration_writes_pipeline_thresholds_the_reader_uses(
         assert section["forms"]["pages"] == 4 and section["characters"] > 20
         assert reader.threshold_for(charset) == section["threshold"]
     assert Reader(models, threshold=0.3).threshold_for("digits") == 0.3  # an override still wins
+    card = (models / "digits" / "README.md").read_text()
+    assert card.count("## Review threshold on forms") == 1
+    assert f"**{written['digits']['threshold']:.4f}**" in card
 
 
 def test_validation_handwriting_is_not_the_test_handwriting(datasets_dir: Path) -> None:
