@@ -311,7 +311,11 @@ def _plausible(homography: np.ndarray, scale0: float) -> bool:
 def _score(small_ink: np.ndarray, template: Template, homography: np.ndarray) -> float:
     """Share of the template's (shrunk) printed lines that land on (dilated) page ink."""
     structure = _structure(template)
-    shrink = np.diag([1.0 / _LOW, 1.0 / _LOW, 1.0])
+    # A shrunk pixel covers _LOW x _LOW pixels: its centre is not at _LOW times its index.
+    # Left out, the offset cancels on upright pages only: a correct fit of a page turned
+    # upside down would lose some of its lines.
+    offset = (1.0 / _LOW - 1.0) / 2
+    shrink = np.array([[1.0 / _LOW, 0.0, offset], [0.0, 1.0 / _LOW, offset], [0.0, 0.0, 1.0]])
     to_small_page = shrink @ homography @ np.linalg.inv(shrink)
     warped = cv2.warpPerspective(
         small_ink,

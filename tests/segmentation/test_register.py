@@ -80,6 +80,8 @@ def test_turned_pages_register_the_right_way_up(
     assert registration.template.name == template.name
     # A page read the wrong way round would put its fields half a page away.
     assert field_corner_error(template, registration.homography, truth) < 2.0
+    # A right fit finds all the printed lines, whichever way up the page was scanned.
+    assert registration.score > 0.99
 
 
 @pytest.mark.parametrize("params", [*CUT_MARKS[:2], *TURNED])
