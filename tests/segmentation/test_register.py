@@ -11,8 +11,9 @@ from segmentation import register as register_module
 from segmentation.marks import find_marks, place_cut_mark
 from segmentation.register import flatten_background, ink_threshold, register_page
 from segmentation.scansim import ScanParams
-from segmentation.synth import GlyphPool, fill_form, scan_form
+from segmentation.synth import GlyphPool
 from segmentation.templates import mark_boxes
+from tests.segmentation.scans import scanned
 
 # Shifts and scales that push marks over the page edge (from benchmark pages that used to
 # need the feature-matching fallback): 3 marks cut, upright; 1 whole and 1 cut, upside down;
@@ -28,14 +29,6 @@ TURNED = [
     ScanParams(angle=-2.0, quarter_turns=2, noise=5, jpeg_quality=60),
     ScanParams(angle=4.0, quarter_turns=3, binarise=True, blur=0.8),
 ]
-
-
-def scanned(
-    template: Template, pool: GlyphPool, params: ScanParams, seed: int = 0
-) -> tuple[np.ndarray, dict]:
-    rng = np.random.default_rng(seed)
-    page, truth = fill_form(template, pool, rng, touch_rate=0.0)
-    return scan_form(template, page, truth, params, rng)
 
 
 def field_corner_error(template: Template, found: np.ndarray, truth: dict) -> float:

@@ -15,17 +15,9 @@ from segmentation.crops import cut_field
 from segmentation.records import FieldSpec
 from segmentation.register import FEATURE_MIN_SCORE
 from segmentation.scansim import ScanParams
-from segmentation.synth import GlyphPool, box_iou, fill_form, scan_form
+from segmentation.synth import GlyphPool, box_iou, fill_form
 from segmentation.templates import mark_boxes
-
-
-def scanned(
-    template: Template, pool: GlyphPool, params: ScanParams, seed: int = 0
-) -> tuple[np.ndarray, dict]:
-    rng = np.random.default_rng(seed)
-    page, truth = fill_form(template, pool, rng, touch_rate=0.0)
-    return scan_form(template, page, truth, params, rng)
-
+from tests.segmentation.scans import scanned
 
 DISTORTIONS = [
     ScanParams(),
