@@ -32,7 +32,7 @@ from flows.results import read_csv_rows  # noqa: E402
 from flows.server import local_server  # noqa: E402
 from ocr_core.settings import load_settings  # noqa: E402
 from segmentation import iter_pages, load_templates, segment_page  # noqa: E402
-from segmentation.synth import box_iou  # noqa: E402
+from segmentation.synth import match_boxes  # noqa: E402
 
 TEMPLATES = ROOT / "data" / "templates"
 
@@ -109,16 +109,8 @@ def _pair(rows: list[dict[str, str]], chars: list[dict], kind: str) -> list[str 
     """The written character each read character is paired with (None: nothing written there)."""
     boxes = [[int(r[k]) for k in ("x0", "y0", "x1", "y1")] for r in rows]
     paired: list[str | None] = [None] * len(rows)
-    for char in chars:
-        best, best_iou = -1, 0.3
-        for i, box in enumerate(boxes):
-            if kind == "comb" and int(rows[i]["index"]) != char["index"]:
-                continue
-            overlap = box_iou(box, char["box"])
-            if paired[i] is None and overlap >= best_iou:
-                best, best_iou = i, overlap
-        if best >= 0:
-            paired[best] = char["char"]
+    for i, char in match_boxes(boxes, [int(r["index"]) for r in rows], chars, kind == "comb"):
+        paired[i] = char
     return paired
 
 

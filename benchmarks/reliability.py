@@ -31,6 +31,7 @@ from flows.results import read_csv_rows  # noqa: E402
 from flows.server import server_is_up  # noqa: E402
 from tests.reliability.badfiles import distinct_scans, make_corpus  # noqa: E402
 from tests.reliability.faults import (  # noqa: E402
+    Audit,
     audit,
     inputs_of,
     kill_loop,
@@ -95,6 +96,20 @@ def corpus(root: Path) -> dict[str, int]:
     return figures
 
 
+def _audit_figures(result: Audit) -> dict[str, object]:
+    """What an audit of the inbox folders found, as printed figures."""
+    return {
+        "inputs tried": result.tried,
+        "processed": result.processed,
+        "quarantined": result.quarantined,
+        "lost (must be 0)": len(result.lost),
+        "processed twice (must be 0)": len(result.twice),
+        "archived without results (must be 0)": len(result.no_results),
+        "half-written CSVs (must be 0)": len(result.half_written),
+        "left in inbox/processing (must be 0)": len(result.left_over),
+    }
+
+
 def kills(root: Path, documents: int, count: int, seed: int, api: str) -> dict[str, object]:
     """The SIGKILL loop on ``documents`` files; return the audit's figures."""
     folders = _set_folders(root / "kill")
@@ -117,14 +132,7 @@ def kills(root: Path, documents: int, count: int, seed: int, api: str) -> dict[s
     record = kill_loop(env, root / "workers.log", count, max_delay_s=2.5, seed=seed)
     result = audit(inputs, **folders)
     return {
-        "inputs tried": result.tried,
-        "processed": result.processed,
-        "quarantined": result.quarantined,
-        "lost (must be 0)": len(result.lost),
-        "processed twice (must be 0)": len(result.twice),
-        "archived without results (must be 0)": len(result.no_results),
-        "half-written CSVs (must be 0)": len(result.half_written),
-        "left in inbox/processing (must be 0)": len(result.left_over),
+        **_audit_figures(result),
         "hangs (must be 0)": record.hangs,
         "SIGKILLs sent": record.kills,
         "kill moments (s into a run)": record.delays,
@@ -205,12 +213,7 @@ def server_restart(root: Path, documents: int, seed: int) -> dict[str, object]:
         server.wait()
     result = audit(inputs, **folders)
     return {
-        "inputs tried": result.tried,
-        "processed": result.processed,
-        "quarantined": result.quarantined,
-        "lost (must be 0)": len(result.lost),
-        "processed twice (must be 0)": len(result.twice),
-        "half-written CSVs (must be 0)": len(result.half_written),
+        **_audit_figures(result),
         "hangs (must be 0)": hangs,
         "server down (s)": round(outage, 1),
         "worker during the outage": outcome,

@@ -17,7 +17,7 @@ from prefect.futures import as_completed
 from prefect.runtime import deployment, flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from flows.document import AUTO, DocumentResult, Reader, digitise_document, pipeline_threshold
+from flows.document import AUTO, DocumentResult, Reader, digitise_document
 from flows.inbox import Claim, Folders, RunClaims, sha256_of
 from flows.report import MANIFEST, RunSummary, write_results
 from flows.results import ErrorRow
@@ -46,10 +46,7 @@ def _reader(models_dir: str, model: str, threshold: float | None) -> Reader:
 def _thresholds(model: str, threshold: float | None) -> dict[str, float]:
     """The review threshold each bundle applied (the override, or its pipeline threshold)."""
     reader = _reader(str(load_settings().models_dir), model, threshold)
-    return {
-        name: pipeline_threshold(bundle) if threshold is None else threshold
-        for name, bundle in reader.bundles.items()
-    }
+    return {name: reader.bundle_threshold(name) for name in reader.bundles}
 
 
 @lru_cache(maxsize=16)

@@ -77,9 +77,13 @@ class Reader:
         ``python -m flows.calibrate`` on forms written with validation handwriting) wins over
         its plain threshold, which was chosen on isolated characters.
         """
+        return self.bundle_threshold(self.bundle_for(charset))
+
+    def bundle_threshold(self, name: str) -> float:
+        """The review threshold applied to the characters bundle ``name`` reads."""
         if self.threshold is not None:
             return self.threshold
-        return pipeline_threshold(self.bundles[self.bundle_for(charset)])
+        return pipeline_threshold(self.bundles[name])
 
     def classify(self, images: np.ndarray, charset: str) -> Prediction:
         """Classify uint8 (N, 28, 28) white-on-black images of one charset in one batch."""

@@ -35,9 +35,7 @@ def comb_chars(
     cell_w, cell_h = cells[0][2] - cells[0][0], cells[0][3] - cells[0][1]
     for piece in pieces:
         for part in _cut_at_borders(piece, edges, cell_w, cell_h):
-            columns = part.sum(axis=0)
-            bounds = [0, *edges, part.shape[1]]
-            shares = [columns[lo:hi].sum() for lo, hi in itertools.pairwise(bounds)]
+            shares = np.add.reduceat(part.sum(axis=0), [0, *edges])  # ink per cell
             parts[int(np.argmax(shares))].append(part)
     _reunite(parts, line_width(dpi) + 4, cell_h)
     chars = []
@@ -118,6 +116,10 @@ def _cut_at_borders(
     """
     columns = piece.sum(axis=0)
     total = float(columns.sum())
+    before = np.cumsum(columns)  # ink left of each column boundary
+    shared = [e for e in edges if min(before[e - 1], total - before[e - 1]) >= 0.15 * total]
+    if not shared:  # most pieces: nearly all the ink on one side of every separator
+        return [piece]
     span = np.flatnonzero(columns)
     rows = np.flatnonzero(piece.any(axis=1))
     height = rows[-1] - rows[0] + 1
@@ -127,10 +129,7 @@ def _cut_at_borders(
     too_wide = span[-1] - span[0] + 1 > 1.5 * cell_w
     reach = cell_w // 3
     cuts = []
-    for edge in edges:
-        left, right = columns[:edge].sum(), columns[edge:].sum()
-        if min(left, right) < 0.15 * total:
-            continue
+    for edge in shared:
         lo, hi = max(span[0] + 1, edge - reach), min(span[-1], edge + reach)
         if hi <= lo:
             continue

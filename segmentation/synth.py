@@ -270,32 +270,46 @@ def box_iou(a: Box | list[int], b: Box | list[int]) -> float:
     return inter / union
 
 
-def match_crops(found: FieldCrops, truth: dict) -> list[tuple[int, str]]:
-    """Pair a field's crops with the characters written, by box overlap (IoU >= 0.3).
+def match_boxes(
+    boxes: Sequence[Box | list[int]], indices: Sequence[int], truth: list[dict], comb: bool
+) -> list[tuple[int, str]]:
+    """Pair characters read with the characters written, by box overlap (IoU >= 0.3).
 
     Args:
-        found: the field as segmented.
-        truth: the field's ground-truth record (``chars``: char, index, box in the scan).
+        boxes: each character read, its box in the scan.
+        indices: each character read, its index in the field (its cell in a comb).
+        truth: the field's written characters (``char``, ``index``, ``box`` in the scan).
+        comb: True when a character read pairs only with the one written in its own cell.
 
     Returns:
-        (crop's position among the field's ``ok`` crops, true character) per character found;
-        comb crops pair only with the character written in their own cell.
+        (position in ``boxes``, true character) per written character found; each written
+        character takes the free box it overlaps most.
     """
-    crops = [c for c in found.chars if c.status == "ok"]
     used: set[int] = set()
     pairs = []
-    for char in truth["chars"]:
+    for char in truth:
         best, best_iou = -1, 0.3
-        for i, crop in enumerate(crops):
-            if found.kind == "comb" and crop.index != char["index"]:
+        for i, box in enumerate(boxes):
+            if i in used or (comb and indices[i] != char["index"]):
                 continue
-            overlap = box_iou(crop.box, char["box"])
-            if i not in used and overlap >= best_iou:
+            overlap = box_iou(box, char["box"])
+            if overlap >= best_iou:
                 best, best_iou = i, overlap
         if best >= 0:
             used.add(best)
             pairs.append((best, char["char"]))
     return pairs
+
+
+def match_crops(found: FieldCrops, truth: dict) -> list[tuple[int, str]]:
+    """Pair a field's ``ok`` crops with the characters written (``match_boxes``).
+
+    Returns:
+        (crop's position among the field's ``ok`` crops, true character) per character found.
+    """
+    crops = [c for c in found.chars if c.status == "ok"]
+    boxes, indices = [c.box for c in crops], [c.index for c in crops]
+    return match_boxes(boxes, indices, truth["chars"], found.kind == "comb")
 
 
 def _map_box(box: list[int], matrix: np.ndarray) -> list[int]:
