@@ -8,9 +8,10 @@ from pathlib import Path
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 
+from ocr_core.fitting import FORM_CROPS_REPEAT, REVIEWED_REPEAT, TrainConfig
 from ocr_core.reviewed import choose_reviewed
 from ocr_core.settings import load_settings
-from ocr_core.train import REVIEWED_REPEAT, TrainConfig, train_bundle
+from ocr_core.train import train_bundle
 
 
 @task(name="train-bundle", task_run_name="train {bundle}")
@@ -25,6 +26,10 @@ def train_task(
     restart: bool,
     reviewed: str | None = None,
     reviewed_repeat: int = REVIEWED_REPEAT,
+    form_crops: list[str] | None = None,
+    form_crops_repeat: int = FORM_CROPS_REPEAT,
+    init_from: str | None = None,
+    learning_rate: float = 2e-3,
 ) -> str:
     """Train or resume one bundle (``ocr_core.train.train_bundle``); return its folder."""
     logger = get_run_logger()
@@ -38,6 +43,10 @@ def train_task(
         limit=limit,
         reviewed=None if reviewed is None else Path(reviewed),
         reviewed_repeat=reviewed_repeat,
+        form_crops=tuple(Path(f) for f in form_crops or ()),
+        form_crops_repeat=form_crops_repeat,
+        init_from=None if init_from is None else Path(init_from),
+        learning_rate=learning_rate,
     )
 
     def progress(epoch: int, logs: dict[str, float]) -> None:
@@ -66,6 +75,10 @@ def train_model(
     reviewed: str | None = None,
     use_reviewed: bool = True,
     reviewed_repeat: int = REVIEWED_REPEAT,
+    form_crops: list[str] | None = None,
+    form_crops_repeat: int = FORM_CROPS_REPEAT,
+    init_from: str | None = None,
+    learning_rate: float = 2e-3,
 ) -> str:
     """Train a model bundle; a re-run after an interruption resumes from the last checkpoint.
 
@@ -82,6 +95,10 @@ def train_model(
             to the train set; the settings' ``reviewed_dir`` when None and it holds labels.
         use_reviewed: False leaves reviewed crops out (the CLI's ``--no-reviewed``).
         reviewed_repeat: copies of each reviewed crop in the train set.
+        form_crops: crop files (``python -m segmentation.formcrops``) to add to the train set.
+        form_crops_repeat: copies of each form crop in the train set.
+        init_from: a bundle folder to fine-tune instead of training from fresh weights.
+        learning_rate: peak learning rate (about a tenth of the default to fine-tune).
 
     Returns:
         The bundle folder.
@@ -99,6 +116,10 @@ def train_model(
         restart,
         None if chosen is None else str(chosen),
         reviewed_repeat,
+        form_crops,
+        form_crops_repeat,
+        init_from,
+        learning_rate,
     )
     metrics = json.loads((Path(folder) / "bundle.json").read_text())["metrics"]
     lines = [

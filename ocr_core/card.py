@@ -110,6 +110,50 @@ def _pct(x: float) -> str:
     return f"{100 * x:.2f}%"
 
 
+def _command(name: str, t: dict[str, Any]) -> str:
+    """The command line that trains this bundle again, as it was trained."""
+    parts = [
+        f"python -m ocr_core.train --bundle {name} --epochs {t['epochs']}",
+        f"--batch-size {t['batch_size']} --learning-rate {t['learning_rate']}",
+    ]
+    if t.get("init_from"):
+        parts.append(f"--init-from {t['init_from']['path']}")
+    if t.get("form_crops"):
+        files = " ".join(c["file"] for c in t["form_crops"])
+        parts.append(f"--form-crops {files} --form-crops-repeat {t['form_crops_repeat']}")
+    if t.get("reviewed"):
+        parts.append(f"--reviewed {t['reviewed']['folder']}")
+    else:
+        parts.append("--no-reviewed")
+    return " ".join([*parts, f"--out data/models/{name}"])
+
+
+def _provenance(t: dict[str, Any]) -> str:
+    """Fine-tuning and extra training data, as card lines (empty when there were none)."""
+    lines = []
+    if t.get("init_from"):
+        base = t["init_from"].get("training", {})
+        lines.append(
+            f"- Fine-tuned from `{t['init_from']['path']}` as it was on "
+            f"{t['init_from'].get('written', '?')} ({base.get('epochs_run', '?')} epochs at peak "
+            f"lr {base.get('learning_rate', '?')}, same data sources)."
+        )
+    for crops in t.get("form_crops") or []:
+        made = crops.get("made", {})
+        lines.append(
+            f"- Form crops: {crops['examples']} crops (x{t['form_crops_repeat']}) from "
+            f"`{crops['file']}`: {made.get('pages', '?')} synthetic pages (seed "
+            f"{made.get('seed', '?')}) written in {made.get('handwriting', '?')}, cut by the "
+            "pipeline's own segmentation (`python -m segmentation.formcrops`)."
+        )
+    if t.get("reviewed"):
+        lines.append(
+            f"- Reviewed crops: {t['reviewed']['examples']} (x{t['reviewed']['repeat']}) from "
+            f"`{t['reviewed']['folder']}`."
+        )
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
 def _card(name: str, meta: dict[str, Any]) -> str:
     m, t = meta["metrics"], meta["training"]
     rows = []
@@ -154,8 +198,8 @@ pred = clf.predict(images, charset=None, top_k=3)  # labels, calibrated probs, n
   temperature and the threshold use `val` only.
 - {t["epochs_run"]} epochs run of {t["epochs"]} (best val loss at epoch {t["best_epoch"]}),
   batch {t["batch_size"]}, AdamW peak lr {t["learning_rate"]} with cosine decay, seed {t["seed"]}.
-- Command: `python -m ocr_core.train --bundle {name} --epochs {t["epochs"]}
-  --batch-size {t["batch_size"]} --out data/models/{name}` (resumable: run it again after a kill).
+{_provenance(t)}- Command (resumable: run it again after a kill):
+  `{_command(name, t)}`
 
 ## Measured figures
 Temperature {meta["temperature"]:.3f} (fitted on val by NLL). Default review threshold

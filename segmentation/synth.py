@@ -1,4 +1,4 @@
-"""Synthetic filled forms from real MNIST/EMNIST test-split handwriting, with ground truth."""
+"""Synthetic filled forms from real MNIST/EMNIST handwriting (test split by default), with truth."""
 
 from __future__ import annotations
 
@@ -78,14 +78,15 @@ class GlyphPool:
 
 
 def load_glyph_pool(datasets_dir: Path | None = None, split: str = "test") -> GlyphPool:
-    """Read held-out handwriting (never the training data) to write forms with.
+    """Read the handwriting of one split to write forms with.
 
     Args:
         datasets_dir: folder holding mnist/ and emnist/ (default: the settings' datasets_dir).
         split: ``test``: the MNIST test set and the EMNIST pool test split, for benchmarks and
             demos. ``val``: the MNIST train images that training holds back for validation
             (seed 0) and the pool's val split, for tuning (review thresholds) without touching
-            the test handwriting.
+            the test handwriting. ``train``: the rest of MNIST train and the pool's train
+            split, the only handwriting whose form crops may be trained on.
 
     Returns:
         The pool; letters come only from images whose case is known (62-class labels).
@@ -94,15 +95,16 @@ def load_glyph_pool(datasets_dir: Path | None = None, split: str = "test") -> Gl
         ConfigurationError: the datasets folder is missing; InputFileError: a file is corrupt.
         ValueError: an unknown split.
     """
-    if split not in ("test", "val"):
-        raise ValueError(f"split must be test or val, not {split!r}")
+    if split not in ("test", "val", "train"):
+        raise ValueError(f"split must be test, val or train, not {split!r}")
     root = Path(datasets_dir) if datasets_dir else load_settings().require_datasets_dir()
     stem = "t10k" if split == "test" else "train"
     images = read_idx(root / "mnist" / f"{stem}-images-idx3-ubyte.gz")
     labels = read_idx(root / "mnist" / f"{stem}-labels-idx1-ubyte.gz")
-    if split == "val":
+    if split != "test":
         held = mnist_val_mask(len(images), np.random.default_rng(0))
-        images, labels = images[held], labels[held]
+        keep = held if split == "val" else ~held
+        images, labels = images[keep], labels[keep]
     glyphs = {str(d): [images[labels == d]] for d in range(10)}
     pool = root / "emnist" / "pool"
     e_images = emnist_upright(read_idx(pool / f"emnist-pool-{split}-images-idx3-ubyte.gz"))

@@ -107,7 +107,7 @@ def test_reviewed_examples_go_to_train_only_repeated(reviewed: Path) -> None:
 
 def test_training_sets_hold_the_reviewed_examples(tiny_datasets: Path, reviewed: Path) -> None:
     config = TrainConfig("alnum", Path("unused"), tiny_datasets, reviewed=reviewed)
-    sets, got = load_training_sets(config)
+    sets, got, _ = load_training_sets(config)
     plain = build_sets(tiny_datasets, "alnum")
     assert got is not None and len(got.examples) == 8
     assert len(sets["train"]) == len(plain["train"]) + 8 * 5
@@ -116,7 +116,7 @@ def test_training_sets_hold_the_reviewed_examples(tiny_datasets: Path, reviewed:
     }
     # A quick run's limit samples the datasets, never the reviewed examples.
     quick = TrainConfig("alnum", Path("u"), tiny_datasets, limit=50, reviewed=reviewed)
-    limited, _ = load_training_sets(quick)
+    limited, _, _ = load_training_sets(quick)
     assert len(limited["train"]) == 50 + 8 * 5 and len(limited["val"]) == 50
 
 

@@ -11,7 +11,9 @@ import pytest
 
 from ocr_core import load_classifier
 from ocr_core.corpus import build_sets
+from ocr_core.cropfile import write_crop_file
 from ocr_core.errors import ConfigurationError
+from ocr_core.fitting import load_initial_model
 from ocr_core.train import STATE_FILE, TrainConfig, main, train_bundle
 
 Drawer = Callable[[list[str], int], np.ndarray]
@@ -125,6 +127,56 @@ def test_resumes_from_the_last_checkpoint(
         train_bundle(config(tiny_datasets, tmp_path, epochs=5, bundle="digits"))
     with pytest.raises(ConfigurationError, match=r"reviewed: '.*reviewed' there, None here"):
         train_bundle(config(tiny_datasets, tmp_path, epochs=3, bundle="digits", batch_size=32))
+
+
+def test_fine_tunes_a_bundle_in_place_on_form_crops(
+    tiny_datasets: Path, tmp_path: Path, char_drawer: Drawer
+) -> None:
+    import keras
+
+    digits = tmp_path / "digits"
+    base = config(tiny_datasets, tmp_path, bundle="digits", out=digits, batch_size=32)
+    train_bundle(base)
+    before = keras.models.load_model(digits / "model.keras").get_weights()
+    chars = list("0123456789AB")  # letters do not fit a digits bundle
+    made = {"pages": 1, "seed": 9, "handwriting": "train split"}
+    crops = write_crop_file(tmp_path / "crops.npz", char_drawer(chars, 3), np.array(chars), made)
+    # Training starts from the bundle's own weights.
+    start = load_initial_model(digits, 10).get_weights()
+    assert all(np.array_equal(a, b) for a, b in zip(start, before, strict=True))
+
+    tune = config(
+        tiny_datasets,
+        tmp_path,
+        bundle="digits",
+        out=digits,
+        batch_size=32,
+        learning_rate=2e-4,
+        init_from=digits,
+        form_crops=(crops,),
+        checkpoint_dir=tmp_path / "ckpt-tune",
+    )
+    train_bundle(tune)
+    after = keras.models.load_model(digits / "model.keras").get_weights()
+    assert not all(np.array_equal(a, b) for a, b in zip(after, before, strict=True))
+    training = json.loads((digits / "bundle.json").read_text())["training"]
+    assert training["init_from"]["path"] == str(digits)
+    assert training["init_from"]["training"]["epochs_run"] == 1  # the base, not the fine-tune
+    assert training["form_crops"] == [{"file": str(crops), "examples": 10, "made": made}]
+    plain = len(build_sets(tiny_datasets, "digits")["train"])
+    assert training["sizes"]["train"] == plain + 10 * 2
+    card = (digits / "README.md").read_text()
+    assert f"Fine-tuned from `{digits}`" in card and "10 crops (x2)" in card
+    assert f"--init-from {digits} --form-crops {crops} --form-crops-repeat 2" in card
+
+    with pytest.raises(ConfigurationError, match="has 10 classes, not 47"):
+        train_bundle(
+            config(tiny_datasets, tmp_path, init_from=digits, checkpoint_dir=tmp_path / "c")
+        )
+    with pytest.raises(ConfigurationError, match="no model to start from"):
+        train_bundle(
+            config(tiny_datasets, tmp_path, init_from=tmp_path, checkpoint_dir=tmp_path / "d")
+        )
 
 
 def test_cli_reports_a_missing_datasets_folder(tmp_path: Path) -> None:
