@@ -116,6 +116,14 @@ def _command(name: str, t: dict[str, Any]) -> str:
         f"python -m ocr_core.train --bundle {name} --epochs {t['epochs']}",
         f"--batch-size {t['batch_size']} --learning-rate {t['learning_rate']}",
     ]
+    if t.get("patience", 4) != 4:
+        parts.append(f"--patience {t['patience']}")
+    if t.get("seed", 0) != 0:
+        parts.append(f"--seed {t['seed']}")
+    if t.get("limit") is not None:
+        parts.append(f"--limit {t['limit']}")
+    if not t.get("augment", True):
+        parts.append("--no-augment")
     if t.get("init_from"):
         parts.append(f"--init-from {t['init_from']['path']}")
     if t.get("form_crops"):
@@ -128,15 +136,16 @@ def _command(name: str, t: dict[str, Any]) -> str:
     return " ".join([*parts, f"--out data/models/{name}"])
 
 
-def _provenance(t: dict[str, Any]) -> str:
+def _provenance(name: str, t: dict[str, Any]) -> str:
     """Fine-tuning and extra training data, as card lines (empty when there were none)."""
     lines = []
     if t.get("init_from"):
         base = t["init_from"].get("training", {})
         lines.append(
             f"- Fine-tuned from `{t['init_from']['path']}` as it was on "
-            f"{t['init_from'].get('written', '?')} ({base.get('epochs_run', '?')} epochs at peak "
-            f"lr {base.get('learning_rate', '?')}, same data sources)."
+            f"{t['init_from'].get('written', '?')}: {base.get('epochs_run', '?')} epochs on "
+            f"{', '.join(base.get('sources', {}).get('train', ['?']))}"
+            + (f", trained by `{_command(name, base)}`." if "epochs" in base else ".")
         )
     for crops in t.get("form_crops") or []:
         made = crops.get("made", {})
@@ -198,7 +207,7 @@ pred = clf.predict(images, charset=None, top_k=3)  # labels, calibrated probs, n
   temperature and the threshold use `val` only.
 - {t["epochs_run"]} epochs run of {t["epochs"]} (best val loss at epoch {t["best_epoch"]}),
   batch {t["batch_size"]}, AdamW peak lr {t["learning_rate"]} with cosine decay, seed {t["seed"]}.
-{_provenance(t)}- Command (resumable: run it again after a kill):
+{_provenance(name, t)}- Command (resumable: run it again after a kill):
   `{_command(name, t)}`
 
 ## Measured figures

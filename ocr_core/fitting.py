@@ -23,7 +23,7 @@ STATE_FILE: Final = "state.json"
 LAST_MODEL: Final = "last.keras"
 BEST_WEIGHTS: Final = "best.weights.h5"
 REVIEWED_REPEAT: Final = 5
-FORM_CROPS_REPEAT: Final = 2
+FORM_CROPS_REPEAT: Final = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,10 +54,11 @@ class TrainConfig:
             at tens of copies.
         form_crops: crop files (``segmentation.formcrops``: crops cut from synthetic forms
             written in training handwriting) added to the train set only.
-        form_crops_repeat: copies of each form crop in the train set. Two copies of ~90k crops
-            make them about half as many as the ~200k dataset images: enough for the model to
-            learn what the pipeline's crops look like (a neighbour's stroke, a bitten stroke),
-            while the datasets still dominate the clean characters that val and test hold.
+        form_crops_repeat: copies of each form crop in the train set. Once: 1500 pages give
+            ~90k crops (~70k digits), a third of the train set beside ~130k (digits) to ~200k
+            (alnum) dataset images. That is enough for the model to learn what the pipeline's
+            crops look like (a neighbour's stroke, a bitten stroke), while the datasets still
+            hold most of the clean characters that val and test are made of.
         init_from: a bundle folder (or ``.keras`` file) whose model training starts from, to
             fine-tune it (e.g. on form crops, a few epochs at a tenth of the learning rate);
             None trains from freshly initialised weights.

@@ -164,10 +164,10 @@ def test_fine_tunes_a_bundle_in_place_on_form_crops(
     assert training["init_from"]["training"]["epochs_run"] == 1  # the base, not the fine-tune
     assert training["form_crops"] == [{"file": str(crops), "examples": 10, "made": made}]
     plain = len(build_sets(tiny_datasets, "digits")["train"])
-    assert training["sizes"]["train"] == plain + 10 * 2
+    assert training["sizes"]["train"] == plain + 10
     card = (digits / "README.md").read_text()
-    assert f"Fine-tuned from `{digits}`" in card and "10 crops (x2)" in card
-    assert f"--init-from {digits} --form-crops {crops} --form-crops-repeat 2" in card
+    assert f"Fine-tuned from `{digits}`" in card and "10 crops (x1)" in card
+    assert f"--init-from {digits} --form-crops {crops} --form-crops-repeat 1" in card
 
     with pytest.raises(ConfigurationError, match="has 10 classes, not 47"):
         train_bundle(
