@@ -8,7 +8,12 @@ the error among accepted ones at most ``--target-error``, measured on freshly ge
 filled with the *validation* handwriting (never the test split the benchmarks use), read through
 the same code as ``digitise-forms``.
 
-Usage: python -m flows.calibrate [--pages 200] [--seed 0] [--target-error 0.002]
+The default target, 0.15% error, keeps a margin under the 0.2% (99.8% accuracy among accepted
+characters) that the pipeline promises on forms it has never seen: a few hundred forms measure
+the error to about +-0.05 points, and thresholds chosen exactly at 0.2% on validation forms gave
+0.23% on test forms.
+
+Usage: python -m flows.calibrate [--pages 200] [--seed 0] [--target-error 0.0015]
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from segmentation import Template, load_templates, segment_page
 from segmentation.synth import GlyphPool, load_glyph_pool, make_document, match_crops
 
 CHUNK = 20  # pages generated at a time, to bound memory
+TARGET_ERROR = 0.0015  # under the promised 0.2%, by about the measurement noise (see above)
 
 Samples = dict[str, tuple[np.ndarray, np.ndarray]]
 
@@ -167,7 +173,10 @@ def with_card_section(card: str, text: str) -> str:
 
 @flow(name="calibrate-review", log_prints=True)
 def calibrate_review(
-    pages: int = 200, seed: int = 0, target_error: float = 0.002, templates: str | None = None
+    pages: int = 200,
+    seed: int = 0,
+    target_error: float = TARGET_ERROR,
+    templates: str | None = None,
 ) -> dict[str, dict[str, object]]:
     """Choose the bundles' review thresholds for forms (see the module docstring).
 
@@ -200,7 +209,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m flows.calibrate", description=__doc__)
     parser.add_argument("--pages", type=int, default=200)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--target-error", type=float, default=0.002)
+    parser.add_argument("--target-error", type=float, default=TARGET_ERROR)
     parser.add_argument("--templates", help="template file or folder")
     args = parser.parse_args(argv)
     from flows.server import local_server
