@@ -124,7 +124,10 @@ def test_folder_watch_archives_quarantines_and_skips_duplicates(folders: Path) -
     (inbox / "broken.pdf").write_bytes(b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog")
     os.utime(inbox / "broken.pdf", (time.time() - 30, time.time() - 30))
     drop(inbox, SAMPLES / "scan-002.png", "still-copying.png")
-    os.utime(inbox / "still-copying.png")  # just written: not settled yet
+    # Just written: not settled. Its mtime is set ahead so that the run, however slow to start
+    # on a loaded machine, still finds it younger than the 5 s settle time.
+    later = time.time() + 300
+    os.utime(inbox / "still-copying.png", (later, later))
 
     summary = digitise_forms(watch_inbox=True, templates=[str(TEMPLATES)])
     assert (summary.processed, summary.failed, summary.skipped) == (1, 1, 1)
@@ -141,6 +144,8 @@ def test_folder_watch_archives_quarantines_and_skips_duplicates(folders: Path) -
 
     # The same file dropped again later is archived without being read a second time.
     drop(inbox, SAMPLES / "scan-001.png", "resent.png")
+    past = time.time() - 30
+    os.utime(inbox / "still-copying.png", (past, past))  # its copy has finished meanwhile
     again = digitise_forms(watch_inbox=True, templates=[str(TEMPLATES)])
     assert (again.skipped, again.failed) == (1, 0)
     assert {r["document"] for r in read_csv_rows(Path(again.run_dir) / "fields.csv")} == {
