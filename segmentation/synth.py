@@ -86,7 +86,8 @@ def load_glyph_pool(datasets_dir: Path | None = None, split: str = "test") -> Gl
             demos. ``val``: the MNIST train images that training holds back for validation
             (seed 0) and the pool's val split, for tuning (review thresholds) without touching
             the test handwriting. ``train``: the rest of MNIST train and the pool's train
-            split, the only handwriting whose form crops may be trained on.
+            split, the only handwriting whose form crops may be trained on (by a training run
+            with seed 0, the default: another seed holds back another MNIST slice).
 
     Returns:
         The pool; letters come only from images whose case is known (62-class labels).
