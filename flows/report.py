@@ -16,10 +16,10 @@ from flows.results import (
     CharRow,
     ErrorRow,
     FieldRow,
-    write_atomic,
     write_csv,
     write_records,
 )
+from ocr_core.files import write_atomic
 
 MANIFEST = "run.json"
 

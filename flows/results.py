@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import astuple, dataclass, fields
 from pathlib import Path
 
 from ocr_core.errors import OutputError
+from ocr_core.files import write_atomic
 
 # A spreadsheet executes a cell that starts with one of these; tab and CR start DDE payloads too.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -98,32 +97,6 @@ def unneutralise(text: str) -> str:
     if text.startswith("'") and text[1:].startswith(FORMULA_PREFIXES):
         return text[1:]
     return text
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that readers see the old file or the whole new one.
-
-    Raises:
-        OutputError: the folder is unwritable or the disk is full (the path is named).
-    """
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-    except OSError as e:
-        raise OutputError(
-            f"cannot write results ({e.strerror or e})",
-            path=path,
-            remedy="Check that the output folder exists, is writable and has free space",
-        ) from e
 
 
 def format_csv(rows: Iterable[Sequence[object]]) -> str:

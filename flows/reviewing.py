@@ -19,10 +19,10 @@ from flows.results import (
     format_csv,
     model_input_path,
     read_csv_rows,
-    write_atomic,
     write_csv,
 )
 from ocr_core.errors import InputFileError
+from ocr_core.files import write_atomic
 
 CharKey = tuple[str, int, str, int]  # document, page, field, index
 REVIEWED_LABELS = "labels.csv"

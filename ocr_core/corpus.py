@@ -62,6 +62,38 @@ def concat(parts: list[CharacterSet]) -> CharacterSet:
     )
 
 
+def add_to_train(
+    sets: dict[str, CharacterSet], extra: CharacterSet, repeat: int
+) -> dict[str, CharacterSet]:
+    """Add examples (reviewed crops, form crops) to the ``train`` set only, each ``repeat`` times.
+
+    Val and the test sets stay as they are, so early stopping, calibration and the reported
+    figures are never measured on these examples.
+
+    Args:
+        sets: from ``build_sets``.
+        extra: examples in the same label space.
+        repeat: copies of each example (augmentation distorts each copy differently).
+
+    Returns:
+        The sets, ``train`` extended (unchanged when there are no examples).
+    """
+    if repeat < 1:
+        raise ValueError(f"repeat must be at least 1, not {repeat}")
+    if len(extra) == 0:
+        return sets
+    if extra.labels != sets["train"].labels:
+        raise ValueError("extra examples are in another label space than the train set")
+    copies = np.tile(np.arange(len(extra)), repeat)
+    tagged = CharacterSet(
+        extra.images[copies],
+        extra.targets[copies],
+        extra.labels,
+        tuple(f"{source} x{repeat}" for source in extra.sources),
+    )
+    return {**sets, "train": concat([sets["train"], tagged])}
+
+
 @cache
 def _framed(path: Path, transposed: bool) -> np.ndarray:
     # Framing costs ~45 us of Python per image, so each file is framed once per process.

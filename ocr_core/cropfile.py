@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ import numpy as np
 
 from ocr_core.corpus import CharacterSet, to_bundle_space
 from ocr_core.errors import InputFileError
+from ocr_core.files import write_atomic
 from ocr_core.normalise import SIZE, frame_characters
 
 
@@ -33,22 +33,18 @@ def write_crop_file(
 
     Returns:
         The path written.
+
+    Raises:
+        OutputError: the folder is unwritable or the disk is full.
     """
     if images.dtype != np.uint8 or images.shape[1:] != (SIZE, SIZE) or len(images) != len(chars):
         raise ValueError(f"expected uint8 (N, {SIZE}, {SIZE}) images with N characters")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     buffer = io.BytesIO()
     np.savez_compressed(
         buffer, images=images, chars=np.asarray(chars, dtype="<U1"), meta=np.array(json.dumps(meta))
     )
-    partial = path.with_name(f".{path.name}.partial")
-    with partial.open("wb") as handle:
-        handle.write(buffer.getvalue())
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(partial, path)
-    return path
+    write_atomic(Path(path), buffer.getvalue())
+    return Path(path)
 
 
 def read_crop_file(path: Path, labels: tuple[str, ...]) -> tuple[CharacterSet, dict[str, Any]]:

@@ -13,7 +13,7 @@ from typing import Final
 import cv2
 import numpy as np
 
-from ocr_core.corpus import CharacterSet, concat, to_bundle_space
+from ocr_core.corpus import CharacterSet, to_bundle_space
 from ocr_core.errors import InputFileError
 from ocr_core.normalise import SIZE, frame_characters
 from ocr_core.settings import load_settings
@@ -147,38 +147,6 @@ def _plain_cell(text: str) -> str:
     if text.startswith("'") and text[1:].startswith(FORMULA_PREFIXES):
         return text[1:]
     return text
-
-
-def add_reviewed(
-    sets: dict[str, CharacterSet], reviewed: CharacterSet, repeat: int
-) -> dict[str, CharacterSet]:
-    """Add reviewed examples to the ``train`` set only, each ``repeat`` times.
-
-    Val and the test sets stay as they are, so early stopping, calibration and the reported
-    figures are never measured on reviewed crops.
-
-    Args:
-        sets: from ``build_sets``.
-        reviewed: ``ReviewedExamples.examples``, in the same label space.
-        repeat: copies of each reviewed example (augmentation distorts each copy differently).
-
-    Returns:
-        The sets, ``train`` extended (unchanged when there are no reviewed examples).
-    """
-    if repeat < 1:
-        raise ValueError(f"repeat must be at least 1, not {repeat}")
-    if len(reviewed) == 0:
-        return sets
-    if reviewed.labels != sets["train"].labels:
-        raise ValueError("reviewed examples are in another label space than the train set")
-    copies = np.tile(np.arange(len(reviewed)), repeat)
-    tagged = CharacterSet(
-        reviewed.images[copies],
-        reviewed.targets[copies],
-        reviewed.labels,
-        tuple(f"{source} x{repeat}" for source in reviewed.sources),
-    )
-    return {**sets, "train": concat([sets["train"], tagged])}
 
 
 def choose_reviewed(reviewed: Path | None = None, *, use: bool = True) -> Path | None:

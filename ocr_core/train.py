@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Final
 
-from ocr_core.corpus import BUNDLE_LABELS, CharacterSet, build_sets
+from ocr_core.corpus import BUNDLE_LABELS, CharacterSet, add_to_train, build_sets
 from ocr_core.cropfile import read_crop_file
 from ocr_core.errors import ConfigurationError, DigitiseError
 from ocr_core.evaluate import evaluate
@@ -23,10 +23,10 @@ from ocr_core.fitting import (
     fit,
     saved_reviewed_rows,
 )
+from ocr_core.inference import META_FILE
 from ocr_core.reviewed import (
     REVIEWED_LABELS,
     ReviewedExamples,
-    add_reviewed,
     choose_reviewed,
     load_reviewed,
 )
@@ -65,7 +65,7 @@ def load_training_sets(
     for path in config.form_crops:
         crops, meta = read_crop_file(Path(path), labels)
         log.info("adding %d form crops x%d from %s", len(crops), config.form_crops_repeat, path)
-        sets = add_reviewed(sets, crops, config.form_crops_repeat)
+        sets = add_to_train(sets, crops, config.form_crops_repeat)
         crops_added.append({"file": str(path), "examples": len(crops), "made": meta})
     if config.reviewed is None:
         return sets, None, crops_added
@@ -76,7 +76,7 @@ def load_training_sets(
         config.reviewed_repeat,
         config.reviewed,
     )
-    return add_reviewed(sets, reviewed.examples, config.reviewed_repeat), reviewed, crops_added
+    return add_to_train(sets, reviewed.examples, config.reviewed_repeat), reviewed, crops_added
 
 
 def _base_record(config: TrainConfig) -> dict[str, Any] | None:
@@ -85,7 +85,7 @@ def _base_record(config: TrainConfig) -> dict[str, Any] | None:
         return None
     path = Path(config.init_from)
     record: dict[str, Any] = {"path": str(path)}
-    meta_path = (path if path.is_dir() else path.parent) / "bundle.json"
+    meta_path = (path if path.is_dir() else path.parent) / META_FILE
     if meta_path.is_file():
         base = json.loads(meta_path.read_text())
         record["written"] = base.get("written")

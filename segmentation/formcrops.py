@@ -16,19 +16,36 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from ocr_core.cropfile import write_crop_file
 from ocr_core.normalise import SIZE
-from segmentation.records import Template
+from segmentation.records import PageResult, Template
 from segmentation.segment import segment_page
 from segmentation.synth import GlyphPool, load_glyph_pool, make_document, match_crops
 from segmentation.templates import load_templates
 
-CHUNK = 20  # pages generated at once (a document's scans are held in memory)
+CHUNK = 20  # pages generated at once, to bound memory
+
+
+def cut_forms(
+    templates: Sequence[Template], pool: GlyphPool, rng: np.random.Generator, pages: int
+) -> Iterator[tuple[PageResult | None, dict]]:
+    """Fill, scan and segment ``pages`` forms, a few at a time (scans are held in memory).
+
+    Yields:
+        Per page, its segmentation (None when it did not register, or registered to another
+        template than the one written) and its truth record.
+    """
+    for start in range(0, pages, CHUNK):
+        scans, records = make_document(templates, pool, rng, min(CHUNK, pages - start))
+        for scan, record in zip(scans, records, strict=True):
+            result = segment_page(scan, templates)
+            right = result.status == "ok" and result.template == record["template"]
+            yield (result if right else None), record
 
 
 def harvest(
@@ -58,21 +75,18 @@ def harvest(
     images: list[np.ndarray] = []
     chars: list[str] = []
     counts = {"pages": 0, "unregistered": 0, "comb": 0, "boxes": 0}
-    for start in range(0, pages, CHUNK):
-        scans, records = make_document(templates, pool, rng, min(CHUNK, pages - start))
-        for scan, record in zip(scans, records, strict=True):
-            counts["pages"] += 1
-            result = segment_page(scan, templates)
-            if result.status != "ok" or result.template != record["template"]:
-                counts["unregistered"] += 1
-                continue
+    for result, record in cut_forms(templates, pool, rng, pages):
+        counts["pages"] += 1
+        if result is None:
+            counts["unregistered"] += 1
+        else:
             for found, truth in zip(result.fields, record["fields"], strict=True):
                 crops = [c for c in found.chars if c.status == "ok"]
                 for position, char in match_crops(found, truth):
                     images.append(crops[position].image)
                     chars.append(char)
                     counts["comb" if found.kind == "comb" else "boxes"] += 1
-        if on_chunk is not None:
+        if on_chunk is not None and (counts["pages"] % CHUNK == 0 or counts["pages"] == pages):
             on_chunk(counts["pages"], len(chars))
     stack = np.stack(images) if images else np.zeros((0, SIZE, SIZE), np.uint8)
     return stack, np.array(chars, dtype="<U1"), counts

@@ -11,10 +11,10 @@ from flows.results import (
     neutralise,
     read_csv_rows,
     unneutralise,
-    write_atomic,
     write_records,
 )
 from ocr_core.errors import OutputError
+from ocr_core.files import write_atomic
 
 NASTY_NAMES = [
     "scan, with comma.pdf",

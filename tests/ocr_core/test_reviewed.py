@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ocr_core.corpus import ALNUM47, DIGITS, CharacterSet, build_sets, load_mnist
+from ocr_core.corpus import ALNUM47, DIGITS, CharacterSet, add_to_train, build_sets, load_mnist
 from ocr_core.errors import InputFileError
 from ocr_core.normalise import frame_characters
-from ocr_core.reviewed import add_reviewed, choose_reviewed, load_reviewed
+from ocr_core.reviewed import choose_reviewed, load_reviewed
 from ocr_core.train import TrainConfig, load_training_sets, parse_config
 
 Reviewer = Callable[[Path, Path, np.ndarray, list[str]], int]
@@ -98,11 +98,11 @@ def test_reviewed_examples_go_to_train_only_repeated(reviewed: Path) -> None:
         name: CharacterSet(empty, np.zeros(0, np.int32), ALNUM47, (name,))
         for name in ("train", "val")
     }
-    sets = add_reviewed(base, examples, 3)
+    sets = add_to_train(base, examples, 3)
     assert len(sets["train"]) == 24 and len(sets["val"]) == 0
     assert sets["train"].sources == ("train", f"reviewed:{reviewed} x3")
     np.testing.assert_array_equal(sets["train"].targets[8:16], examples.targets)
-    assert add_reviewed(base, examples.subset(np.zeros(8, bool)), 3) is base
+    assert add_to_train(base, examples.subset(np.zeros(8, bool)), 3) is base
 
 
 def test_training_sets_hold_the_reviewed_examples(tiny_datasets: Path, reviewed: Path) -> None:
