@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -224,7 +225,10 @@ def _digitise_inbox(
         logger.warning("took over %d file(s) left by a run that stopped: %s", len(adopted), adopted)
     claims.claim_settled(settle_s=settings.settle_s, limit=settings.inbox_batch)
     # A run killed after writing its results but before archiving left files that are done.
-    seen = claims.ledger.entries() | _committed_inputs(run_dir.parent, claims.adopted_from)
+    ledger = claims.ledger.entries()
+    committed = _committed_inputs(run_dir.parent, claims.adopted_from)
+    seen = ledger | committed
+    inherited: dict[str, list[Claim]] = defaultdict(list)  # dead run -> its files, done
     first: dict[str, str] = {}  # content hash -> the document of this batch that is read
     jobs: list[Job] = []
     by_name: dict[str, Claim] = {}
@@ -243,6 +247,8 @@ def _digitise_inbox(
         claim = Claim(path.name, path, sha256_of(path))
         if claim.sha256 in seen:
             duplicates.append(claim)
+            if claim.sha256 in committed and claim.sha256 not in ledger:
+                inherited[committed[claim.sha256]].append(claim)
             logger.info(
                 "%s: identical to a file of run %s; not read again", path.name, seen[claim.sha256]
             )
@@ -251,6 +257,11 @@ def _digitise_inbox(
         first[claim.sha256] = path.name
         by_name[path.name] = claim
         jobs.append(Job(str(path), path.name, slot))
+    # Only the dead run's manifest says these are done, and only while they sit in the folder
+    # adopted from it: should this run die too, the next would adopt them from this run and
+    # read them again. The ledger keeps what the manifest said, before anything is read.
+    for dead_run, done in inherited.items():
+        claims.ledger.record(done, dead_run)
     results, errors = _read_all(jobs, run_dir, template_paths, model, threshold, show_progress)
     # A copy of a file that failed in this batch fails with it, rather than being archived.
     failed = {e.document: e for e in errors}

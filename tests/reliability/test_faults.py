@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from flows.digitise import digitise_forms, main
-from flows.inbox import sha256_of
+from flows.inbox import LEDGER_NAME, sha256_of
 from flows.results import read_csv_rows
 from ocr_core.errors import ModelError, OutputError
 from ocr_core.normalise import CONTRACT
@@ -163,7 +163,8 @@ def test_a_run_killed_after_its_results_is_not_read_twice(
     claimed.parent.mkdir(parents=True)
     shutil.copy(SAMPLES / "scan-001.png", claimed)
     (folders["output"] / dead).mkdir(parents=True)
-    manifest = {"inputs": {sha256_of(claimed): "done.png"}, "summary": {}}
+    manifest_sha = sha256_of(claimed)
+    manifest = {"inputs": {manifest_sha: "done.png"}, "summary": {}}
     (folders["output"] / dead / "run.json").write_text(json.dumps(manifest), encoding="utf-8")
     unfinished = folders["processing"] / "20260101T000001Z-killed-before-results" / "redo.png"
     unfinished.parent.mkdir(parents=True)
@@ -175,3 +176,7 @@ def test_a_run_killed_after_its_results_is_not_read_twice(
     assert documents == {"redo.png"}  # done.png's rows are in the dead run's results only
     assert sorted(p.name for p in folders["archive"].rglob("*.png")) == ["done.png", "redo.png"]
     assert not [p for p in folders["processing"].rglob("*") if p.is_file()]
+    # The ledger names the dead run as done.png's reader, written before this run read anything:
+    # had this run died too, the run adopting done.png from it would still not read it again.
+    ledger = (folders["archive"] / LEDGER_NAME).read_text(encoding="utf-8").splitlines()
+    assert ledger[0].startswith(f"{manifest_sha}\tdone.png\t{dead}\t")
