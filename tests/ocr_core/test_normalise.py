@@ -42,3 +42,25 @@ def test_batch_matches_single_and_checks_types() -> None:
         np.testing.assert_array_equal(framed[i], frame_character(batch[i]))
     with pytest.raises(ValueError, match="uint8"):
         frame_character(batch[0].astype(np.float32))
+
+
+@pytest.mark.parametrize("width", [1, 2, 3])
+def test_a_thin_stroke_is_centred(width: int) -> None:
+    # A "1" a pixel or two wide: once scaled, it is an (N, 1..3) glyph, a shape some image
+    # libraries read as a list of points rather than an image.
+    image = np.zeros((28, 28), np.uint8)
+    image[2:26, 3 : 3 + width] = 255
+    framed = frame_character(image)
+    cy, cx = centre_of_mass(framed.astype(float))
+    assert abs(cy - 13.5) < 0.6 and abs(cx - 13.5) < 0.6
+
+
+def test_batch_mixes_conforming_empty_and_large_images() -> None:
+    batch = np.zeros((3, 28, 28), np.uint8)
+    batch[1, 4:24, 10:18] = 255  # already framed: passes through unchanged
+    batch[2, 0:28, 0:28] = 255  # 28 px of ink: scaled down to 20
+    framed = frame_characters(batch)
+    assert not framed[0].any()
+    np.testing.assert_array_equal(framed[1], batch[1])
+    rows = np.flatnonzero((framed[2] > 40).any(axis=1))
+    assert rows[-1] - rows[0] + 1 == BOX
