@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import subprocess
 import sys
@@ -10,9 +11,20 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
+from typing import Final
 
 from prefect.settings import PREFECT_API_URL
+
+log = logging.getLogger(__name__)
+
+CRASH_AUTOMATION: Final = "digitise: mark runs that stopped sending heartbeats Crashed"
+# Heartbeats a run may miss before the server calls it Crashed.
+MISSED_HEARTBEATS: Final = 2
+_END_EVENTS: Final = tuple(
+    f"prefect.flow-run.{state}" for state in ("Completed", "Failed", "Cancelled", "Crashed")
+)
 
 
 def api_url() -> str:
@@ -55,6 +67,7 @@ def local_server(log_path: Path | None = None, start_timeout_s: float = 120.0) -
     """
     url = api_url()
     if server_is_up(url):
+        ensure_crash_detection()
         yield url
         return
     home = Path(os.environ.get("PREFECT_HOME", ".prefect"))
@@ -75,6 +88,7 @@ def local_server(log_path: Path | None = None, start_timeout_s: float = 120.0) -
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"the Prefect server did not start; see {log_path}")
             time.sleep(0.5)
+        ensure_crash_detection()
         yield url
     finally:
         _drain_clients()
@@ -83,3 +97,66 @@ def local_server(log_path: Path | None = None, start_timeout_s: float = 120.0) -
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+def ensure_crash_detection() -> bool:
+    """Have the server mark a flow run Crashed once its heartbeats stop.
+
+    A run whose process is killed outright (SIGKILL, the OOM killer, a power cut) cannot report
+    its end, and the Prefect UI would show it Running for ever. Every flow run sends a heartbeat
+    event every ``PREFECT_FLOWS_HEARTBEAT_FREQUENCY`` seconds (60 in ``prefect.toml``); this
+    automation, Prefect's own recipe for such runs, sets a run Crashed when ``MISSED_HEARTBEATS``
+    periods pass with neither a heartbeat nor an end state. Creating it is idempotent; it is
+    updated when the heartbeat frequency changed.
+
+    Returns:
+        True when the automation is in place; False (with a warning logged) when heartbeats are
+        off or the server refused, which leaves everything else working.
+    """
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.objects import StateType
+    from prefect.events.actions import ChangeFlowRunState
+    from prefect.events.schemas.automations import AutomationCore, EventTrigger, Posture
+    from prefect.events.schemas.events import ResourceSpecification
+    from prefect.settings import get_current_settings
+
+    frequency = get_current_settings().flows.heartbeat_frequency
+    if frequency is None:
+        log.warning("flow run heartbeats are off: a killed run will show Running in the UI")
+        return False
+    within = timedelta(seconds=MISSED_HEARTBEATS * frequency)
+    automation = AutomationCore(
+        name=CRASH_AUTOMATION,
+        description=(
+            f"A flow run that sent no heartbeat or end state for {within.seconds} s has stopped "
+            "without reporting (its process was killed); mark it Crashed."
+        ),
+        trigger=EventTrigger(
+            after={"prefect.flow-run.heartbeat"},
+            expect={"prefect.flow-run.heartbeat", *_END_EVENTS},
+            match=ResourceSpecification({"prefect.resource.id": ["prefect.flow-run.*"]}),
+            for_each={"prefect.resource.id"},
+            posture=Posture.Proactive,
+            threshold=1,
+            within=within,
+        ),
+        actions=[
+            ChangeFlowRunState(
+                name="Crashed",
+                state=StateType.CRASHED,
+                message=f"No heartbeat for {within.seconds} s: the run's process stopped.",
+                force=False,  # a run that did end meanwhile keeps its end state
+            )
+        ],
+    )
+    try:
+        with get_client(sync_client=True) as client:
+            found = client.read_automations_by_name(CRASH_AUTOMATION)
+            if not found:
+                client.create_automation(automation)
+            elif found[0].trigger != automation.trigger:
+                client.update_automation(found[0].id, automation)
+    except Exception as e:  # any client or server error: detection is a convenience
+        log.warning("could not set up detection of killed runs (%s: %s)", type(e).__name__, e)
+        return False
+    return True
