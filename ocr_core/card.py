@@ -110,10 +110,15 @@ def _pct(x: float) -> str:
     return f"{100 * x:.2f}%"
 
 
-def _command(name: str, t: dict[str, Any]) -> str:
-    """The command line that trains this bundle again, as it was trained."""
+def _command(t: dict[str, Any], out: str) -> str:
+    """The command line that trains a bundle again, as it was trained, into ``out``.
+
+    Args:
+        t: the bundle's training record (``bundle.json``'s ``training``).
+        out: the bundle folder the command writes.
+    """
     parts = [
-        f"python -m ocr_core.train --bundle {name} --epochs {t['epochs']}",
+        f"python -m ocr_core.train --bundle {t['bundle']} --epochs {t['epochs']}",
         f"--batch-size {t['batch_size']} --learning-rate {t['learning_rate']}",
     ]
     if t.get("patience", 4) != 4:
@@ -133,20 +138,26 @@ def _command(name: str, t: dict[str, Any]) -> str:
         parts.append(f"--reviewed {t['reviewed']['folder']}")
     else:
         parts.append("--no-reviewed")
-    return " ".join([*parts, f"--out data/models/{name}"])
+    return " ".join([*parts, f"--out {out}"])
 
 
-def _provenance(name: str, t: dict[str, Any]) -> str:
-    """Fine-tuning and extra training data, as card lines (empty when there were none)."""
+def _provenance(t: dict[str, Any]) -> str:
+    """Fine-tuning and extra training data, as card lines (empty when there were none).
+
+    A bundle fine-tuned from a bundle that was itself fine-tuned gets one line per step, back to
+    the bundle trained from scratch, each with the command that made it.
+    """
     lines = []
-    if t.get("init_from"):
-        base = t["init_from"].get("training", {})
+    source = t.get("init_from")
+    while source:
+        base = source.get("training", {})
         lines.append(
-            f"- Fine-tuned from `{t['init_from']['path']}` as it was on "
-            f"{t['init_from'].get('written', '?')}: {base.get('epochs_run', '?')} epochs on "
+            f"- Fine-tuned from `{source['path']}` as it was on {source.get('written', '?')}, "
+            f"itself trained for {base.get('epochs_run', '?')} epochs on "
             f"{', '.join(base.get('sources', {}).get('train', ['?']))}"
-            + (f", trained by `{_command(name, base)}`." if "epochs" in base else ".")
+            + (f" by `{_command(base, source['path'])}`." if "epochs" in base else ".")
         )
+        source = base.get("init_from")
     for crops in t.get("form_crops") or []:
         made = crops.get("made", {})
         lines.append(
@@ -207,8 +218,8 @@ pred = clf.predict(images, charset=None, top_k=3)  # labels, calibrated probs, n
   temperature and the threshold use `val` only.
 - {t["epochs_run"]} epochs run of {t["epochs"]} (best val loss at epoch {t["best_epoch"]}),
   batch {t["batch_size"]}, AdamW peak lr {t["learning_rate"]} with cosine decay, seed {t["seed"]}.
-{_provenance(name, t)}- Command (resumable: run it again after a kill):
-  `{_command(name, t)}`
+{_provenance(t)}- Command (resumable: run it again after a kill):
+  `{_command(t, f"data/models/{name}")}`
 
 ## Measured figures
 Temperature {meta["temperature"]:.3f} (fitted on val by NLL). Default review threshold

@@ -169,6 +169,25 @@ def test_fine_tunes_a_bundle_in_place_on_form_crops(
     assert f"Fine-tuned from `{digits}`" in card and "10 crops (x1)" in card
     assert f"--init-from {digits} --form-crops {crops} --form-crops-repeat 1" in card
 
+    # Tuned again into a folder of another name: the card lists both steps, back to the base
+    # trained from scratch, and every command names the bundle type, not the folder.
+    again = tmp_path / "digits-forms"
+    train_bundle(
+        config(
+            tiny_datasets,
+            tmp_path,
+            bundle="digits",
+            out=again,
+            batch_size=32,
+            init_from=digits,
+            checkpoint_dir=tmp_path / "ckpt-again",
+        )
+    )
+    card = (again / "README.md").read_text()
+    assert card.count("- Fine-tuned from ") == 2
+    assert "--bundle digits-forms" not in card and card.count("--bundle digits ") == 3
+    assert f"--out {digits}" in card and "--out data/models/digits-forms" in card
+
     with pytest.raises(ConfigurationError, match="has 10 classes, not 47"):
         train_bundle(
             config(tiny_datasets, tmp_path, init_from=digits, checkpoint_dir=tmp_path / "c")
