@@ -115,6 +115,8 @@ class RunState:
     best_epoch: int = -1
     wait: int = 0
     finished: bool = False
+    # The run's bundle is written: another run may take this folder without losing anything.
+    written: bool = False
     history: dict[str, list[float]] = field(default_factory=dict)
     # labels.csv rows the run started with: a resume reads only these, though reviewers add more.
     reviewed_rows: int | None = None
@@ -135,6 +137,12 @@ def _open_run(folder: Path, config: TrainConfig, restart: bool) -> RunState:
         folder.mkdir(parents=True, exist_ok=True)
         return RunState()
     saved = json.loads(state_path.read_text())
+    if saved["config"] != config.identity() and saved["state"].get("written"):
+        # A finished run whose bundle is written (a fine-tune's base, say): nothing to resume.
+        log.info("%s holds a finished run with other settings; starting afresh", folder)
+        shutil.rmtree(folder)
+        folder.mkdir(parents=True)
+        return RunState()
     if saved["config"] != config.identity():
         ours = config.identity()
         differ = ", ".join(
@@ -160,6 +168,12 @@ def saved_reviewed_rows(folder: Path) -> int | None:
         return None
     rows = json.loads(state_path.read_text())["state"].get("reviewed_rows")
     return None if rows is None else int(rows)
+
+
+def record_written(config: TrainConfig, state: RunState) -> None:
+    """Note in the checkpoint that the run's bundle is written (see ``_open_run``)."""
+    state.written = True
+    _save_state(checkpoint_folder(config), config, state)
 
 
 def _save_state(folder: Path, config: TrainConfig, state: RunState) -> None:

@@ -21,6 +21,7 @@ from ocr_core.fitting import (
     TrainConfig,
     checkpoint_folder,
     fit,
+    record_written,
     saved_reviewed_rows,
 )
 from ocr_core.inference import META_FILE
@@ -169,6 +170,7 @@ def train_bundle(
         training,
         target_error=MAX_ERROR[config.bundle],
     )
+    record_written(config, state)
     log.info("wrote %s", out)
     return out
 

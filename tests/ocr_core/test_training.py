@@ -101,6 +101,11 @@ def test_resumes_from_the_last_checkpoint(
         train_bundle(cfg, on_epoch=stop_after_first)
     saved = json.loads((tmp_path / "ckpt" / STATE_FILE).read_text())["state"]
     assert first == [1] and saved["epoch"] == 1 and not saved["finished"]
+    # Different settings do not silently mix with the unfinished run, nor discard it.
+    with pytest.raises(ConfigurationError, match=r"ckpt.*other settings.*--restart"):
+        train_bundle(config(tiny_datasets, tmp_path, epochs=5, bundle="digits"))
+    with pytest.raises(ConfigurationError, match=r"reviewed: '.*reviewed' there, None here"):
+        train_bundle(config(tiny_datasets, tmp_path, epochs=3, bundle="digits", batch_size=32))
     # Reviewers go on working while the run is down: the resumed run keeps to its first 6 rows.
     reviewer(reviewed, tmp_path / "run2", char_drawer(list("6789"), 2), list("6789"))
 
@@ -108,7 +113,7 @@ def test_resumes_from_the_last_checkpoint(
     train_bundle(cfg, on_epoch=lambda epoch, logs: second.append(epoch))
     assert second == [2, 3]  # epoch 1 was not trained again
     state = json.loads((tmp_path / "ckpt" / STATE_FILE).read_text())["state"]
-    assert state["epoch"] == 3 and state["finished"]
+    assert state["epoch"] == 3 and state["finished"] and state["written"]
     assert len(state["history"]["loss"]) == 3
     assert state["history"]["loss"][0] == saved["history"]["loss"][0]
     import keras
@@ -121,12 +126,6 @@ def test_resumes_from_the_last_checkpoint(
     assert int(model.optimizer.iterations.numpy()) == 3 * max(1, steps)
     recorded = json.loads((cfg.out / "bundle.json").read_text())["training"]["reviewed"]
     assert (recorded["rows_read"], recorded["examples"]) == (6, 6)
-
-    # Different settings do not silently mix with the checkpoint.
-    with pytest.raises(ConfigurationError, match=r"ckpt.*other settings.*--restart"):
-        train_bundle(config(tiny_datasets, tmp_path, epochs=5, bundle="digits"))
-    with pytest.raises(ConfigurationError, match=r"reviewed: '.*reviewed' there, None here"):
-        train_bundle(config(tiny_datasets, tmp_path, epochs=3, bundle="digits", batch_size=32))
 
 
 def test_fine_tunes_a_bundle_in_place_on_form_crops(
@@ -154,8 +153,7 @@ def test_fine_tunes_a_bundle_in_place_on_form_crops(
         learning_rate=2e-4,
         init_from=digits,
         form_crops=(crops,),
-        checkpoint_dir=tmp_path / "ckpt-tune",
-    )
+    )  # same checkpoint folder as the base: its run is finished and written, so none to resume
     train_bundle(tune)
     after = keras.models.load_model(digits / "model.keras").get_weights()
     assert not all(np.array_equal(a, b) for a, b in zip(after, before, strict=True))
