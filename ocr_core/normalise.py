@@ -93,8 +93,8 @@ def frame_character(image: np.ndarray) -> np.ndarray:
 def frame_characters(images: np.ndarray) -> np.ndarray:
     """Frame a batch of character images by the contract.
 
-    The ink's extent is found for the whole batch at once; only the resize and the placement
-    run per image, so a batch costs about 20 us an image on one core.
+    The ink's extent and the final stretch are computed for the whole batch at once; only the
+    resize and the placement run per image.
 
     Args:
         images: uint8 (N, H, W), upright, white ink on black.
@@ -117,6 +117,7 @@ def frame_characters(images: np.ndarray) -> np.ndarray:
 
 
 def _frame(images: np.ndarray) -> np.ndarray:
+    """Frame every image of a uint8 (N, H, W) batch (no conformity check)."""
     ink: np.ndarray = np.asarray(images > INK_LEVEL)
     rows = np.any(ink, axis=2)
     cols = np.any(ink, axis=1)
@@ -151,7 +152,7 @@ def _place(ink: np.ndarray, frame: np.ndarray) -> None:
     dx = min(max(_CENTRE - float(col_mass @ _AXIS[:new_w]) / total, 0.0), SIZE - new_w)
     dy = min(max(_CENTRE - float(row_mass @ _AXIS[:new_h]) / total, 0.0), SIZE - new_h)
     shift = np.array([[1.0, 0.0, dx], [0.0, 1.0, dy]], dtype=np.float32)
-    cv2.warpAffine(glyph, shift, (SIZE, SIZE), dst=frame, flags=cv2.INTER_LINEAR, borderValue=0.0)
+    frame[:] = cv2.warpAffine(glyph, shift, (SIZE, SIZE), flags=cv2.INTER_LINEAR, borderValue=0.0)
 
 
 def crop_to_character(crop: np.ndarray, *, ink_is_dark: bool = True) -> np.ndarray:
