@@ -156,6 +156,8 @@ def ensure_crash_detection() -> bool:
                 client.create_automation(automation)
             elif found[0].trigger != automation.trigger:
                 client.update_automation(found[0].id, automation)
+            for extra in found[1:]:  # two commands that started at once may both have made one
+                client.delete_automation(extra.id)
     except Exception as e:  # any client or server error: detection is a convenience
         log.warning("could not set up detection of killed runs (%s: %s)", type(e).__name__, e)
         return False

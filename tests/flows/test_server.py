@@ -11,6 +11,7 @@ from uuid import UUID
 
 from prefect.client.orchestration import get_client
 from prefect.events.filters import EventFilter, EventNameFilter, EventResourceFilter
+from prefect.events.schemas.automations import AutomationCore
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
 from flows.server import CRASH_AUTOMATION, MISSED_HEARTBEATS, ensure_crash_detection
@@ -35,6 +36,12 @@ sleeper()
 def test_crash_detection_is_set_up_once_and_follows_the_heartbeat(prefect_harness: str) -> None:
     with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: 45}):
         assert ensure_crash_detection() and ensure_crash_detection()
+        # Two commands starting at once may both create it: the next call keeps one.
+        with get_client(sync_client=True) as client:
+            found = client.read_automations_by_name(CRASH_AUTOMATION)
+            assert len(found) == 1
+            client.create_automation(AutomationCore(**found[0].model_dump(exclude={"id"})))
+        assert ensure_crash_detection()
     with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: HEARTBEAT_S}):
         assert ensure_crash_detection()
     with get_client(sync_client=True) as client:
