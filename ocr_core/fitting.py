@@ -161,12 +161,19 @@ def _open_run(folder: Path, config: TrainConfig, restart: bool) -> RunState:
     return state
 
 
-def saved_reviewed_rows(folder: Path) -> int | None:
-    """The ``labels.csv`` rows a checkpointed run started with (None: no run, or no rows)."""
-    state_path = folder / STATE_FILE
+def saved_reviewed_rows(config: TrainConfig) -> int | None:
+    """The ``labels.csv`` rows that the checkpointed run this one resumes started with.
+
+    None when there is no such run (none at all, or one with other settings, which is never
+    resumed) or it read no rows.
+    """
+    state_path = checkpoint_folder(config) / STATE_FILE
     if not state_path.is_file():
         return None
-    rows = json.loads(state_path.read_text())["state"].get("reviewed_rows")
+    saved = json.loads(state_path.read_text())
+    if saved["config"] != config.identity():
+        return None
+    rows = saved["state"].get("reviewed_rows")
     return None if rows is None else int(rows)
 
 

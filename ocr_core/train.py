@@ -19,7 +19,6 @@ from ocr_core.fitting import (
     REVIEWED_REPEAT,
     STATE_FILE,
     TrainConfig,
-    checkpoint_folder,
     fit,
     record_written,
     saved_reviewed_rows,
@@ -139,8 +138,7 @@ def train_bundle(
             f"{config.form_crops_repeat} (form crops)"
         )
     base = _base_record(config)  # read now: a fine-tuned bundle may replace its own base
-    folder = checkpoint_folder(config)
-    resumed_rows = None if restart else saved_reviewed_rows(folder)
+    resumed_rows = None if restart else saved_reviewed_rows(config)
     sets, reviewed, crops_added = load_training_sets(config, reviewed_rows=resumed_rows)
     model, state = fit(
         config,

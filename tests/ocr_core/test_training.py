@@ -1,3 +1,4 @@
+import dataclasses
 import json
 import signal
 import subprocess
@@ -126,6 +127,12 @@ def test_resumes_from_the_last_checkpoint(
     assert int(model.optimizer.iterations.numpy()) == 3 * max(1, steps)
     recorded = json.loads((cfg.out / "bundle.json").read_text())["training"]["reviewed"]
     assert (recorded["rows_read"], recorded["examples"]) == (6, 6)
+
+    # That run is written: a run with other settings starts afresh in its folder, and reads
+    # every reviewed row, not the 6 the finished run started with.
+    train_bundle(dataclasses.replace(cfg, epochs=1))
+    recorded = json.loads((cfg.out / "bundle.json").read_text())["training"]["reviewed"]
+    assert (recorded["rows_read"], recorded["examples"]) == (10, 10)
 
 
 def test_fine_tunes_a_bundle_in_place_on_form_crops(
