@@ -8,7 +8,7 @@ from pathlib import Path
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 
-from ocr_core.fitting import FORM_CROPS_REPEAT, REVIEWED_REPEAT, TrainConfig
+from ocr_core.fitting import FORM_CROPS_REPEAT, LEARNING_RATE, REVIEWED_REPEAT, TrainConfig
 from ocr_core.reviewed import choose_reviewed
 from ocr_core.settings import load_settings
 from ocr_core.train import train_bundle
@@ -29,7 +29,7 @@ def train_task(
     form_crops: list[str] | None = None,
     form_crops_repeat: int = FORM_CROPS_REPEAT,
     init_from: str | None = None,
-    learning_rate: float = 2e-3,
+    learning_rate: float = LEARNING_RATE,
 ) -> str:
     """Train or resume one bundle (``ocr_core.train.train_bundle``); return its folder."""
     logger = get_run_logger()
@@ -78,7 +78,7 @@ def train_model(
     form_crops: list[str] | None = None,
     form_crops_repeat: int = FORM_CROPS_REPEAT,
     init_from: str | None = None,
-    learning_rate: float = 2e-3,
+    learning_rate: float = LEARNING_RATE,
 ) -> str:
     """Train a model bundle; a re-run after an interruption resumes from the last checkpoint.
 

@@ -24,6 +24,7 @@ LAST_MODEL: Final = "last.keras"
 BEST_WEIGHTS: Final = "best.weights.h5"
 REVIEWED_REPEAT: Final = 5
 FORM_CROPS_REPEAT: Final = 1
+LEARNING_RATE: Final = 2e-3  # from fresh weights; fine-tuning wants about a tenth of it
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +70,7 @@ class TrainConfig:
     data_dir: Path
     epochs: int = 15
     batch_size: int = 128
-    learning_rate: float = 2e-3
+    learning_rate: float = LEARNING_RATE
     patience: int = 4
     seed: int = 0
     limit: int | None = None
@@ -137,14 +138,14 @@ def _open_run(folder: Path, config: TrainConfig, restart: bool) -> RunState:
         folder.mkdir(parents=True, exist_ok=True)
         return RunState()
     saved = json.loads(state_path.read_text())
-    if saved["config"] != config.identity() and saved["state"].get("written"):
-        # A finished run whose bundle is written (a fine-tune's base, say): nothing to resume.
-        log.info("%s holds a finished run with other settings; starting afresh", folder)
-        shutil.rmtree(folder)
-        folder.mkdir(parents=True)
-        return RunState()
-    if saved["config"] != config.identity():
-        ours = config.identity()
+    ours = config.identity()
+    if saved["config"] != ours:
+        if saved["state"].get("written"):
+            # A finished run whose bundle is written (a fine-tune's base, say): nothing to resume.
+            log.info("%s holds a finished run with other settings; starting afresh", folder)
+            shutil.rmtree(folder)
+            folder.mkdir(parents=True)
+            return RunState()
         differ = ", ".join(
             f"{k}: {saved['config'].get(k)!r} there, {ours.get(k)!r} here"
             for k in sorted(set(saved["config"]) | set(ours))

@@ -16,6 +16,7 @@ from ocr_core.errors import ConfigurationError, DigitiseError
 from ocr_core.evaluate import evaluate
 from ocr_core.fitting import (
     FORM_CROPS_REPEAT,
+    LEARNING_RATE,
     REVIEWED_REPEAT,
     STATE_FILE,
     TrainConfig,
@@ -184,7 +185,7 @@ def parse_config(argv: list[str] | None = None) -> tuple[TrainConfig, bool]:
     parser.add_argument("--bundle", required=True, choices=sorted(BUNDLE_LABELS))
     parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--learning-rate", type=float, default=2e-3)
+    parser.add_argument("--learning-rate", type=float, default=LEARNING_RATE)
     parser.add_argument("--patience", type=int, default=4)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--limit", type=int, default=None, help="images per set (quick runs)")
