@@ -24,8 +24,11 @@ ALNUM47: Final = DIGITS + tuple(string.ascii_uppercase) + LOWER_KEPT
 BUNDLE_LABELS: Final[dict[str, tuple[str, ...]]] = {"digits": DIGITS, "alnum": ALNUM47}
 EMNIST_VARIANTS: Final = ("balanced", "byclass", "bymerge", "digits", "letters", "mnist")
 POOL_SPLITS: Final = ("train", "val", "test")
-# MNIST train images held back (seeded) for early stopping, calibration and the threshold.
+# MNIST train images held back for early stopping, calibration and the threshold. The slice is
+# the same for every run whatever its seed: bundles averaged into an ensemble, and the form crops
+# harvested from training handwriting, must all leave out the images that val is made of.
 MNIST_VAL_SIZE: Final = 5000
+MNIST_VAL_SEED: Final = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,15 +237,15 @@ def load_emnist(datasets_dir: Path, variant: str, split: str) -> tuple[np.ndarra
     return images, table[raw]
 
 
-def mnist_val_mask(count: int, rng: np.random.Generator) -> np.ndarray:
-    """The MNIST train images held back for validation: bool (count,), drawn from ``rng``.
+def mnist_val_mask(count: int) -> np.ndarray:
+    """The MNIST train images held back for validation: bool (count,), the same on every call.
 
     A tenth at most, so that small (test) copies of MNIST keep most images for training.
-    ``build_sets`` draws it first from ``np.random.default_rng(seed)``; so does anything that
-    must use the same held-back slice (forms drawn from validation handwriting).
+    ``build_sets`` and the form generator (validation or training handwriting) both use it.
     """
     held = np.zeros(count, bool)
-    held[rng.permutation(count)[: min(MNIST_VAL_SIZE, count // 10)]] = True
+    order = np.random.default_rng(MNIST_VAL_SEED).permutation(count)
+    held[order[: min(MNIST_VAL_SIZE, count // 10)]] = True
     return held
 
 
@@ -251,7 +254,7 @@ def build_sets(
 ) -> dict[str, CharacterSet]:
     """Build the train, val and test sets of a bundle.
 
-    ``train``: MNIST train less a seeded held-back slice, the pool's train split, and the official
+    ``train``: MNIST train less a fixed held-back slice, the pool's train split, and the official
     EMNIST ``balanced`` (alnum) or ``digits`` (digits) train split when present. ``val``: the
     held-back MNIST slice and the pool's val split. ``test_mnist`` and ``test_pool``: the MNIST
     test set and the pool's test split, for reporting only. Each is restricted to the bundle's
@@ -260,7 +263,7 @@ def build_sets(
     Args:
         datasets_dir: folder holding ``mnist/`` and ``emnist/``.
         bundle: ``digits`` or ``alnum``.
-        seed: seeds the MNIST held-back slice (and ``limit`` sampling).
+        seed: seeds ``limit`` sampling (the MNIST held-back slice is fixed: ``mnist_val_mask``).
         limit: keep at most this many images per set (seeded sample), for quick runs.
 
     Returns:
@@ -277,9 +280,8 @@ def build_sets(
             remedy="Set DIGITISE_DATASETS_DIR (or --data-dir) to the folder of mnist/ and emnist/",
         )
     labels = BUNDLE_LABELS[bundle]
-    rng = np.random.default_rng(seed)
     images, chars = load_mnist(datasets_dir, "train")
-    held = mnist_val_mask(len(images), rng)
+    held = mnist_val_mask(len(images))
     train = [
         _make_set(images[~held], chars[~held], labels, "mnist/train[-val]"),
         _make_set(*load_pool(datasets_dir, "train"), labels, "emnist/pool/train"),
@@ -302,6 +304,7 @@ def build_sets(
         "test_pool": _make_set(*load_pool(datasets_dir, "test"), labels, "emnist/pool/test"),
     }
     if limit is not None:
+        rng = np.random.default_rng(seed)
         sets = {
             name: s.subset(np.sort(rng.permutation(len(s))[:limit])) for name, s in sets.items()
         }

@@ -39,7 +39,7 @@ class TrainConfig:
         batch_size: images per step.
         learning_rate: peak AdamW learning rate (cosine decay over ``epochs``).
         patience: epochs without a better val loss before stopping.
-        seed: seeds the MNIST val slice, weights, shuffling and augmentation.
+        seed: seeds the weights, shuffling and augmentation (and ``limit`` sampling).
         limit: cap on images per set (seeded sample), for quick runs and tests.
         augment: distort training batches.
         checkpoint_dir: where checkpoints go; default ``<settings.checkpoints_dir>/<out name>``.

@@ -103,7 +103,7 @@ def load_glyph_pool(datasets_dir: Path | None = None, split: str = "test") -> Gl
     images = read_idx(root / "mnist" / f"{stem}-images-idx3-ubyte.gz")
     labels = read_idx(root / "mnist" / f"{stem}-labels-idx1-ubyte.gz")
     if split != "test":
-        held = mnist_val_mask(len(images), np.random.default_rng(0))
+        held = mnist_val_mask(len(images))
         keep = held if split == "val" else ~held
         images, labels = images[keep], labels[keep]
     glyphs = {str(d): [images[labels == d]] for d in range(10)}

@@ -72,6 +72,14 @@ def test_build_sets_holds_back_val_and_restricts_labels(tiny_datasets: Path) -> 
     assert all(len(s) <= 50 for s in alnum.values()) and alnum["val"].labels == ALNUM47
 
 
+def test_every_seed_holds_back_the_same_val_slice(tiny_datasets: Path) -> None:
+    # Bundles trained from other seeds are averaged into one and calibrated on val: none of
+    # them may have trained on a val image.
+    first, other = build_sets(tiny_datasets, "digits"), build_sets(tiny_datasets, "digits", seed=3)
+    assert np.array_equal(first["val"].images, other["val"].images)
+    assert np.array_equal(first["train"].images, other["train"].images)
+
+
 def test_build_sets_without_mnist_names_the_folder(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match=r"no mnist/.*DIGITISE_DATASETS_DIR"):
         build_sets(tmp_path, "digits")
