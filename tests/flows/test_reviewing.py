@@ -73,7 +73,13 @@ def test_review_lists_flagged_chars_and_whole_failing_fields(run_dir: Path) -> N
     # Both fields need review, so all their characters are shown, each with an empty correction.
     assert len(rows) == 5 and {r["correction"] for r in rows} == {""}
     page = (run_dir / "review.html").read_text()
-    assert page.count("<img") == 5 and "account" in page
+    # Each crop twice: in its field's strip, in context, and in its row beside the suggestions.
+    assert page.count("<img") == 10 and "account" in page
+    assert "Read as <span class='read'>173</span> &mdash; 1 uncertain" in page
+    # The uncertain characters are marked, in the strip and in the table; the others are not.
+    assert page.count("class='check'") == 4
+    assert "<tr class='check'><td>1</td><td><img src='crops/0000-a/p1-account-1.png'" in page
+    assert "<tr class=''><td>0</td><td><img src='crops/0000-a/p1-account-0.png'" in page
 
 
 def test_corrections_fix_values_and_become_training_data(run_dir: Path, tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ import yaml
 
 from flows.digitise import digitise_forms
 from flows.report import review_page
-from flows.results import FORMULA_PREFIXES, CharRow, read_csv_rows, write_csv
+from flows.results import FORMULA_PREFIXES, CharRow, FieldRow, read_csv_rows, write_csv
 from flows.reviewing import REVIEWED_LABELS, add_training_examples
 from flows.sources import confine_parameters
 from ocr_core.errors import ConfigurationError, ModelError, TemplateError
@@ -99,7 +99,8 @@ def test_review_page_escapes_html_from_names_and_readings() -> None:
     row = CharRow(
         evil, 1, f"{evil}field", 0, "<", 0.5, "&", 0.3, '"', 0.2, True, 0, 0, 1, 1, "crops/a'b.png"
     )
-    page = review_page([row])
+    field = FieldRow(evil, 1, f"{evil}field", "<", 0.5, True, "needs_review", f"{evil} fails")
+    page = review_page([field], [row])
     assert "<img src=x" not in page and "&lt;img src=x onerror=alert(1)&gt;" in page
     assert "src='crops/a&#x27;b.png'" in page
 
