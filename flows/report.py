@@ -73,7 +73,11 @@ class RunSummary:
 
 
 def review_rows(fields: Sequence[FieldRow], chars: Sequence[CharRow]) -> list[CharRow]:
-    """Characters a person should look at: uncertain ones, and all of a field that failed checks."""
+    """Characters a person should look at: every one of a field that needs review.
+
+    A field needs review when one of its characters is uncertain or a validator fails it; its
+    confident characters come too, so that a reviewer who sees one of them misread can correct it.
+    """
     failed = {(f.document, f.page, f.field) for f in fields if f.needs_review}
     return [c for c in chars if c.needs_review or (c.document, c.page, c.field) in failed]
 
