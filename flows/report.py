@@ -117,6 +117,10 @@ def review_page(fields: Sequence[FieldRow], chars: Sequence[CharRow]) -> str:
     """
     esc = html.escape
     about = {(f.document, f.page, f.field): f for f in fields}
+    groups: dict[tuple[str, int, str], list[CharRow]] = {}
+    for c in chars:
+        groups.setdefault((c.document, c.page, c.field), []).append(c)
+    uncertain = sum(c.needs_review for c in chars)
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'><title>Review</title><style>",
         "body{font-family:sans-serif;margin:2em} table{border-collapse:collapse;margin-bottom:2em}",
@@ -125,15 +129,12 @@ def review_page(fields: Sequence[FieldRow], chars: Sequence[CharRow]) -> str:
         ".strip img{height:40px;margin-right:2px;border:2px solid transparent}",
         ".strip img.check{border-color:#e0a000} .read{font-size:1.3em;font-family:monospace}",
         "</style></head><body>",
-        f"<h1>{len(chars)} character(s) to review</h1>",
+        f"<h1>{len(groups)} field(s) to review, {uncertain} uncertain character(s)</h1>",
         "<p>Put the right character in the <code>correction</code> column of review.csv "
         "(blank accepts the suggestion), then run the apply-review flow. Characters marked "
         "<b>check</b> (outlined in the field's strip) are the uncertain ones; the others are "
         "shown because their field needs review as a whole.</p>",
     ]
-    groups: dict[tuple[str, int, str], list[CharRow]] = {}
-    for c in chars:
-        groups.setdefault((c.document, c.page, c.field), []).append(c)
     for key, rows in groups.items():
         document, page, name = key
         field = about.get(key)

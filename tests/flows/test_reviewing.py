@@ -74,7 +74,7 @@ def test_review_lists_flagged_chars_and_whole_failing_fields(run_dir: Path) -> N
     assert len(rows) == 5 and {r["correction"] for r in rows} == {""}
     page = (run_dir / "review.html").read_text()
     # Each crop twice: in its field's strip, in context, and in its row beside the suggestions.
-    assert page.count("<img") == 10 and "account" in page
+    assert page.count("<img") == 10 and "2 field(s) to review, 2 uncertain character(s)" in page
     assert "Read as <span class='read'>173</span> &mdash; 1 uncertain" in page
     # The uncertain characters are marked, in the strip and in the table; the others are not.
     assert page.count("class='check'") == 4
