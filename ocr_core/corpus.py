@@ -25,8 +25,8 @@ BUNDLE_LABELS: Final[dict[str, tuple[str, ...]]] = {"digits": DIGITS, "alnum": A
 EMNIST_VARIANTS: Final = ("balanced", "byclass", "bymerge", "digits", "letters", "mnist")
 POOL_SPLITS: Final = ("train", "val", "test")
 # MNIST train images held back for early stopping, calibration and the threshold. The slice is
-# the same for every run whatever its seed: bundles averaged into an ensemble, and the form crops
-# harvested from training handwriting, must all leave out the images that val is made of.
+# the same for every run whatever its seed: bundles compared on val, and the form crops harvested
+# from training handwriting, must all leave out the images that val is made of.
 MNIST_VAL_SIZE: Final = 5000
 MNIST_VAL_SEED: Final = 0
 

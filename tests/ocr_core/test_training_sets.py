@@ -73,8 +73,8 @@ def test_build_sets_holds_back_val_and_restricts_labels(tiny_datasets: Path) -> 
 
 
 def test_every_seed_holds_back_the_same_val_slice(tiny_datasets: Path) -> None:
-    # Bundles trained from other seeds are averaged into one and calibrated on val: none of
-    # them may have trained on a val image.
+    # Bundles trained from other seeds are compared on val (and form crops come from the
+    # training handwriting): none may have trained on a val image.
     first, other = build_sets(tiny_datasets, "digits"), build_sets(tiny_datasets, "digits", seed=3)
     assert np.array_equal(first["val"].images, other["val"].images)
     assert np.array_equal(first["train"].images, other["train"].images)
