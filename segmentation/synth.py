@@ -84,10 +84,10 @@ def load_glyph_pool(datasets_dir: Path | None = None, split: str = "test") -> Gl
         datasets_dir: folder holding mnist/ and emnist/ (default: the settings' datasets_dir).
         split: ``test``: the MNIST test set and the EMNIST pool test split, for benchmarks and
             demos. ``val``: the MNIST train images that training holds back for validation
-            (seed 0) and the pool's val split, for tuning (review thresholds) without touching
-            the test handwriting. ``train``: the rest of MNIST train and the pool's train
-            split, the only handwriting whose form crops may be trained on (by a training run
-            with seed 0, the default: another seed holds back another MNIST slice).
+            (``mnist_val_mask``, the same slice whatever a run's seed) and the pool's val split,
+            for tuning (review thresholds) without touching the test handwriting. ``train``:
+            the rest of MNIST train and the pool's train split, the only handwriting whose form
+            crops may be trained on.
 
     Returns:
         The pool; letters come only from images whose case is known (62-class labels).

@@ -73,7 +73,7 @@ def test_review_lists_flagged_chars_and_whole_failing_fields(run_dir: Path) -> N
     # Both fields need review, so all their characters are shown, each with an empty correction.
     assert len(rows) == 5 and {r["correction"] for r in rows} == {""}
     page = (run_dir / "review.html").read_text()
-    # Each crop twice: in its field's strip, in context, and in its row beside the suggestions.
+    # Each crop twice: once in its field's strip, once in its row beside the suggestions.
     assert page.count("<img") == 10 and "2 field(s) to review, 2 uncertain character(s)" in page
     assert "Read as <span class='read'>173</span> &mdash; 1 uncertain" in page
     # The uncertain characters are marked, in the strip and in the table; the others are not.
