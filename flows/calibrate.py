@@ -31,7 +31,8 @@ from prefect import flow, get_run_logger
 
 from flows.document import Reader, read_page
 from ocr_core.calibration import choose_joint_thresholds
-from ocr_core.errors import DigitiseError
+from ocr_core.cli import EXIT_CODES_HELP, run_cli
+from ocr_core.errors import ExitCode
 from ocr_core.files import write_atomic
 from ocr_core.inference import META_FILE
 from ocr_core.settings import load_settings
@@ -202,23 +203,26 @@ def calibrate_review(
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the calibration from the command line; return the exit code."""
-    parser = argparse.ArgumentParser(prog="python -m flows.calibrate", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m flows.calibrate", description=__doc__, epilog=EXIT_CODES_HELP
+    )
     parser.add_argument("--pages", type=int, default=200)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--target-error", type=float, default=TARGET_ERROR)
     parser.add_argument("--templates", help="template file or folder")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
     args = parser.parse_args(argv)
-    from flows.server import local_server
 
-    try:
+    def run() -> int:
+        from flows.server import local_server
+
         with local_server():
             chosen = calibrate_review(args.pages, args.seed, args.target_error, args.templates)
-    except DigitiseError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return error.exit_code
-    for name, section in chosen.items():
-        print(f"{name}: {json.dumps(section)}")
-    return 0
+        for name, section in chosen.items():
+            print(f"{name}: {json.dumps(section)}")
+        return ExitCode.OK
+
+    return run_cli(run, debug=args.debug)
 
 
 if __name__ == "__main__":

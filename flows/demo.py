@@ -7,27 +7,27 @@ from pathlib import Path
 
 from flows.digitise import digitise_forms
 from flows.server import local_server
-from ocr_core.errors import DigitiseError
+from ocr_core.cli import run_cli
 from ocr_core.settings import load_settings
 
 
 def main() -> int:
     """Digitise ``data/samples`` on the local server, print where the results are; exit code."""
+    return run_cli(_demo, debug="--debug" in sys.argv[1:])
+
+
+def _demo() -> int:
     settings = load_settings()
     samples = settings.data_dir / "samples"
     with local_server() as url:
         print(f"Prefect server answering at {url}")
         print(f"Digitising the sample forms in {samples}, templates {settings.templates_dir}")
-        try:
-            summary = digitise_forms(
-                input=[str(samples)],
-                output=str(settings.output_dir),
-                templates=[str(settings.templates_dir)],
-                show_progress=sys.stderr.isatty(),
-            )
-        except DigitiseError as e:
-            print(f"error: {e}", file=sys.stderr)
-            return e.exit_code
+        summary = digitise_forms(
+            input=[str(samples)],
+            output=str(settings.output_dir),
+            templates=[str(settings.templates_dir)],
+            show_progress=sys.stderr.isatty(),
+        )
     run_dir = Path(summary.run_dir)
     print()
     print(summary.markdown())

@@ -24,7 +24,8 @@ from flows.report import MANIFEST, RunSummary, write_results
 from flows.results import ErrorRow
 from flows.runners import with_dask
 from flows.sources import confine_parameters, expand_inputs
-from ocr_core.errors import DigitiseError, OutputError
+from ocr_core.cli import EXIT_CODES_HELP, run_cli
+from ocr_core.errors import DigitiseError, ExitCode, OutputError
 from ocr_core.settings import load_settings
 from segmentation import load_templates
 from segmentation.records import Template
@@ -362,7 +363,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     any document failed (listed in ``errors.csv``), or the error's own code when the run could not
     start (3 template, 4 model, 5 configuration, 6 output).
     """
-    parser = argparse.ArgumentParser(prog="python -m flows.digitise", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m flows.digitise", description=__doc__, epilog=EXIT_CODES_HELP
+    )
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="files or folders to read")
     parser.add_argument("--output", required=True, help="folder for the run's result folder")
     parser.add_argument(
@@ -374,12 +377,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--dask", metavar="ADDRESS", help="run documents on Dask: 'local' or a scheduler address"
     )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
     args = parser.parse_args(argv)
     run_flow = with_dask(digitise_forms, args.dask or load_settings().dask_address)
 
-    from flows.server import local_server
+    def run() -> int:
+        from flows.server import local_server
 
-    try:
         with local_server():
             summary = run_flow(
                 input=args.inputs,
@@ -390,11 +394,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 model=args.model,
                 show_progress=sys.stderr.isatty(),
             )
-    except DigitiseError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return e.exit_code
-    print(summary.markdown())
-    return 2 if summary.failed else 0
+        print(summary.markdown())
+        return ExitCode.INPUT_FILE if summary.failed else ExitCode.OK
+
+    return run_cli(run, debug=args.debug)
 
 
 if __name__ == "__main__":

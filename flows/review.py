@@ -11,7 +11,8 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 
 from flows.reviewing import ReviewOutcome, apply_review
-from ocr_core.errors import DigitiseError
+from ocr_core.cli import EXIT_CODES_HELP, run_cli
+from ocr_core.errors import ExitCode
 from ocr_core.settings import load_settings
 
 
@@ -52,23 +53,26 @@ def apply_review_flow(run_dir: str, review_csv: str | None = None) -> ReviewOutc
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Apply a review from the command line; return the exit code."""
-    parser = argparse.ArgumentParser(prog="python -m flows.review", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m flows.review", description=__doc__, epilog=EXIT_CODES_HELP
+    )
     parser.add_argument("run_dir", help="the digitise-forms result folder")
     parser.add_argument(
         "--review-csv", help="the corrected review file (default: RUN_DIR/review.csv)"
     )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
     args = parser.parse_args(argv)
-    from flows.server import local_server
 
-    try:
+    def run() -> int:
+        from flows.server import local_server
+
         with local_server():
             outcome = apply_review_flow(args.run_dir, args.review_csv)
-    except DigitiseError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return e.exit_code
-    print(f"{outcome.changed} of {outcome.reviewed} characters changed")
-    print(f"reviewed values: {outcome.fields_reviewed_csv}")
-    return 0
+        print(f"{outcome.changed} of {outcome.reviewed} characters changed")
+        print(f"reviewed values: {outcome.fields_reviewed_csv}")
+        return ExitCode.OK
+
+    return run_cli(run, debug=args.debug)
 
 
 if __name__ == "__main__":

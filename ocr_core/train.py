@@ -10,9 +10,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Final
 
+from ocr_core.cli import EXIT_CODES_HELP, run_cli
 from ocr_core.corpus import BUNDLE_LABELS, CharacterSet, add_to_train, build_sets
 from ocr_core.cropfile import read_crop_file
-from ocr_core.errors import ConfigurationError, DigitiseError
+from ocr_core.errors import ConfigurationError
 from ocr_core.evaluate import evaluate
 from ocr_core.fitting import (
     FORM_CROPS_REPEAT,
@@ -181,7 +182,9 @@ def parse_config(argv: list[str] | None = None) -> tuple[TrainConfig, bool]:
         The config, and whether to discard an existing checkpoint (``--restart``).
     """
     settings = load_settings()
-    parser = argparse.ArgumentParser(prog="python -m ocr_core.train", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m ocr_core.train", description=__doc__, epilog=EXIT_CODES_HELP
+    )
     parser.add_argument("--bundle", required=True, choices=sorted(BUNDLE_LABELS))
     parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--batch-size", type=int, default=128)
@@ -194,6 +197,7 @@ def parse_config(argv: list[str] | None = None) -> tuple[TrainConfig, bool]:
     parser.add_argument("--out", type=Path, help="bundle folder (default: models_dir/BUNDLE)")
     parser.add_argument("--checkpoint-dir", type=Path, default=None)
     parser.add_argument("--restart", action="store_true", help="discard an existing checkpoint")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
     reviewed = parser.add_mutually_exclusive_group()
     reviewed.add_argument(
         "--reviewed",
@@ -254,12 +258,11 @@ def main(argv: list[str] | None = None) -> int:
     """Command-line entry point; returns the exit code."""
     config, restart = parse_config(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
-    try:
+
+    def run() -> None:
         train_bundle(config, restart=restart)
-    except DigitiseError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return e.exit_code
-    return 0
+
+    return run_cli(run, debug="--debug" in (sys.argv[1:] if argv is None else argv))
 
 
 if __name__ == "__main__":
