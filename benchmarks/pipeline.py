@@ -27,9 +27,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from flows.digitise import digitise_forms  # noqa: E402
-from flows.document import Reader  # noqa: E402
-from flows.results import read_csv_rows  # noqa: E402
-from flows.server import local_server  # noqa: E402
+from flows.prefect_server import local_server  # noqa: E402
+from ocr_core.reading.recognisers import Recognisers  # noqa: E402
+from ocr_core.results.csvfiles import read_csv_rows  # noqa: E402
 from ocr_core.settings import load_settings  # noqa: E402
 from segmentation import iter_pages, load_templates, segment_page  # noqa: E402
 from segmentation.synth import match_boxes  # noqa: E402
@@ -117,7 +117,7 @@ def _pair(rows: list[dict[str, str]], chars: list[dict], kind: str) -> list[str 
 def classification_speed(forms: Path, pages: int = 20) -> dict[str, float]:
     """Time the pipeline's per-page batched classification against bare ``model.predict``."""
     settings = load_settings()
-    reader = Reader(settings.models_dir)
+    reader = Recognisers(settings.models_dir)
     templates = load_templates([TEMPLATES])
     groups: list[tuple[np.ndarray, str]] = []
     for path in sorted(forms.glob("*.png"))[:pages]:

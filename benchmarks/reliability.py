@@ -27,8 +27,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from flows.results import read_csv_rows  # noqa: E402
-from flows.server import server_is_up  # noqa: E402
+from flows.prefect_server import server_is_up  # noqa: E402
+from ocr_core.results.csvfiles import read_csv_rows  # noqa: E402
 from tests.reliability.badfiles import distinct_scans, make_corpus  # noqa: E402
 from tests.reliability.faults import (  # noqa: E402
     Audit,

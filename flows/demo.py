@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from flows.digitise import digitise_forms
-from flows.server import local_server
+from flows.prefect_server import local_server
 from ocr_core.cli import run_cli
 from ocr_core.settings import load_settings
 

@@ -18,14 +18,15 @@ from prefect.futures import as_completed
 from prefect.runtime import deployment, flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from flows.document import AUTO, DocumentResult, Reader, digitise_document
-from flows.inbox import Claim, Folders, RunClaims, sha256_of
-from flows.report import MANIFEST, RunSummary, write_results
-from flows.results import ErrorRow
 from flows.runners import with_dask
-from flows.sources import confine_parameters, expand_inputs
 from ocr_core.cli import EXIT_CODES_HELP, run_cli
 from ocr_core.errors import DigitiseError, ExitCode, OutputError
+from ocr_core.intake.inbox import Claim, Folders, RunClaims, sha256_of
+from ocr_core.intake.sources import confine_parameters, expand_inputs
+from ocr_core.reading.document import DocumentResult, digitise_document
+from ocr_core.reading.recognisers import AUTO, Recognisers
+from ocr_core.results.records import ErrorRow
+from ocr_core.results.write import MANIFEST, RunSummary, write_results
 from ocr_core.settings import load_settings
 from segmentation import load_templates
 from segmentation.records import Template
@@ -41,8 +42,8 @@ class Job:
 
 
 @lru_cache(maxsize=4)
-def _reader(models_dir: str, model: str, threshold: float | None) -> Reader:
-    return Reader(Path(models_dir), model, threshold)
+def _reader(models_dir: str, model: str, threshold: float | None) -> Recognisers:
+    return Recognisers(Path(models_dir), model, threshold)
 
 
 def _thresholds(model: str, threshold: float | None) -> dict[str, float]:
@@ -382,7 +383,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     run_flow = with_dask(digitise_forms, args.dask or load_settings().dask_address)
 
     def run() -> int:
-        from flows.server import local_server
+        from flows.prefect_server import local_server
 
         with local_server():
             summary = run_flow(

@@ -10,9 +10,9 @@ from pathlib import Path
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 
-from flows.reviewing import ReviewOutcome, apply_review
 from ocr_core.cli import EXIT_CODES_HELP, run_cli
 from ocr_core.errors import ExitCode
+from ocr_core.review.apply import ReviewOutcome, apply_review
 from ocr_core.settings import load_settings
 
 
@@ -64,7 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     def run() -> int:
-        from flows.server import local_server
+        from flows.prefect_server import local_server
 
         with local_server():
             outcome = apply_review_flow(args.run_dir, args.review_csv)

@@ -7,9 +7,9 @@ import sys
 from prefect import serve
 
 from flows.digitise import digitise_forms
+from flows.prefect_server import local_server
 from flows.review import apply_review_flow
 from flows.runners import with_dask
-from flows.server import local_server
 from flows.train import train_model
 from ocr_core.settings import load_settings
 

@@ -12,9 +12,10 @@ import pandas as pd
 import pytest
 
 from flows.digitise import digitise_forms, main
-from flows.results import CHAR_COLUMNS, ERROR_COLUMNS, FIELD_COLUMNS, REVIEW_COLUMNS, read_csv_rows
-from flows.reviewing import apply_review
 from ocr_core.errors import ModelError
+from ocr_core.results.csvfiles import read_csv_rows
+from ocr_core.results.records import CHAR_COLUMNS, ERROR_COLUMNS, FIELD_COLUMNS, REVIEW_COLUMNS
+from ocr_core.review.apply import apply_review
 from ocr_core.settings import load_settings
 
 SAMPLES = Path("data/samples")

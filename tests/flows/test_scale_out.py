@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from flows.digitise import digitise_forms
-from flows.results import read_csv_rows
 from flows.runners import with_dask
+from ocr_core.results.csvfiles import read_csv_rows
 
 SAMPLES = Path("data/samples")
 

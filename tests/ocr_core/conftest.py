@@ -127,9 +127,10 @@ def review_characters(
     Returns:
         How many examples apply-review added.
     """
-    from flows.report import write_results
-    from flows.results import REVIEW_COLUMNS, CharRow, FieldRow, model_input_path, read_csv_rows
-    from flows.reviewing import apply_review
+    from ocr_core.results.csvfiles import read_csv_rows
+    from ocr_core.results.records import REVIEW_COLUMNS, CharRow, FieldRow, model_input_path
+    from ocr_core.results.write import write_results
+    from ocr_core.review.apply import apply_review
 
     chars = [
         CharRow(

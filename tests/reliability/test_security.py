@@ -15,13 +15,14 @@ import pytest
 import yaml
 
 from flows.digitise import digitise_forms
-from flows.report import review_page
-from flows.results import FORMULA_PREFIXES, CharRow, FieldRow, read_csv_rows, write_csv
-from flows.reviewing import REVIEWED_LABELS, add_training_examples
-from flows.sources import confine_parameters
 from ocr_core.errors import ConfigurationError, ModelError, TemplateError
 from ocr_core.inference import load_classifier
+from ocr_core.intake.sources import confine_parameters
 from ocr_core.normalise import CONTRACT
+from ocr_core.results.csvfiles import FORMULA_PREFIXES, read_csv_rows, write_csv
+from ocr_core.results.records import CharRow, FieldRow
+from ocr_core.results.write import review_page
+from ocr_core.review.apply import REVIEWED_LABELS, add_training_examples
 from ocr_core.settings import load_settings
 from segmentation import load_template
 from tests.reliability.badfiles import SAMPLES

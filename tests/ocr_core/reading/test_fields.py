@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from flows.fields import Reading, decode_field, luhn_ok
+from ocr_core.reading.fields import Reading, decode_field, luhn_ok
 
 POSTCODE = {"regex": "^[A-Z]{1,2}[0-9][A-Z0-9]?[0-9][A-Z]{2}$"}
 

@@ -1,44 +1,39 @@
 """Choose the bundles' review thresholds for forms, on forms written with validation handwriting.
 
-A bundle's own threshold is chosen on isolated characters (issue: at most 0.5% / 2% error among
-accepted ones). On a form, crops are harder (neighbours' strokes, erased lines, scan noise) and a
-clerk wants a bound on all accepted characters together. This writes each bundle's
-``pipeline.threshold``: the pair of thresholds that flags the fewest characters while keeping
-the error among accepted ones at most ``--target-error``, measured on freshly generated forms
-filled with the *validation* handwriting (never the test split the benchmarks use), read through
-the same code as ``digitise-forms``.
+A bundle's own threshold is chosen on isolated characters, each bundle bounding the error among
+the characters it accepts there. On a form, crops are harder (neighbours' strokes, erased lines,
+scan noise) and a clerk wants a bound on all accepted characters together. This writes each
+bundle's ``pipeline.threshold``: the pair of thresholds that flags the fewest characters while
+keeping the error among accepted ones at most ``--target-error``, measured on freshly generated
+forms filled with the *validation* handwriting (never the test split the benchmarks use), read
+through the same code as ``digitise-forms``.
 
 The default target, 0.15% error, keeps a margin under the 0.2% (99.8% accuracy among accepted
 characters) that the pipeline promises on forms it has never seen. Thresholds chosen exactly at
 0.2% on 300 validation forms gave 0.23% on 150 test forms; on ~8,000 accepted characters the
 error's binomial standard deviation alone is about 0.05 points.
 
-Usage: python -m flows.calibrate [--pages 200] [--seed 0] [--target-error 0.0015]
+The flow and command line that run this are in ``flows/thresholds.py``.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from prefect import flow, get_run_logger
 
-from flows.document import Reader, read_page
 from ocr_core.calibration import choose_joint_thresholds
-from ocr_core.cli import EXIT_CODES_HELP, run_cli
-from ocr_core.errors import ExitCode
 from ocr_core.files import write_atomic
 from ocr_core.inference import META_FILE
-from ocr_core.settings import load_settings
-from segmentation import Template, load_templates
+from ocr_core.reading.document import read_page
+from ocr_core.reading.recognisers import Recognisers
+from segmentation import Template
 from segmentation.formcrops import cut_forms
-from segmentation.synth import GlyphPool, load_glyph_pool, match_crops
+from segmentation.synth import GlyphPool, match_crops
 
 TARGET_ERROR = 0.0015  # under the promised 0.2%, by about the sampling noise (see above)
 
@@ -46,7 +41,7 @@ Samples = dict[str, tuple[np.ndarray, np.ndarray]]
 
 
 def collect(
-    templates: Sequence[Template], pool: GlyphPool, reader: Reader, pages: int, seed: int
+    templates: Sequence[Template], pool: GlyphPool, recognisers: Recognisers, pages: int, seed: int
 ) -> Samples:
     """Generate, segment and read ``pages`` forms; per bundle, each crop's confidence and result.
 
@@ -56,11 +51,11 @@ def collect(
     for result, record in cut_forms(templates, pool, np.random.default_rng(seed), pages):
         if result is None:
             continue
-        readings = read_page(result, reader)
+        readings = read_page(result, recognisers)
         for f, (crops, truth) in enumerate(zip(result.fields, record["fields"], strict=True)):
             ok = [c for c, char in enumerate(crops.chars) if char.status == "ok"]
             written = dict(match_crops(crops, truth))
-            bundle = reader.bundle_for(crops.charset)
+            bundle = recognisers.bundle_for(crops.charset)
             for position, c in enumerate(ok):
                 labels, probs, _ = readings[(f, c)]
                 found[bundle].append((probs[0], labels[0] == written.get(position)))
@@ -86,7 +81,7 @@ class Share:
         return cls(len(confidence), float(1 - keep.mean()) if len(keep) else 0.0, error)
 
 
-def calibrate(
+def choose_thresholds(
     models_dir: Path,
     templates: Sequence[Template],
     pool: GlyphPool,
@@ -99,9 +94,9 @@ def calibrate(
 
     The section also goes, as prose, at the end of the bundle's model card.
     """
-    reader = Reader(models_dir)
-    samples = collect(templates, pool, reader, pages, seed)
-    floors = {name: reader.bundles[name].threshold for name in samples}
+    recognisers = Recognisers(models_dir)
+    samples = collect(templates, pool, recognisers, pages, seed)
+    floors = {name: recognisers.bundles[name].threshold for name in samples}
     chosen = choose_joint_thresholds(samples, target_error, floors)
     overall = Share.of(  # confidence over each bundle's own threshold: accepted when >= 0
         np.concatenate([c - chosen[name] for name, (c, _) in samples.items()]),
@@ -130,7 +125,7 @@ def calibrate(
             },
             "forms": forms,
         }
-        folder = reader.bundles[name].path
+        folder = recognisers.bundles[name].path
         meta = json.loads((folder / META_FILE).read_text())
         meta["pipeline"] = section
         write_atomic(folder / META_FILE, (json.dumps(meta, indent=1) + "\n").encode())
@@ -152,7 +147,7 @@ def _card_text(
     return (
         f"`digitise-forms` flags a character of this bundle for review under "
         f"**{threshold:.4f}** (`pipeline.threshold` in `bundle.json`; the default threshold "
-        f"above is for isolated characters). Chosen by `python -m flows.calibrate` on "
+        f"above is for isolated characters). Chosen by `python -m flows.thresholds` on "
         f"{forms['pages']} generated forms (templates {forms['templates']}, seed {forms['seed']})"
         f" written with the {HANDWRITING}: of the thresholds that keep the error among all "
         f"accepted characters at most {target:.2%}, those flagging the fewest. Measured there: "
@@ -166,64 +161,3 @@ def with_card_section(card: str, text: str) -> str:
     """The model card with its forms-threshold section (``text``) written or replaced at the end."""
     head = card.split(CARD_HEADING)[0].rstrip("\n")
     return f"{head}\n\n{CARD_HEADING}\n\n{text}"
-
-
-@flow(name="calibrate-review", log_prints=True)
-def calibrate_review(
-    pages: int = 200,
-    seed: int = 0,
-    target_error: float = TARGET_ERROR,
-    templates: str | None = None,
-) -> dict[str, dict[str, object]]:
-    """Choose the bundles' review thresholds for forms (see the module docstring).
-
-    Args:
-        pages: forms to generate (about 60 characters each).
-        seed: seeds the forms.
-        target_error: the largest error tolerated among all accepted characters.
-        templates: a template file or folder (default: the settings' templates folder).
-
-    Returns:
-        Per bundle, the ``pipeline`` section written into its ``bundle.json``.
-    """
-    settings = load_settings()
-    chosen = calibrate(
-        settings.models_dir,
-        load_templates([Path(templates) if templates else settings.templates_dir]),
-        load_glyph_pool(settings.require_datasets_dir(), split="val"),
-        pages=pages,
-        seed=seed,
-        target_error=target_error,
-    )
-    logger = get_run_logger()
-    for name, section in chosen.items():
-        logger.info("%s: pipeline threshold %s (%s)", name, section["threshold"], section)
-    return chosen
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the calibration from the command line; return the exit code."""
-    parser = argparse.ArgumentParser(
-        prog="python -m flows.calibrate", description=__doc__, epilog=EXIT_CODES_HELP
-    )
-    parser.add_argument("--pages", type=int, default=200)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--target-error", type=float, default=TARGET_ERROR)
-    parser.add_argument("--templates", help="template file or folder")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
-    args = parser.parse_args(argv)
-
-    def run() -> int:
-        from flows.server import local_server
-
-        with local_server():
-            chosen = calibrate_review(args.pages, args.seed, args.target_error, args.templates)
-        for name, section in chosen.items():
-            print(f"{name}: {json.dumps(section)}")
-        return ExitCode.OK
-
-    return run_cli(run, debug=args.debug)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

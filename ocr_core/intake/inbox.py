@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from flows.results import neutralise
 from ocr_core.errors import ConfigurationError
+from ocr_core.results.csvfiles import neutralise
 from ocr_core.settings import Settings
 
 # Names that copying tools give files they have not finished writing.

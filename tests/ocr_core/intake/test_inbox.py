@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from flows.inbox import Claim, Folders, RunClaims, is_settled, sha256_of
+from ocr_core.intake.inbox import Claim, Folders, RunClaims, is_settled, sha256_of
 
 
 @pytest.fixture
@@ -101,7 +101,7 @@ def test_files_of_a_killed_run_are_adopted_by_the_next(folders: Folders) -> None
     script = (
         "import sys, time\n"
         "from pathlib import Path\n"
-        "from flows.inbox import Folders, RunClaims\n"
+        "from ocr_core.intake.inbox import Folders, RunClaims\n"
         "f = Folders(*(Path(p) for p in sys.argv[1:5]))\n"
         "claims = RunClaims(f, 'dead').__enter__()\n"
         "claims.claim_settled(settle_s=1)\n"

@@ -4,17 +4,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from flows.fields import assemble_value, luhn_ok, validate_value
-from flows.results import (
-    FIELD_COLUMNS,
-    FieldRow,
-    neutralise,
-    read_csv_rows,
-    unneutralise,
-    write_records,
-)
 from ocr_core.errors import OutputError
 from ocr_core.files import write_atomic
+from ocr_core.reading.fields import assemble_value, luhn_ok, validate_value
+from ocr_core.results.csvfiles import neutralise, read_csv_rows, unneutralise, write_records
+from ocr_core.results.records import FIELD_COLUMNS, FieldRow
 
 NASTY_NAMES = [
     "scan, with comma.pdf",

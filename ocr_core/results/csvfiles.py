@@ -1,11 +1,11 @@
-"""Result records and their CSV files: atomic writes, formula-injection-safe cells."""
+"""Our CSV files: written atomically, every cell safe from spreadsheet formula injection."""
 
 from __future__ import annotations
 
 import csv
 import io
 from collections.abc import Iterable, Sequence
-from dataclasses import astuple, dataclass, fields
+from dataclasses import astuple
 from pathlib import Path
 
 from ocr_core.errors import OutputError
@@ -13,63 +13,6 @@ from ocr_core.files import write_atomic
 
 # A spreadsheet executes a cell that starts with one of these; tab and CR start DDE payloads too.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-@dataclass(frozen=True, slots=True)
-class FieldRow:
-    """One field of one page, as ``fields.csv`` holds it (page is 1-based)."""
-
-    document: str
-    page: int
-    field: str
-    value: str
-    confidence: float | None
-    needs_review: bool
-    status: str
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class CharRow:
-    """One character, as ``characters.csv`` holds it; ``crop`` is relative to the run folder."""
-
-    document: str
-    page: int
-    field: str
-    index: int
-    char: str
-    confidence: float
-    alt1: str
-    alt1_confidence: float
-    alt2: str
-    alt2_confidence: float
-    needs_review: bool
-    x0: int
-    y0: int
-    x1: int
-    y1: int
-    crop: str
-
-
-@dataclass(frozen=True, slots=True)
-class ErrorRow:
-    """One input file that could not be processed, as ``errors.csv`` holds it."""
-
-    document: str
-    error: str
-    message: str
-    quarantined_to: str
-
-
-FIELD_COLUMNS = tuple(f.name for f in fields(FieldRow))
-CHAR_COLUMNS = tuple(f.name for f in fields(CharRow))
-ERROR_COLUMNS = tuple(f.name for f in fields(ErrorRow))
-REVIEW_COLUMNS = (*CHAR_COLUMNS, "correction")
-
-
-def model_input_path(crop: str) -> str:
-    """Where the 28x28 model input of a character with this crop path is kept (run-relative)."""
-    return crop.removesuffix(".png") + ".input.png"
 
 
 def neutralise(value: object) -> str:

@@ -14,7 +14,7 @@ from prefect.events.filters import EventFilter, EventNameFilter, EventResourceFi
 from prefect.events.schemas.automations import AutomationCore
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
-from flows.server import CRASH_AUTOMATION, MISSED_HEARTBEATS, ensure_crash_detection
+from flows.prefect_server import CRASH_AUTOMATION, MISSED_HEARTBEATS, ensure_crash_detection
 
 # The shortest heartbeat period Prefect allows.
 HEARTBEAT_S = 30

@@ -12,17 +12,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from flows.fields import assemble_value, validate_value
-from flows.report import MANIFEST
-from flows.results import (
-    FIELD_COLUMNS,
-    format_csv,
-    model_input_path,
-    read_csv_rows,
-    write_csv,
-)
 from ocr_core.errors import InputFileError
 from ocr_core.files import write_atomic
+from ocr_core.reading.fields import assemble_value, validate_value
+from ocr_core.results.csvfiles import format_csv, read_csv_rows, write_csv
+from ocr_core.results.records import FIELD_COLUMNS, model_input_path
+from ocr_core.results.write import MANIFEST
 
 CharKey = tuple[str, int, str, int]  # document, page, field, index
 REVIEWED_LABELS = "labels.csv"

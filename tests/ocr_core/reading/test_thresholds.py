@@ -6,32 +6,34 @@ import json
 import shutil
 from pathlib import Path
 
-from flows.calibrate import calibrate
-from flows.document import Reader
+from ocr_core.reading.recognisers import Recognisers
+from ocr_core.reading.thresholds import choose_thresholds
 from segmentation import load_templates
 from segmentation.synth import load_glyph_pool
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
-def test_calibration_writes_pipeline_thresholds_the_reader_uses(
+def test_chosen_pipeline_thresholds_are_written_and_applied(
     datasets_dir: Path, tmp_path: Path
 ) -> None:
     models = tmp_path / "models"
     shutil.copytree(ROOT / "data" / "models", models)
     templates = load_templates([ROOT / "data" / "templates"])
     pool = load_glyph_pool(datasets_dir, split="val")
-    written = calibrate(models, templates, pool, pages=4, seed=3, target_error=0.01)
+    written = choose_thresholds(models, templates, pool, pages=4, seed=3, target_error=0.01)
     assert set(written) == {"digits", "alnum"}
-    reader = Reader(models)
+    recognisers = Recognisers(models)
     for name, charset in (("digits", "digits"), ("alnum", "upper")):
         meta = json.loads((models / name / "bundle.json").read_text())
         section = meta["pipeline"]
         assert section == written[name]
         assert section["threshold"] >= meta["threshold"]  # never laxer than the bundle's own
         assert section["forms"]["pages"] == 4 and section["characters"] > 20
-        assert reader.threshold_for(charset) == section["threshold"]
-    assert Reader(models, threshold=0.3).threshold_for("digits") == 0.3  # an override still wins
+        assert recognisers.threshold_for(charset) == section["threshold"]
+    assert (
+        Recognisers(models, threshold=0.3).threshold_for("digits") == 0.3
+    )  # an override still wins
     card = (models / "digits" / "README.md").read_text()
     assert card.count("## Review threshold on forms") == 1
     assert f"**{written['digits']['threshold']:.4f}**" in card

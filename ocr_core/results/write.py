@@ -8,7 +8,9 @@ from collections.abc import Sequence
 from dataclasses import astuple, dataclass
 from pathlib import Path
 
-from flows.results import (
+from ocr_core.files import write_atomic
+from ocr_core.results.csvfiles import write_csv, write_records
+from ocr_core.results.records import (
     CHAR_COLUMNS,
     ERROR_COLUMNS,
     FIELD_COLUMNS,
@@ -16,10 +18,7 @@ from flows.results import (
     CharRow,
     ErrorRow,
     FieldRow,
-    write_csv,
-    write_records,
 )
-from ocr_core.files import write_atomic
 
 MANIFEST = "run.json"
 

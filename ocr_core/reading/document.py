@@ -3,30 +3,22 @@
 from __future__ import annotations
 
 import re
-import threading
 import time
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
-from flows.fields import assemble_value, decode_field, validate_value
-from flows.results import CharRow, FieldRow, model_input_path
-from ocr_core.errors import ModelError, OutputError
+from ocr_core.errors import OutputError
+from ocr_core.reading.fields import assemble_value, decode_field, validate_value
+from ocr_core.reading.recognisers import Recognisers
+from ocr_core.results.records import CharRow, FieldRow, model_input_path
 from segmentation import draw_overlay, iter_pages, segment_page
 from segmentation.records import FieldCrops, PageResult, Template
 
-if TYPE_CHECKING:
-    from ocr_core import Prediction
-    from ocr_core.inference import Classifier
-
-# Digit-only fields go to the digits bundle when the choice is "auto": it reads digits better.
-AUTO = "auto"
-DIGIT_CHARSETS = frozenset({"digits", "0123456789"})
 CROP_MARGIN = 4
 # Crops are small and written by the hundred per page: favour speed over size.
 PNG_FAST = [cv2.IMWRITE_PNG_COMPRESSION, 1]
@@ -43,60 +35,6 @@ class DocumentResult:
     templates: tuple[str, ...]  # the template each page was registered to ("" when none)
     rules: tuple[tuple[int, str, dict[str, object]], ...]  # (page, field, validators) to re-check
     seconds: float
-
-
-class Reader:
-    """Routes each field's characters to a model bundle and classifies them in batches."""
-
-    def __init__(self, models_dir: Path, model: str = AUTO, threshold: float | None = None):
-        """Load the bundles ``model`` needs (``auto``: ``digits`` and ``alnum``).
-
-        Raises:
-            ModelError: a bundle is missing or broken, before any input is touched.
-        """
-        if model != AUTO and not re.fullmatch(r"[A-Za-z0-9_.-]+", model):
-            raise ModelError(f"model {model!r} is not a bundle name", path=models_dir)
-        names = ("digits", "alnum") if model == AUTO else (model,)
-        from ocr_core import load_classifier  # loads each bundle once per process
-
-        self.bundles = {name: load_classifier(models_dir / name) for name in names}
-        self.model = model
-        self.threshold = threshold
-        self._lock = threading.Lock()
-
-    def bundle_for(self, charset: str) -> str:
-        """Name the bundle that reads a field of this charset."""
-        if self.model != AUTO:
-            return self.model
-        return "digits" if charset in DIGIT_CHARSETS else "alnum"
-
-    def threshold_for(self, charset: str) -> float:
-        """The review threshold for a field of this charset: the override, else the bundle's.
-
-        A bundle's pipeline threshold (``pipeline.threshold`` in its ``bundle.json``, set by
-        ``python -m flows.calibrate`` on forms written with validation handwriting) wins over
-        its plain threshold, which was chosen on isolated characters.
-        """
-        return self.bundle_threshold(self.bundle_for(charset))
-
-    def bundle_threshold(self, name: str) -> float:
-        """The review threshold applied to the characters bundle ``name`` reads."""
-        if self.threshold is not None:
-            return self.threshold
-        return pipeline_threshold(self.bundles[name])
-
-    def classify(self, images: np.ndarray, charset: str) -> Prediction:
-        """Classify uint8 (N, 28, 28) white-on-black images of one charset in one batch."""
-        classifier = self.bundles[self.bundle_for(charset)]
-        threshold = self.threshold_for(charset)
-        with self._lock:  # one model call at a time per process: TF already uses every core
-            return classifier.predict(images, charset=charset, top_k=3, threshold=threshold)
-
-
-def pipeline_threshold(classifier: Classifier) -> float:
-    """A bundle's review threshold for forms: its calibrated pipeline one, else its default."""
-    pipeline = classifier.metadata.get("pipeline") or {}
-    return float(pipeline.get("threshold", classifier.threshold))
 
 
 def _write_image(path: Path, image: np.ndarray, params: Sequence[int] = ()) -> None:
@@ -149,12 +87,12 @@ def _save_crop(page: np.ndarray, box: tuple[int, int, int, int], turns: int, pat
 Readings = dict[tuple[int, int], tuple[list[str], list[float], bool]]
 
 
-def read_page(result: PageResult, reader: Reader) -> Readings:
+def read_page(result: PageResult, recognisers: Recognisers) -> Readings:
     """Classify every readable character of a segmented page, and decode fields by format.
 
     Args:
         result: the page as segmented (status ``ok``).
-        reader: the model bundles.
+        recognisers: the loaded model bundles.
 
     Returns:
         (field position, crop position) to the character's top-3 labels and probabilities, best
@@ -169,7 +107,7 @@ def read_page(result: PageResult, reader: Reader) -> Readings:
     readings: Readings = {}
     for charset, members in groups.items():
         images = np.stack([result.fields[f].chars[c].image for f, c in members])
-        pred = reader.classify(images, charset)
+        pred = recognisers.classify(images, charset)
         for i, key in enumerate(members):
             readings[key] = (
                 [str(s) for s in pred.labels[i]],
@@ -177,7 +115,7 @@ def read_page(result: PageResult, reader: Reader) -> Readings:
                 bool(pred.needs_review[i]),
             )
     for f, crops in enumerate(result.fields):
-        _decode(f, crops, readings, reader.threshold_for(crops.charset))
+        _decode(f, crops, readings, recognisers.threshold_for(crops.charset))
     return readings
 
 
@@ -186,7 +124,7 @@ def _page_rows(
     number: int,
     page: np.ndarray,
     result: PageResult,
-    reader: Reader,
+    recognisers: Recognisers,
     crop_dir: Path,
     run_dir: Path,
 ) -> tuple[list[FieldRow], list[CharRow]]:
@@ -194,7 +132,7 @@ def _page_rows(
         status = "empty" if result.status == "blank" else "unreadable"
         return [FieldRow(document, number, "", "", None, True, status, result.reason)], []
 
-    readings = read_page(result, reader)
+    readings = read_page(result, recognisers)
     field_rows: list[FieldRow] = []
     char_rows: list[CharRow] = []
     turns = quarter_turns(result.transform)
@@ -300,7 +238,7 @@ def digitise_document(
     path: Path,
     document: str,
     templates: Sequence[Template],
-    reader: Reader,
+    recognisers: Recognisers,
     run_dir: Path,
     *,
     slot: int,
@@ -314,7 +252,7 @@ def digitise_document(
         path: the file to read (PDF, TIFF, PNG, JPEG or BMP, sniffed by content).
         document: the name people know it by (written to every row).
         templates: the candidate form templates; empty for template-free mode.
-        reader: the loaded classifiers.
+        recognisers: the loaded classifiers.
         run_dir: the run's result folder; crops and overlays go in its ``crops/`` and
             ``overlays/`` sub-folders.
         slot: the document's position in the run, to keep its file names unique.
@@ -340,7 +278,7 @@ def digitise_document(
     pages = 0
     for pages, page in enumerate(iter_pages(path, dpi=dpi, timeout_s=timeout_s), start=1):
         result = segment_page(page, templates)
-        fields, chars = _page_rows(document, pages, page, result, reader, crop_dir, run_dir)
+        fields, chars = _page_rows(document, pages, page, result, recognisers, crop_dir, run_dir)
         field_rows.extend(fields)
         char_rows.extend(chars)
         page_templates.append(result.template or "")

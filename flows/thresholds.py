@@ -1,0 +1,86 @@
+"""The choose-review-thresholds flow and its command line: bundles' review thresholds for forms.
+
+What it measures and why is in ``ocr_core/reading/thresholds.py``.
+
+Usage: python -m flows.thresholds [--pages 200] [--seed 0] [--target-error 0.0015]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from prefect import flow, get_run_logger
+
+from ocr_core.cli import EXIT_CODES_HELP, run_cli
+from ocr_core.errors import ExitCode
+from ocr_core.reading.thresholds import TARGET_ERROR, choose_thresholds
+from ocr_core.settings import load_settings
+from segmentation import load_templates
+from segmentation.synth import load_glyph_pool
+
+
+@flow(name="choose-review-thresholds", log_prints=True)
+def choose_review_thresholds(
+    pages: int = 200,
+    seed: int = 0,
+    target_error: float = TARGET_ERROR,
+    templates: str | None = None,
+) -> dict[str, dict[str, object]]:
+    """Choose the bundles' review thresholds for forms (see ``ocr_core.reading.thresholds``).
+
+    Args:
+        pages: forms to generate (about 60 characters each).
+        seed: seeds the forms.
+        target_error: the largest error tolerated among all accepted characters.
+        templates: a template file or folder (default: the settings' templates folder).
+
+    Returns:
+        Per bundle, the ``pipeline`` section written into its ``bundle.json``.
+    """
+    settings = load_settings()
+    chosen = choose_thresholds(
+        settings.models_dir,
+        load_templates([Path(templates) if templates else settings.templates_dir]),
+        load_glyph_pool(settings.require_datasets_dir(), split="val"),
+        pages=pages,
+        seed=seed,
+        target_error=target_error,
+    )
+    logger = get_run_logger()
+    for name, section in chosen.items():
+        logger.info("%s: pipeline threshold %s (%s)", name, section["threshold"], section)
+    return chosen
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Choose the review thresholds from the command line; return the exit code."""
+    parser = argparse.ArgumentParser(
+        prog="python -m flows.thresholds", description=__doc__, epilog=EXIT_CODES_HELP
+    )
+    parser.add_argument("--pages", type=int, default=200)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--target-error", type=float, default=TARGET_ERROR)
+    parser.add_argument("--templates", help="template file or folder")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+    args = parser.parse_args(argv)
+
+    def run() -> int:
+        from flows.prefect_server import local_server
+
+        with local_server():
+            chosen = choose_review_thresholds(
+                args.pages, args.seed, args.target_error, args.templates
+            )
+        for name, section in chosen.items():
+            print(f"{name}: {json.dumps(section)}")
+        return ExitCode.OK
+
+    return run_cli(run, debug=args.debug)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Reading a document into field rows: the recognisers, field decoding, review thresholds."""

@@ -1,0 +1,83 @@
+"""The loaded classifiers of a run and the review threshold each charset's characters get."""
+
+from __future__ import annotations
+
+import re
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ocr_core.errors import ModelError
+
+if TYPE_CHECKING:
+    from ocr_core import Prediction
+    from ocr_core.inference import Classifier
+
+# Digit-only fields go to the digits bundle when the choice is "auto": it reads digits better.
+AUTO = "auto"
+DIGIT_CHARSETS = frozenset({"digits", "0123456789"})
+
+
+class Recognisers:
+    """The model bundles of a run: routes each field's characters to one, classifies in batches."""
+
+    def __init__(self, models_dir: Path, model: str = AUTO, threshold: float | None = None):
+        """Load the bundles ``model`` needs (``auto``: ``digits`` and ``alnum``).
+
+        Args:
+            models_dir: the folder of model bundles.
+            model: ``auto`` or one bundle name.
+            threshold: a review threshold overriding every bundle's own, or None.
+
+        Raises:
+            ModelError: a bundle is missing or broken, before any input is touched.
+        """
+        if model != AUTO and not re.fullmatch(r"[A-Za-z0-9_.-]+", model):
+            raise ModelError(f"model {model!r} is not a bundle name", path=models_dir)
+        names = ("digits", "alnum") if model == AUTO else (model,)
+        from ocr_core import load_classifier  # loads each bundle once per process
+
+        self.bundles = {name: load_classifier(models_dir / name) for name in names}
+        self.model = model
+        self.threshold = threshold
+        self._lock = threading.Lock()
+
+    def bundle_for(self, charset: str) -> str:
+        """Name the bundle that reads a field of this charset."""
+        if self.model != AUTO:
+            return self.model
+        return "digits" if charset in DIGIT_CHARSETS else "alnum"
+
+    def threshold_for(self, charset: str) -> float:
+        """The review threshold for a field of this charset: the override, else the bundle's.
+
+        A bundle's pipeline threshold (``pipeline.threshold`` in its ``bundle.json``, set by
+        ``python -m flows.thresholds`` on forms written with validation handwriting) wins over
+        its plain threshold, which was chosen on isolated characters.
+        """
+        return self.bundle_threshold(self.bundle_for(charset))
+
+    def bundle_threshold(self, name: str) -> float:
+        """The review threshold applied to the characters bundle ``name`` reads."""
+        if self.threshold is not None:
+            return self.threshold
+        return pipeline_threshold(self.bundles[name])
+
+    def thresholds(self) -> dict[str, float]:
+        """The review threshold each loaded bundle applies, by bundle name."""
+        return {name: self.bundle_threshold(name) for name in self.bundles}
+
+    def classify(self, images: np.ndarray, charset: str) -> Prediction:
+        """Classify uint8 (N, 28, 28) white-on-black images of one charset in one batch."""
+        classifier = self.bundles[self.bundle_for(charset)]
+        threshold = self.threshold_for(charset)
+        with self._lock:  # one model call at a time per process: TF already uses every core
+            return classifier.predict(images, charset=charset, top_k=3, threshold=threshold)
+
+
+def pipeline_threshold(classifier: Classifier) -> float:
+    """A bundle's review threshold for forms: its calibrated pipeline one, else its default."""
+    pipeline = classifier.metadata.get("pipeline") or {}
+    return float(pipeline.get("threshold", classifier.threshold))

@@ -1,0 +1,1 @@
+"""A run's result files: the row records, formula-safe CSV files, the review page, run.json."""

@@ -1,0 +1,1 @@
+"""Applying a reviewer's corrections to a run's results."""
