@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import html
 import json
 from collections.abc import Sequence
 from dataclasses import astuple, dataclass
+from functools import lru_cache
 from pathlib import Path
+
+import jinja2
 
 from ocr_core.files import write_atomic
 from ocr_core.results.csvfiles import write_csv, write_records
@@ -102,66 +104,56 @@ def write_results(
     write_atomic(run_dir / MANIFEST, json.dumps(manifest, indent=2).encode("utf-8"))
 
 
+@dataclass(frozen=True, slots=True)
+class ReviewGroup:
+    """One field on the review page: where it is, its row (value and reason), its characters."""
+
+    document: str
+    page: int
+    field: str
+    row: FieldRow | None
+    chars: tuple[CharRow, ...]
+
+
 def review_page(fields: Sequence[FieldRow], chars: Sequence[CharRow]) -> str:
     """A static HTML page showing each crop beside its top-3 suggestions, grouped by field.
 
     Each field shows its value as read and why it needs review, and its characters' crops side
     by side, so that a character is read in its neighbours' company (a reviewer tells an O from
     a 0 by the rest of the postcode). The characters that are themselves uncertain are marked;
-    the others are shown because their field failed a check or holds an uncertain one.
+    the others are shown because their field failed a check or holds an uncertain one. The page
+    is rendered from ``templates/review.html.j2`` with every value escaped.
 
     Args:
         fields: the run's fields (for the value and reason of each field shown).
         chars: the characters to review, grouped by field (``review_rows``).
     """
-    esc = html.escape
     about = {(f.document, f.page, f.field): f for f in fields}
-    groups: dict[tuple[str, int, str], list[CharRow]] = {}
+    grouped: dict[tuple[str, int, str], list[CharRow]] = {}
     for c in chars:
-        groups.setdefault((c.document, c.page, c.field), []).append(c)
-    uncertain = sum(c.needs_review for c in chars)
-    parts = [
-        "<!doctype html><html><head><meta charset='utf-8'><title>Review</title><style>",
-        "body{font-family:sans-serif;margin:2em} table{border-collapse:collapse;margin-bottom:2em}",
-        "td,th{border:1px solid #ccc;padding:4px 8px} img{height:48px;image-rendering:pixelated}",
-        ".best{font-size:1.6em;font-weight:bold} tr.check{background:#fff3c4}",
-        ".strip img{height:40px;margin-right:2px;border:2px solid transparent}",
-        ".strip img.check{border-color:#e0a000} .read{font-size:1.3em;font-family:monospace}",
-        "</style></head><body>",
-        f"<h1>{len(groups)} field(s) to review, {uncertain} uncertain character(s)</h1>",
-        "<p>Put the right character in the <code>correction</code> column of review.csv "
-        "(blank accepts the suggestion), then run the apply-review flow. Characters marked "
-        "<b>check</b> (outlined in the field's strip) are the uncertain ones; the others are "
-        "shown because their field needs review as a whole.</p>",
-    ]
-    for key, rows in groups.items():
-        document, page, name = key
-        field = about.get(key)
-        parts.append(f"<h2>{esc(document)} &middot; page {page} &middot; {esc(name)}</h2>")
-        if field is not None:
-            value = f"<span class='read'>{esc(field.value)}</span>" if field.value else "nothing"
-            reason = f" &mdash; {esc(field.reason)}" if field.reason else ""
-            parts.append(f"<p>Read as {value}{reason}</p>")
-        strip = "".join(
-            f"<img src='{esc(c.crop, quote=True)}' alt='{c.index}' class='{_mark(c)}'>"
-            for c in sorted(rows, key=lambda c: c.index)
+        grouped.setdefault((c.document, c.page, c.field), []).append(c)
+    groups = [ReviewGroup(*key, about.get(key), tuple(rows)) for key, rows in grouped.items()]
+    return (
+        _templates()
+        .get_template("review.html.j2")
+        .render(
+            groups=groups,
+            uncertain=sum(c.needs_review for c in chars),
+            mark=_mark,
+            percent=lambda p: f"{p:.0%}",
         )
-        parts.append(f"<p class='strip'>{strip}</p>")
-        parts.append(
-            "<table><tr><th>#</th><th>crop</th><th>read as</th><th>2nd</th><th>3rd</th>"
-            "<th></th></tr>"
-        )
-        for c in rows:
-            parts.append(
-                f"<tr class='{_mark(c)}'><td>{c.index}</td>"
-                f"<td><img src='{esc(c.crop, quote=True)}' alt='crop'></td>"
-                f"<td><span class='best'>{esc(c.char)}</span> {c.confidence:.0%}</td>"
-                f"<td>{esc(c.alt1)} {c.alt1_confidence:.0%}</td>"
-                f"<td>{esc(c.alt2)} {c.alt2_confidence:.0%}</td><td>{_mark(c)}</td></tr>"
-            )
-        parts.append("</table>")
-    parts.append("</body></html>")
-    return "\n".join(parts)
+    )
+
+
+@lru_cache(maxsize=1)
+def _templates() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("ocr_core.results", "templates"),
+        autoescape=True,  # names, readings and paths come from users' files
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+    )
 
 
 def _mark(char: CharRow) -> str:
