@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -81,3 +82,9 @@ def pipeline_threshold(classifier: Classifier) -> float:
     """A bundle's review threshold for forms: its calibrated pipeline one, else its default."""
     pipeline = classifier.metadata.get("pipeline") or {}
     return float(pipeline.get("threshold", classifier.threshold))
+
+
+@lru_cache(maxsize=4)
+def load_recognisers(models_dir: str, model: str, threshold: float | None) -> Recognisers:
+    """The recognisers for these arguments, loaded once per process (each task reuses them)."""
+    return Recognisers(Path(models_dir), model, threshold)

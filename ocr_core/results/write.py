@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import astuple, dataclass
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 
 import jinja2
 
 from ocr_core.files import write_atomic
+from ocr_core.reading.context import RunContext
+from ocr_core.reading.document import DocumentResult
 from ocr_core.results.csvfiles import write_csv, write_records
 from ocr_core.results.records import (
     CHAR_COLUMNS,
@@ -71,6 +74,81 @@ class RunSummary:
         lines += ["| figure | value |", "|---|---|"]
         lines += [f"| {row['figure']} | {row['value']} |" for row in self.table()]
         return "\n".join(lines) + "\n"
+
+
+def summarise(
+    context: RunContext,
+    results: Sequence[DocumentResult],
+    errors: Sequence[ErrorRow],
+    skipped: Sequence[str],
+) -> RunSummary:
+    """The run's figures, its time measured up to now."""
+    chars = [row for r in results for row in r.chars]
+    return RunSummary(
+        run_dir=str(context.run_dir),
+        documents=len(results) + len(errors) + len(skipped),
+        processed=len(results),
+        failed=len(errors),
+        skipped=len(skipped),
+        pages=sum(r.pages for r in results),
+        fields=sum(len(r.fields) for r in results),
+        characters=len(chars),
+        needs_review=sum(c.needs_review for c in chars),
+        seconds=(datetime.now(UTC) - context.started).total_seconds(),
+    )
+
+
+def run_manifest(
+    context: RunContext,
+    results: Sequence[DocumentResult],
+    skipped: Sequence[str],
+    inputs: Mapping[str, str],
+    summary: RunSummary,
+) -> dict[str, object]:
+    """What ``run.json`` holds: the run's templates, models, thresholds, choices and summary."""
+    return {
+        "started": context.started.isoformat(timespec="seconds"),
+        "templates": list(context.template_paths),
+        "model": context.model,
+        "threshold": context.threshold,
+        "thresholds": dict(context.thresholds),
+        "skipped": list(skipped),
+        "page_templates": {r.document: list(r.templates) for r in results},
+        "field_rules": {
+            f"{r.document}|{page}|{field}": rules for r in results for page, field, rules in r.rules
+        },
+        "summary": {row["figure"]: row["value"] for row in summary.table()},
+        # Folder watch: the SHA-256 of each file whose results these are (run.json is written
+        # last, so its presence means they are complete; see intake.plan.committed_inputs).
+        "inputs": dict(inputs),
+    }
+
+
+def write_run(
+    context: RunContext,
+    results: Sequence[DocumentResult],
+    errors: Sequence[ErrorRow],
+    skipped: Sequence[str] = (),
+    inputs: Mapping[str, str] | None = None,
+) -> RunSummary:
+    """Write every result file of a run into its folder, ``run.json`` last; return its summary.
+
+    Args:
+        context: the run.
+        results: the documents read, in the run's order.
+        errors: the documents that failed.
+        skipped: the names of files not read, as identical to ones read before.
+        inputs: content hash -> document, for the files whose results these are (folder watch).
+
+    Raises:
+        OutputError: a file could not be written.
+    """
+    fields = [row for r in results for row in r.fields]
+    chars = [row for r in results for row in r.chars]
+    summary = summarise(context, results, errors, skipped)
+    manifest = run_manifest(context, results, skipped, inputs or {}, summary)
+    write_results(context.run_dir, fields, chars, errors, manifest)
+    return summary
 
 
 def review_rows(fields: Sequence[FieldRow], chars: Sequence[CharRow]) -> list[CharRow]:
