@@ -15,7 +15,14 @@ import numpy as np
 from ocr_core.errors import OutputError
 from ocr_core.reading.fields import assemble_value, decode_field, validate_value
 from ocr_core.reading.recognisers import Recognisers
-from ocr_core.results.records import CharRow, FieldRow, model_input_path
+from ocr_core.results.records import (
+    CharKey,
+    CharReading,
+    CharRow,
+    FieldRow,
+    FieldStatus,
+    model_input_path,
+)
 from segmentation import draw_overlay, iter_pages, segment_page
 from segmentation.records import FieldCrops, PageResult, Template
 
@@ -84,7 +91,7 @@ def _save_crop(page: np.ndarray, box: tuple[int, int, int, int], turns: int, pat
         _write_image(path, np.ascontiguousarray(np.rot90(region, turns)), PNG_FAST)
 
 
-Readings = dict[tuple[int, int], tuple[list[str], list[float], bool]]
+Readings = dict[tuple[int, int], CharReading]  # (field position, crop position) -> reading
 
 
 def read_page(result: PageResult, recognisers: Recognisers) -> Readings:
@@ -95,8 +102,8 @@ def read_page(result: PageResult, recognisers: Recognisers) -> Readings:
         recognisers: the loaded model bundles.
 
     Returns:
-        (field position, crop position) to the character's top-3 labels and probabilities, best
-        first, and whether it needs review.
+        (field position, crop position) to the character's reading: its top-3 labels and
+        probabilities, best first, and whether it needs review.
     """
     # Every readable character of the page, grouped by charset: one model call per group.
     groups: dict[str, list[tuple[int, int]]] = defaultdict(list)
@@ -109,10 +116,10 @@ def read_page(result: PageResult, recognisers: Recognisers) -> Readings:
         images = np.stack([result.fields[f].chars[c].image for f, c in members])
         pred = recognisers.classify(images, charset)
         for i, key in enumerate(members):
-            readings[key] = (
-                [str(s) for s in pred.labels[i]],
-                [float(p) for p in pred.probs[i]],
-                bool(pred.needs_review[i]),
+            readings[key] = CharReading(
+                labels=tuple(str(s) for s in pred.labels[i]),
+                probs=tuple(float(p) for p in pred.probs[i]),
+                needs_review=bool(pred.needs_review[i]),
             )
     for f, crops in enumerate(result.fields):
         _decode(f, crops, readings, recognisers.threshold_for(crops.charset))
@@ -129,7 +136,7 @@ def _page_rows(
     run_dir: Path,
 ) -> tuple[list[FieldRow], list[CharRow]]:
     if result.status != "ok":
-        status = "empty" if result.status == "blank" else "unreadable"
+        status: FieldStatus = "empty" if result.status == "blank" else "unreadable"
         return [FieldRow(document, number, "", "", None, True, status, result.reason)], []
 
     readings = read_page(result, recognisers)
@@ -139,7 +146,16 @@ def _page_rows(
     for f, crops in enumerate(result.fields):
         read = [c for c in range(len(crops.chars)) if (f, c) in readings]
         rows = [
-            _char_row(document, number, crops, c, readings[(f, c)], page, turns, crop_dir, run_dir)
+            _char_row(
+                (document, number, crops.name, crops.chars[c].index),
+                crops,
+                c,
+                readings[(f, c)],
+                page,
+                turns,
+                crop_dir,
+                run_dir,
+            )
             for c in read
         ]
         field = _field_row(document, number, crops, rows)
@@ -164,50 +180,29 @@ def _decode(
     rules = rules_of(crops)
     if not rules or not read:
         return
-    alternatives = [
-        [(label, p) for label, p in zip(*readings[(f, c)][:2], strict=True) if label and p > 0]
-        for c in read
-    ]
+    alternatives = [readings[(f, c)].alternatives() for c in read]
     decoded = decode_field(alternatives, [crops.chars[c].index for c in read], rules)
     if decoded is None:
         return
     for c, reading in zip(read, decoded, strict=True):
-        labels, probs = [a for a, _ in reading], [p for _, p in reading]
-        readings[(f, c)] = (labels, probs, probs[0] < threshold)
+        probs = tuple(p for _, p in reading)
+        readings[(f, c)] = CharReading(tuple(a for a, _ in reading), probs, probs[0] < threshold)
 
 
 def _char_row(
-    document: str,
-    number: int,
+    key: CharKey,
     crops: FieldCrops,
     c: int,
-    reading: tuple[list[str], list[float], bool],
+    reading: CharReading,
     page: np.ndarray,
     turns: int,
     crop_dir: Path,
     run_dir: Path,
 ) -> CharRow:
-    labels, probs, review = reading
-    labels = [*labels, "", ""][:3]
-    probs = [*probs, 0.0, 0.0][:3]
     char = crops.chars[c]
-    crop_path = crop_dir / f"p{number}-{_safe_name(crops.name)}-{char.index}.png"
+    crop_path = crop_dir / f"p{key[1]}-{_safe_name(crops.name)}-{char.index}.png"
     _save_crop(page, char.box, turns, crop_path)
-    return CharRow(
-        document,
-        number,
-        crops.name,
-        char.index,
-        labels[0],
-        probs[0],
-        labels[1],
-        probs[1],
-        labels[2],
-        probs[2],
-        review,
-        *char.box,
-        str(crop_path.relative_to(run_dir)),
-    )
+    return CharRow.of(key, reading, char.box, str(crop_path.relative_to(run_dir)))
 
 
 def rules_of(crops: FieldCrops) -> dict[str, object]:
@@ -227,10 +222,15 @@ def _field_row(document: str, number: int, crops: FieldCrops, rows: list[CharRow
     if any(row.needs_review for row in rows):
         reasons.append(f"{sum(r.needs_review for r in rows)} uncertain character(s)")
     reasons.extend(validate_value(value, rules_of(crops)))
-    review = bool(reasons)
-    status = "needs_review" if review else "ok"
     return FieldRow(
-        document, number, crops.name, value, confidence, review, status, "; ".join(reasons)
+        document=document,
+        page=number,
+        field=crops.name,
+        value=value,
+        confidence=confidence,
+        needs_review=bool(reasons),
+        status="needs_review" if reasons else "ok",
+        reason="; ".join(reasons),
     )
 
 

@@ -57,8 +57,8 @@ def collect(
             written = dict(match_crops(crops, truth))
             bundle = recognisers.bundle_for(crops.charset)
             for position, c in enumerate(ok):
-                labels, probs, _ = readings[(f, c)]
-                found[bundle].append((probs[0], labels[0] == written.get(position)))
+                reading = readings[(f, c)]
+                found[bundle].append((reading.probs[0], reading.labels[0] == written.get(position)))
     return {
         name: (np.array([p for p, _ in rows]), np.array([ok for _, ok in rows], bool))
         for name, rows in found.items()

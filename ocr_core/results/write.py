@@ -22,7 +22,9 @@ from ocr_core.results.records import (
     REVIEW_COLUMNS,
     CharRow,
     ErrorRow,
+    FieldKey,
     FieldRow,
+    rules_key,
 )
 
 MANIFEST = "run.json"
@@ -115,7 +117,9 @@ def run_manifest(
         "skipped": list(skipped),
         "page_templates": {r.document: list(r.templates) for r in results},
         "field_rules": {
-            f"{r.document}|{page}|{field}": rules for r in results for page, field, rules in r.rules
+            rules_key((r.document, page, field)): rules
+            for r in results
+            for page, field, rules in r.rules
         },
         "summary": {row["figure"]: row["value"] for row in summary.table()},
         # Folder watch: the SHA-256 of each file whose results these are (run.json is written
@@ -157,8 +161,8 @@ def review_rows(fields: Sequence[FieldRow], chars: Sequence[CharRow]) -> list[Ch
     A field needs review when one of its characters is uncertain or a validator fails it; its
     confident characters come too, so that a reviewer who sees one of them misread can correct it.
     """
-    failed = {(f.document, f.page, f.field) for f in fields if f.needs_review}
-    return [c for c in chars if c.needs_review or (c.document, c.page, c.field) in failed]
+    failed = {f.key for f in fields if f.needs_review}
+    return [c for c in chars if c.needs_review or c.field_key in failed]
 
 
 def write_results(
@@ -206,10 +210,10 @@ def review_page(fields: Sequence[FieldRow], chars: Sequence[CharRow]) -> str:
         fields: the run's fields (for the value and reason of each field shown).
         chars: the characters to review, grouped by field (``review_rows``).
     """
-    about = {(f.document, f.page, f.field): f for f in fields}
-    grouped: dict[tuple[str, int, str], list[CharRow]] = {}
+    about = {f.key: f for f in fields}
+    grouped: dict[FieldKey, list[CharRow]] = {}
     for c in chars:
-        grouped.setdefault((c.document, c.page, c.field), []).append(c)
+        grouped.setdefault(c.field_key, []).append(c)
     groups = [ReviewGroup(*key, about.get(key), tuple(rows)) for key, rows in grouped.items()]
     return (
         _templates()

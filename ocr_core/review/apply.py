@@ -16,10 +16,16 @@ from ocr_core.errors import InputFileError
 from ocr_core.files import write_atomic
 from ocr_core.reading.fields import assemble_value, validate_value
 from ocr_core.results.csvfiles import format_csv, read_csv_rows, write_csv
-from ocr_core.results.records import FIELD_COLUMNS, model_input_path
+from ocr_core.results.records import (
+    FIELD_COLUMNS,
+    CharKey,
+    FieldKey,
+    char_key,
+    model_input_path,
+    rules_key,
+)
 from ocr_core.results.write import MANIFEST
 
-CharKey = tuple[str, int, str, int]  # document, page, field, index
 REVIEWED_LABELS = "labels.csv"
 REVIEWED_COLUMNS = ("image", "label", "run", "document", "page", "field", "index")
 
@@ -54,8 +60,7 @@ def read_corrections(review_csv: Path) -> dict[CharKey, str]:
                 path=review_csv,
                 remedy="Write the single right character, or leave it blank to accept",
             )
-        key = (row["document"], int(row["page"]), row["field"], int(row["index"]))
-        final[key] = correction or row["char"]
+        final[char_key(row)] = correction or row["char"]
     return final
 
 
@@ -76,30 +81,60 @@ def apply_review(run_dir: Path, review_csv: Path, reviewed_dir: Path) -> ReviewO
     """
     final = read_corrections(review_csv)
     manifest = json.loads((run_dir / MANIFEST).read_text(encoding="utf-8"))
-    rules: dict[str, dict[str, object]] = manifest.get("field_rules", {})
     chars = read_csv_rows(run_dir / "characters.csv")
-    by_field: dict[tuple[str, int, str], list[tuple[int, str]]] = defaultdict(list)
+    by_field, changes = _apply_corrections(chars, final)
+    changed_fields = {c[:3] for c in changes}
+    reviewed_rows = _reviewed_fields(
+        read_csv_rows(run_dir / "fields.csv"),
+        by_field,
+        changed_fields,
+        manifest.get("field_rules", {}),
+    )
+    out = run_dir / "fields_reviewed.csv"
+    write_csv(out, (*FIELD_COLUMNS, "changed"), reviewed_rows)
+    write_csv(
+        run_dir / "changes.csv", ("document", "page", "field", "index", "before", "after"), changes
+    )
+    added = add_training_examples(run_dir, chars, final, reviewed_dir, run_dir.name)
+    still_failing = sum(row[6] == "needs_review" for row in reviewed_rows)  # the status column
+    return ReviewOutcome(
+        len(final), len(changes), len(changed_fields), still_failing, added, str(out)
+    )
+
+
+def _apply_corrections(
+    chars: list[dict[str, str]], final: dict[CharKey, str]
+) -> tuple[dict[FieldKey, list[tuple[int, str]]], list[tuple[object, ...]]]:
+    """Each field's (index, final character) pairs, and the changes as changes.csv rows."""
+    by_field: dict[FieldKey, list[tuple[int, str]]] = defaultdict(list)
     changes: list[tuple[object, ...]] = []
     for row in chars:
-        key = (row["document"], int(row["page"]), row["field"], int(row["index"]))
+        key = char_key(row)
         char = final.get(key, row["char"])
         if char != row["char"]:
             changes.append((*key, row["char"], char))
         by_field[key[:3]].append((key[3], char))
-    changed_fields = {c[:3] for c in changes}
+    return by_field, changes
 
-    reviewed_rows, still_failing = [], 0
-    for row in read_csv_rows(run_dir / "fields.csv"):
+
+def _reviewed_fields(
+    fields: list[dict[str, str]],
+    by_field: dict[FieldKey, list[tuple[int, str]]],
+    changed_fields: set[tuple[object, ...]],
+    rules: dict[str, dict[str, object]],
+) -> list[tuple[object, ...]]:
+    """fields_reviewed.csv rows: values rebuilt and validators re-run where characters were read."""
+    reviewed: list[tuple[object, ...]] = []
+    for row in fields:
         fkey = (row["document"], int(row["page"]), row["field"])
-        value = assemble_value(by_field[fkey]) if fkey in by_field else row["value"]
         if fkey in by_field:
-            failures = validate_value(value, rules.get("|".join(map(str, fkey)), {}))
+            value = assemble_value(by_field[fkey])
+            failures = validate_value(value, rules.get(rules_key(fkey), {}))
             status = "needs_review" if failures else "ok"
             reason = "; ".join(failures)
         else:
-            status, reason = row["status"], row["reason"]
-        still_failing += status == "needs_review"
-        reviewed_rows.append(
+            value, status, reason = row["value"], row["status"], row["reason"]
+        reviewed.append(
             (
                 *fkey,
                 value,
@@ -110,15 +145,7 @@ def apply_review(run_dir: Path, review_csv: Path, reviewed_dir: Path) -> ReviewO
                 fkey in changed_fields,
             )
         )
-    out = run_dir / "fields_reviewed.csv"
-    write_csv(out, (*FIELD_COLUMNS, "changed"), reviewed_rows)
-    write_csv(
-        run_dir / "changes.csv", ("document", "page", "field", "index", "before", "after"), changes
-    )
-    added = add_training_examples(run_dir, chars, final, reviewed_dir, run_dir.name)
-    return ReviewOutcome(
-        len(final), len(changes), len(changed_fields), still_failing, added, str(out)
-    )
+    return reviewed
 
 
 def add_training_examples(
@@ -142,7 +169,7 @@ def add_training_examples(
     known = {r["image"] for r in read_csv_rows(listing)} if listing.exists() else set()
     new_rows: list[tuple[object, ...]] = []
     for row in chars:
-        key = (row["document"], int(row["page"]), row["field"], int(row["index"]))
+        key = char_key(row)
         source = run_dir / model_input_path(row["crop"])
         if key not in final or not final[key] or not source.exists():
             continue

@@ -8,7 +8,14 @@ from ocr_core.errors import OutputError
 from ocr_core.files import write_atomic
 from ocr_core.reading.fields import assemble_value, luhn_ok, validate_value
 from ocr_core.results.csvfiles import neutralise, read_csv_rows, unneutralise, write_records
-from ocr_core.results.records import FIELD_COLUMNS, FieldRow
+from ocr_core.results.records import (
+    FIELD_COLUMNS,
+    CharReading,
+    CharRow,
+    FieldRow,
+    char_key,
+    rules_key,
+)
 
 NASTY_NAMES = [
     "scan, with comma.pdf",
@@ -77,3 +84,17 @@ def test_validators() -> None:
     assert validate_value("31122024", {"date": "%d%m%Y"}) == []
     assert validate_value("32122024", {"date": "%d%m%Y"}) == ["not a date in format %d%m%Y"]
     assert validate_value("79927398710", {"luhn": True}) == ["Luhn checksum fails"]
+
+
+def test_a_char_row_is_built_from_a_reading_padded_to_three() -> None:
+    reading = CharReading(labels=("7", "1"), probs=(0.8, 0.15), needs_review=True)
+    row = CharRow.of(("a.pdf", 2, "amount", 3), reading, (1, 2, 3, 4), "crops/x.png")
+    assert (row.char, row.alt1, row.alt2, row.alt2_confidence) == ("7", "1", "", 0.0)
+    assert row.needs_review and (row.x0, row.y0, row.x1, row.y1) == (1, 2, 3, 4)
+    assert row.key == ("a.pdf", 2, "amount", 3) and row.field_key == ("a.pdf", 2, "amount")
+    assert char_key({"document": "a.pdf", "page": "2", "field": "amount", "index": "3"}) == row.key
+    assert rules_key(row.field_key) == "a.pdf|2|amount"
+    assert CharReading(("A", "", "4"), (0.5, 0.0, 0.2), False).alternatives() == [
+        ("A", 0.5),
+        ("4", 0.2),
+    ]

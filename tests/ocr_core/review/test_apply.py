@@ -7,30 +7,24 @@ import pytest
 
 from ocr_core.errors import InputFileError
 from ocr_core.results.csvfiles import read_csv_rows
-from ocr_core.results.records import REVIEW_COLUMNS, CharRow, FieldRow, model_input_path
+from ocr_core.results.records import (
+    REVIEW_COLUMNS,
+    CharReading,
+    CharRow,
+    FieldRow,
+    model_input_path,
+)
 from ocr_core.results.write import write_results
 from ocr_core.review.apply import apply_review
 
 
 def char(field: str, index: int, value: str, review: bool) -> CharRow:
     crop = f"crops/0000-a/p1-{field}-{index}.png"
-    return CharRow(
-        "a.png",
-        1,
-        field,
-        index,
-        value,
-        0.4 if review else 0.99,
-        "x",
-        0.1,
-        "y",
-        0.05,
-        review,
-        10 * index,
-        0,
-        10 * index + 9,
-        20,
-        crop,
+    reading = CharReading(
+        labels=(value, "x", "y"), probs=(0.4 if review else 0.99, 0.1, 0.05), needs_review=review
+    )
+    return CharRow.of(
+        ("a.png", 1, field, index), reading, (10 * index, 0, 10 * index + 9, 20), crop
     )
 
 
