@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ocr_core.errors import ConfigurationError
@@ -43,9 +43,12 @@ class Settings(BaseSettings):
     checkpoints_dir: Path = Field(
         Path("data/checkpoints"), description="Per-run training checkpoints, for resuming."
     )
-    default_model: str = Field("alnum", description="Bundle name under models_dir used by default.")
     review_threshold: float | None = Field(
-        None, ge=0.0, le=1.0, description="Override of the bundle's review threshold."
+        None,
+        ge=0.0,
+        le=1.0,
+        description="Review threshold for every bundle, over each bundle's own (a run's "
+        "--threshold wins over it).",
     )
     pdf_dpi: int = Field(300, ge=50, le=1200, description="Resolution PDFs are rendered at.")
     poll_interval_s: int = Field(60, ge=1, description="Folder-watch interval in seconds.")
@@ -57,13 +60,6 @@ class Settings(BaseSettings):
         None,
         description="Run documents on Dask: 'local' for a local cluster, or a scheduler address.",
     )
-
-    @field_validator("default_model")
-    @classmethod
-    def _plain_name(cls, value: str) -> str:
-        if not value or "/" in value or "\\" in value or value.startswith("."):
-            raise ValueError("must be a bundle folder name inside models_dir, not a path")
-        return value
 
     def require_datasets_dir(self) -> Path:
         """Return the datasets folder, or raise if it does not exist.

@@ -21,9 +21,12 @@ def test_invalid_values_are_rejected(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DIGITISE_REVIEW_THRESHOLD", "1.5")
     with pytest.raises(ValidationError, match="review_threshold"):
         load_settings()
+    monkeypatch.setenv("DIGITISE_REVIEW_THRESHOLD", "0.5")
+    assert load_settings().review_threshold == 0.5
     monkeypatch.delenv("DIGITISE_REVIEW_THRESHOLD")
-    with pytest.raises(ValidationError, match="default_model"):
-        load_settings(default_model="../elsewhere")
+    assert load_settings().review_threshold is None
+    with pytest.raises(ValidationError, match="pdf_dpi"):
+        load_settings(pdf_dpi=10)
 
 
 def test_missing_datasets_dir_says_which_setting(tmp_path: Path) -> None:

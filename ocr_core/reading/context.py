@@ -101,7 +101,9 @@ def open_run(
         templates: template files or folders (default: the settings' templates folder).
         template_free: ignore templates and detect fields from the page's lines.
         model: ``auto`` or one bundle name.
-        threshold: a review threshold for every bundle, or None for each bundle's own.
+        threshold: a review threshold for every bundle; None takes the ``review_threshold``
+            setting (``DIGITISE_REVIEW_THRESHOLD``), and when that is unset too each bundle
+            applies its own (its pipeline threshold, else its default).
         show_progress: print "documents done of total" as documents finish.
         started: when the run started.
 
@@ -110,6 +112,8 @@ def open_run(
         TemplateError: a template is missing or invalid.
         OutputError: the run folder cannot be made.
     """
+    if threshold is None:  # the run's own threshold wins over the setting
+        threshold = settings.review_threshold
     recognisers = load_recognisers(str(settings.models_dir), model, threshold)
     paths = template_paths(templates, template_free, settings.templates_dir)
     load_template_set(paths)

@@ -195,3 +195,21 @@ def test_review_of_a_real_run(folders: Path) -> None:
         first["char"],
         corrected,
     )
+
+
+def test_review_threshold_setting_applies_below_the_flag(
+    folders: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DIGITISE_REVIEW_THRESHOLD", "0.5")
+    document = [str(SAMPLES / "scan-001.png")]
+    summary = digitise_forms(input=document, templates=[str(TEMPLATES)])
+    manifest = json.loads((Path(summary.run_dir) / "run.json").read_text())
+    assert manifest["thresholds"] == {"digits": 0.5, "alnum": 0.5}
+    assert manifest["threshold"] == 0.5
+    rows = read_csv_rows(Path(summary.run_dir) / "characters.csv")
+    clear = [r for r in rows if abs(float(r["confidence"]) - 0.5) > 1e-3]  # not rounded across
+    assert all((float(r["confidence"]) < 0.5) == (r["needs_review"] == "true") for r in clear)
+    # The run's own threshold wins over the setting.
+    flagged = digitise_forms(input=document, templates=[str(TEMPLATES)], threshold=1.0)
+    manifest = json.loads((Path(flagged.run_dir) / "run.json").read_text())
+    assert manifest["thresholds"] == {"digits": 1.0, "alnum": 1.0}
