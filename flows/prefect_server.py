@@ -13,9 +13,12 @@ import urllib.request
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from prefect.settings import PREFECT_API_URL
+
+if TYPE_CHECKING:
+    from prefect.events.schemas.automations import AutomationCore
 
 log = logging.getLogger(__name__)
 
@@ -113,19 +116,29 @@ def ensure_crash_detection() -> bool:
         True when the automation is in place; False (with a warning logged) when heartbeats are
         off or the server refused, which leaves everything else working.
     """
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.objects import StateType
-    from prefect.events.actions import ChangeFlowRunState
-    from prefect.events.schemas.automations import AutomationCore, EventTrigger, Posture
-    from prefect.events.schemas.events import ResourceSpecification
     from prefect.settings import get_current_settings
 
     frequency = get_current_settings().flows.heartbeat_frequency
     if frequency is None:
         log.warning("flow run heartbeats are off: a killed run will show Running in the UI")
         return False
-    within = timedelta(seconds=MISSED_HEARTBEATS * frequency)
-    automation = AutomationCore(
+    automation = crash_automation(timedelta(seconds=MISSED_HEARTBEATS * frequency))
+    try:
+        _install(automation)
+    except Exception as e:  # any client or server error: detection is a convenience
+        log.warning("could not set up detection of killed runs (%s: %s)", type(e).__name__, e)
+        return False
+    return True
+
+
+def crash_automation(within: timedelta) -> AutomationCore:
+    """The automation that marks a flow run Crashed after ``within`` with no heartbeat or end."""
+    from prefect.client.schemas.objects import StateType
+    from prefect.events.actions import ChangeFlowRunState
+    from prefect.events.schemas.automations import AutomationCore, EventTrigger, Posture
+    from prefect.events.schemas.events import ResourceSpecification
+
+    return AutomationCore(
         name=CRASH_AUTOMATION,
         description=(
             f"A flow run that sent no heartbeat or end state for {within.seconds} s has stopped "
@@ -149,16 +162,17 @@ def ensure_crash_detection() -> bool:
             )
         ],
     )
-    try:
-        with get_client(sync_client=True) as client:
-            found = client.read_automations_by_name(CRASH_AUTOMATION)
-            if not found:
-                client.create_automation(automation)
-            elif found[0].trigger != automation.trigger:
-                client.update_automation(found[0].id, automation)
-            for extra in found[1:]:  # two commands that started at once may both have made one
-                client.delete_automation(extra.id)
-    except Exception as e:  # any client or server error: detection is a convenience
-        log.warning("could not set up detection of killed runs (%s: %s)", type(e).__name__, e)
-        return False
-    return True
+
+
+def _install(automation: AutomationCore) -> None:
+    """Create the automation, or update it when its trigger changed; keep only one of it."""
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        found = client.read_automations_by_name(automation.name)
+        if not found:
+            client.create_automation(automation)
+        elif found[0].trigger != automation.trigger:
+            client.update_automation(found[0].id, automation)
+        for extra in found[1:]:  # two commands that started at once may both have made one
+            client.delete_automation(extra.id)
