@@ -126,18 +126,26 @@ def read_page(result: PageResult, recognisers: Recognisers) -> Readings:
     return readings
 
 
+@dataclass(frozen=True, slots=True)
+class PageOutput:
+    """Where one page's rows and files go: its document, its 1-based number, the folders."""
+
+    document: str
+    number: int
+    crop_dir: Path  # the document's crops folder
+    run_dir: Path  # crop paths in the rows are relative to it
+
+    def key(self, crops: FieldCrops, c: int) -> CharKey:
+        """The key of character ``c`` of a field on this page."""
+        return (self.document, self.number, crops.name, crops.chars[c].index)
+
+
 def _page_rows(
-    document: str,
-    number: int,
-    page: np.ndarray,
-    result: PageResult,
-    recognisers: Recognisers,
-    crop_dir: Path,
-    run_dir: Path,
+    out: PageOutput, page: np.ndarray, result: PageResult, recognisers: Recognisers
 ) -> tuple[list[FieldRow], list[CharRow]]:
     if result.status != "ok":
         status: FieldStatus = "empty" if result.status == "blank" else "unreadable"
-        return [FieldRow(document, number, "", "", None, True, status, result.reason)], []
+        return [FieldRow(out.document, out.number, "", "", None, True, status, result.reason)], []
 
     readings = read_page(result, recognisers)
     field_rows: list[FieldRow] = []
@@ -145,24 +153,12 @@ def _page_rows(
     turns = quarter_turns(result.transform)
     for f, crops in enumerate(result.fields):
         read = [c for c in range(len(crops.chars)) if (f, c) in readings]
-        rows = [
-            _char_row(
-                (document, number, crops.name, crops.chars[c].index),
-                crops,
-                c,
-                readings[(f, c)],
-                page,
-                turns,
-                crop_dir,
-                run_dir,
-            )
-            for c in read
-        ]
-        field = _field_row(document, number, crops, rows)
+        rows = [_char_row(out, crops, c, readings[(f, c)], page, turns) for c in read]
+        field = _field_row(out.document, out.number, crops, rows)
         for c, char_row in zip(read, rows, strict=True):
             if char_row.needs_review or field.needs_review:
                 # What the model saw, kept so that a reviewed character can become training data.
-                path = run_dir / model_input_path(char_row.crop)
+                path = out.run_dir / model_input_path(char_row.crop)
                 _write_image(path, crops.chars[c].image, PNG_FAST)
         char_rows.extend(rows)
         field_rows.append(field)
@@ -190,19 +186,18 @@ def _decode(
 
 
 def _char_row(
-    key: CharKey,
+    out: PageOutput,
     crops: FieldCrops,
     c: int,
     reading: CharReading,
     page: np.ndarray,
     turns: int,
-    crop_dir: Path,
-    run_dir: Path,
 ) -> CharRow:
     char = crops.chars[c]
-    crop_path = crop_dir / f"p{key[1]}-{_safe_name(crops.name)}-{char.index}.png"
+    crop_path = out.crop_dir / f"p{out.number}-{_safe_name(crops.name)}-{char.index}.png"
     _save_crop(page, char.box, turns, crop_path)
-    return CharRow.of(key, reading, char.box, str(crop_path.relative_to(run_dir)))
+    crop = str(crop_path.relative_to(out.run_dir))
+    return CharRow.of(out.key(crops, c), reading, char.box, crop)
 
 
 def rules_of(crops: FieldCrops) -> dict[str, object]:
@@ -278,24 +273,28 @@ def digitise_document(
     pages = 0
     for pages, page in enumerate(iter_pages(path, dpi=dpi, timeout_s=timeout_s), start=1):
         result = segment_page(page, templates)
-        fields, chars = _page_rows(document, pages, page, result, recognisers, crop_dir, run_dir)
+        out = PageOutput(document, pages, crop_dir, run_dir)
+        fields, chars = _page_rows(out, page, result, recognisers)
         field_rows.extend(fields)
         char_rows.extend(chars)
         page_templates.append(result.template or "")
         rules.extend((pages, c.name, rules_of(c)) for c in result.fields if rules_of(c))
         if overlays:
-            overlay_dir = run_dir / "overlays"
-            _make_dir(overlay_dir)
-            image = draw_overlay(page, result)
-            small = cv2.resize(image, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
-            _write_image(overlay_dir / f"{folder}-p{pages}.jpg", small)
-    seconds = time.perf_counter() - started
+            _write_overlay(run_dir / "overlays" / f"{folder}-p{pages}.jpg", page, result)
     return DocumentResult(
-        document,
-        pages,
-        tuple(field_rows),
-        tuple(char_rows),
-        tuple(page_templates),
-        tuple(rules),
-        seconds,
+        document=document,
+        pages=pages,
+        fields=tuple(field_rows),
+        chars=tuple(char_rows),
+        templates=tuple(page_templates),
+        rules=tuple(rules),
+        seconds=time.perf_counter() - started,
     )
+
+
+def _write_overlay(path: Path, page: np.ndarray, result: PageResult) -> None:
+    """A half-size debug image of the page with its field and crop boxes drawn."""
+    _make_dir(path.parent)
+    image = draw_overlay(page, result)
+    small = cv2.resize(image, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
+    _write_image(path, small)
