@@ -9,21 +9,33 @@ import numpy as np
 
 from segmentation.ink import mask_height, mask_span
 
+MIN_WRITING = 0.25  # the smallest writing expected, as a share of the box's height
 
-def box_groups(pieces: list[np.ndarray], box_height: int) -> list[np.ndarray]:
+
+def box_groups(pieces: list[np.ndarray], box_height: int) -> tuple[list[np.ndarray], float]:
     """One bool mask (the field's shape) per character, left to right, from ``_pieces``.
 
-    Broken characters are joined, touching ones split; ``box_height``: the box's inner height.
+    Broken characters are joined, touching ones split. The character height is measured from
+    the writing, not taken from the box: people write anything from a third of a box's
+    height to all of it. It is never taken under MIN_WRITING of the box's inner height
+    (``box_height``), so that a speck alone in a box is not its own yardstick.
+
+    Returns:
+        The masks, and the character height in pixels (0.0 when there is no ink).
     """
     groups = _merge_broken(pieces)
     if not groups:
-        return []
-    heights = [mask_height(g) for g in groups]
-    # The character height: the median of the taller groups', never under 0.4 of the box's.
-    tall = max(0.4 * box_height, float(np.median([h for h in heights if 2 * h >= max(heights)])))
+        return [], 0.0
+    tall = max(writing_height(groups), MIN_WRITING * box_height)
     # A mark under a quarter of the character height, left alone, is dust, not a character.
     kept = [g for g in groups if max(mask_height(g), np.ptp(mask_span(g))) >= 0.25 * tall]
-    return _split_touching(kept, tall)
+    return split_touching(kept, tall), tall
+
+
+def writing_height(groups: list[np.ndarray]) -> float:
+    """The writing's character height: the median height of the taller ink groups, in pixels."""
+    heights = [mask_height(g) for g in groups]
+    return float(np.median([h for h in heights if 2 * h >= max(heights)]))
 
 
 def _merge_broken(pieces: list[np.ndarray]) -> list[np.ndarray]:
@@ -83,7 +95,7 @@ def _rows_apart(one: np.ndarray, other: np.ndarray) -> bool:
     return bool(rows[0] > other_rows[-1] or other_rows[0] > rows[-1])
 
 
-def _split_touching(groups: list[np.ndarray], tall: float) -> list[np.ndarray]:
+def split_touching(groups: list[np.ndarray], tall: float) -> list[np.ndarray]:
     """Split the groups that hold touching characters: one bool mask each, left to right.
 
     Masks have the field's shape; ``tall`` is the character height in pixels.
@@ -98,7 +110,7 @@ def _split_touching(groups: list[np.ndarray], tall: float) -> list[np.ndarray]:
         left[cut] = True
         parts = [left, group & ~left]
         # A part of a pair is one character: only ink for three is looked at again.
-        out += _split_touching(parts, tall) if _ink_length(group, tall) > 7.5 else parts
+        out += split_touching(parts, tall) if _ink_length(group, tall) > 7.5 else parts
     return out
 
 

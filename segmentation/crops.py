@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import cv2
 import numpy as np
 
 from segmentation.boxes import box_groups
 from segmentation.comb import comb_chars
 from segmentation.ink import char_crop, to_page_box
+from segmentation.lattice import build_lattice
+from segmentation.lines import Rules, find_rules
 from segmentation.records import Box, CharCrop, FieldCrops, FieldSpec
-from segmentation.templates import field_lines, line_width
+from segmentation.templates import TICK_FRACTION, field_lines, line_width
 
 
 def cut_field(
@@ -54,9 +58,9 @@ def cut_field(
     core = inside[margin:-margin, margin:-margin]
     if core.mean() < 0.97:
         return record("unreadable", "field is partly outside the scanned page", [])
-    ink = (local < threshold).astype(np.uint8)
     offset = (margin - x0, margin - y0)
-    _remove_lines(ink, spec, offset, dpi)
+    rules = _rules(local, spec, offset, threshold, dpi)
+    ink = ((local < threshold) & ~rules.mask).astype(np.uint8)
     if ink[margin:-margin, margin:-margin].mean() > 0.35:
         return record("unreadable", "field is mostly ink (scribbled out or a shadow?)", [])
     pieces = _pieces(ink, (margin, margin, size[0] - margin, size[1] - margin), dpi)
@@ -65,46 +69,64 @@ def cut_field(
         chars = comb_chars(pieces, spec, offset, strength, to_page, page, dpi)
         found = any(c.status == "ok" for c in chars)
         return record("ok" if found else "empty", "" if found else "no ink in any cell", chars)
-    groups = box_groups(pieces, size[1] - 2 * margin)
+    groups, tall = box_groups(pieces, size[1] - 2 * margin)
     chars = [char_crop(i, mask, strength, to_page, page) for i, mask in enumerate(groups)]
     if not chars:
         return record("empty", "no ink in the box", [])
+    lattice = build_lattice(pieces, spec.max_chars, tall, strength, to_page, page)
     if len(chars) > spec.max_chars:
         reason = f"{len(chars)} characters found, the field holds at most {spec.max_chars}"
-        return record("unreadable", reason, chars)
-    return record("ok", "", chars)
+        return replace(record("unreadable", reason, chars), lattice=lattice)
+    return replace(record("ok", "", chars), lattice=lattice)
 
 
 def _shift(dx: float, dy: float) -> np.ndarray:
     return np.array([[1.0, 0.0, dx], [0.0, 1.0, dy], [0.0, 0.0, 1.0]])
 
 
-def _remove_lines(ink: np.ndarray, spec: FieldSpec, offset: tuple[int, int], dpi: int) -> None:
-    """Erase the field's printed lines in place, keeping strokes that cross them.
+def _rules(
+    local: np.ndarray, spec: FieldSpec, offset: tuple[int, int], threshold: int, dpi: int
+) -> Rules:
+    """The field's printed lines as found in its image (``local``: uint8, dark ink).
 
-    Each line is found again near where the template puts it (in chunks, so a small residual
-    rotation is followed); a band across the line is cleared except where ink continues on both
-    sides, which is a pen stroke crossing the line.
+    Lines are looked for in a lighter binarisation than the ink's, so that a light grey
+    ("dropout") frame is found and erased whole rather than leaving its darker pixels behind.
     """
-    search, half = round(0.025 * dpi), line_width(dpi) // 2 + max(2, dpi // 150)
-    chunk = round(0.5 * dpi)
-    for lx0, ly0, lx1, ly1 in field_lines(spec):
-        lx0, lx1, ly0, ly1 = lx0 + offset[0], lx1 + offset[0], ly0 + offset[1], ly1 + offset[1]
-        view = ink if ly0 == ly1 else ink.T
-        if ly0 != ly1:  # vertical: work on the transposed image, where it is horizontal
-            lx0, ly0, lx1, ly1 = ly0, lx0, ly1, lx1
-        for start in range(lx0 - half, lx1 + half, chunk):
-            stop = min(start + chunk, lx1 + half + 1)
-            lo, hi = max(0, ly0 - search), min(view.shape[0], ly0 + search + 1)
-            profile = view[lo:hi, start:stop].sum(axis=1)
-            if profile.size == 0 or profile.max() < 0.3 * (stop - start):
-                continue
-            centre = lo + int(np.argmax(profile))
-            top, bottom = max(0, centre - half), min(view.shape[0], centre + half + 1)
-            above = view[max(0, top - 3) : top, start:stop].any(axis=0)
-            below = view[bottom : bottom + 3, start:stop].any(axis=0)
-            crossing = np.logical_and(above, below).astype(view.dtype)
-            view[top:bottom, start:stop] *= crossing.reshape(1, -1)
+    ink = local < threshold
+    faint = local < (int(threshold) + 255) // 2
+    dx, dy = offset
+    frame = [(lx0 + dx, ly0 + dy, lx1 + dx, ly1 + dy) for lx0, ly0, lx1, ly1 in _frame(spec)]
+    dividers = [(x + dx, y0 + dy, tick + dy, y1 + dy) for x, y0, tick, y1 in _dividers(spec)]
+    cell = (spec.box[2] - spec.box[0]) / max(1, len(spec.cells))
+    return find_rules(
+        ink,
+        faint,
+        frame,
+        dividers,
+        search=round(0.04 * dpi),
+        divider_search=max(round(0.04 * dpi), round(cell / 4)),
+        stretch=round(0.25 * dpi),
+    )
+
+
+def _frame(spec: FieldSpec) -> list[tuple[int, int, int, int]]:
+    """The lines printed whole around a field: its frame, and every side of explicit cells."""
+    if spec.kind == "comb" and spec.explicit_cells:
+        return field_lines(spec)
+    return field_lines(replace(spec, kind="box"))
+
+
+def _dividers(spec: FieldSpec) -> list[tuple[int, int, int, int]]:
+    """Where an equal-cell comb's dividers may be: ``(x, y0, tick_top, y1)`` each.
+
+    Forms draw ticks rising from the bottom line, full-height dividers, or separate boxes,
+    whatever the template says; the image decides which (``find_rules``).
+    """
+    if spec.kind != "comb" or spec.explicit_cells:
+        return []
+    _x0, y0, _x1, y1 = spec.box
+    tick_top = round(y1 - TICK_FRACTION * (y1 - y0))
+    return [(cell[0], y0, tick_top, y1) for cell in spec.cells[1:]]
 
 
 def _pieces(ink: np.ndarray, box: Box, dpi: int) -> list[np.ndarray]:

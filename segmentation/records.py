@@ -101,6 +101,46 @@ class CharCrop:
 
 
 @dataclass(frozen=True, slots=True)
+class Candidate:
+    """One way to read a run of a box field's ink pieces as a single character.
+
+    Attributes:
+        start: the first ink piece (atom) it spans, counted left to right.
+        stop: one past the last atom it spans.
+        image: uint8 (28, 28), white ink on black, framed like every crop.
+        box: ``(x0, y0, x1, y1)`` of its ink in the page as loaded.
+        prior: log-weight of its shape as one character (0 for a well-shaped one; negative
+            for one too wide, with gaps inside, or too small to be a character alone).
+    """
+
+    start: int
+    stop: int
+    image: np.ndarray
+    box: Box
+    prior: float
+
+
+@dataclass(frozen=True, slots=True)
+class Lattice:
+    """Every plausible way to cut a box field into characters, for the reader to choose from.
+
+    Segmentation proposes; the classifier scores each candidate, and the reading step picks
+    the path through the atoms (0 to ``atoms``) whose characters are most probable together.
+
+    Attributes:
+        atoms: how many ink pieces the field was over-cut into.
+        candidates: candidate characters, each spanning consecutive atoms.
+        skips: per atom, the log-weight of leaving it out as noise (``-inf`` where it cannot be).
+        max_chars: the most characters the field holds (a longer cut goes to review).
+    """
+
+    atoms: int
+    candidates: tuple[Candidate, ...]
+    skips: tuple[float, ...]
+    max_chars: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class FieldCrops:
     """The character crops cut from one field of one page.
 
@@ -113,6 +153,8 @@ class FieldCrops:
         status: ``ok``, ``empty`` (no ink) or ``unreadable`` (see ``reason``).
         reason: why the status is not ``ok``; empty otherwise.
         chars: comb: one crop per cell, empty cells included; box: one per character found.
+        lattice: box fields: the candidate cuts the reader may choose from instead of ``chars``
+            (which is segmentation's own best guess), or None.
     """
 
     name: str
@@ -123,6 +165,7 @@ class FieldCrops:
     status: str
     reason: str
     chars: tuple[CharCrop, ...]
+    lattice: Lattice | None = None
 
 
 @dataclass(frozen=True, slots=True)

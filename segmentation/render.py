@@ -2,39 +2,72 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Literal
 
 import cv2
 import numpy as np
 
 from ocr_core.errors import OutputError
-from segmentation.records import Template
+from segmentation.records import Box, FieldSpec, Template
 from segmentation.templates import field_lines, line_width, mark_boxes
 
 _FONT = cv2.FONT_HERSHEY_SIMPLEX
 
+CellStyle = Literal["ticks", "dividers", "boxes"]
 
-def render_blank_form(template: Template, *, labels: bool = True, marks: bool = True) -> np.ndarray:
+
+@dataclass(frozen=True, slots=True)
+class FormStyle:
+    """How a form's boxes are printed, when not as this project prints them by default.
+
+    Our users' forms are drawn every which way; the generator draws a template in many styles
+    so that segmentation is measured on more than one.
+
+    Attributes:
+        thickness: printed line thickness in pixels, or 0 for the default (``line_width``).
+        cells: how equal comb cells are drawn: ``ticks`` rising from the bottom line,
+            full-height ``dividers``, or separate ``boxes`` with a gap between them.
+        shade: gray level of the printed lines (0 black; 150-210 a light "dropout" colour).
+        gap: pixels between separate boxes (``boxes`` style).
+    """
+
+    thickness: int = 0
+    cells: CellStyle = "ticks"
+    shade: int = 0
+    gap: int = 0
+
+
+def render_blank_form(
+    template: Template,
+    *,
+    labels: bool = True,
+    marks: bool = True,
+    style: FormStyle | None = None,
+) -> np.ndarray:
     """Draw the blank form: registration marks, box outlines, cell ticks and labels.
 
     Args:
         template: the form.
         labels: False leaves out the title and field labels (registration scores lines only).
         marks: False leaves out the registration marks.
+        style: how the boxes are drawn (default: thin black frames, ticks between comb cells).
 
     Returns:
         uint8 (height, width) at the template's dpi, black (0) ink on white (255) paper.
     """
     width, height = template.size
     page = np.full((height, width), 255, np.uint8)
-    thickness = line_width(template.dpi)
+    style = style or FormStyle()
+    thickness = style.thickness or line_width(template.dpi)
     if marks and template.marks:
         for x0, y0, x1, y1 in mark_boxes(template.size, template.dpi):
             page[y0:y1, x0:x1] = 0
     half = thickness // 2
     for spec in template.fields:
-        for x0, y0, x1, y1 in field_lines(spec):
-            page[y0 - half : y1 - half + thickness, x0 - half : x1 - half + thickness] = 0
+        for x0, y0, x1, y1 in styled_lines(spec, style):
+            page[y0 - half : y1 - half + thickness, x0 - half : x1 - half + thickness] = style.shade
     if labels:
         scale = template.dpi / 300
         if template.title:
@@ -52,6 +85,24 @@ def render_blank_form(template: Template, *, labels: bool = True, marks: bool = 
                 1.0 * scale,
             )
     return page
+
+
+def styled_lines(spec: FieldSpec, style: FormStyle) -> list[Box]:
+    """The printed line centres of a field drawn in ``style`` (see ``field_lines``)."""
+    if spec.kind != "comb" or spec.explicit_cells or style.cells == "ticks":
+        return field_lines(spec)
+    _x0, y0, _x1, y1 = spec.box
+    if style.cells == "dividers":
+        frame = field_lines(replace(spec, kind="box"))
+        return frame + [(cell[0], y0, cell[0], y1) for cell in spec.cells[1:]]
+    lines: list[Box] = []
+    half = style.gap // 2
+    for k, (cx0, cy0, cx1, cy1) in enumerate(spec.cells):
+        left = cx0 + (half if k > 0 else 0)
+        right = cx1 - (half if k < len(spec.cells) - 1 else 0)
+        lines += [(left, cy0, right, cy0), (left, cy1, right, cy1)]
+        lines += [(left, cy0, left, cy1), (right, cy0, right, cy1)]
+    return lines
 
 
 def _label(label: str, charset: str) -> str:

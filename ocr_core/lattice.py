@@ -1,0 +1,151 @@
+"""Choose how to cut a box field into characters, from the classifier's scores of every candidate.
+
+Segmentation proposes candidate characters over a field's atoms of ink
+(``segmentation.records.Lattice``); the classifier scores each one; here the path through the
+atoms is chosen whose characters are most probable together (Viterbi), and each chosen
+character gets the posterior probability that it is part of the right cut (forward-backward
+over every path). A cut that is itself in doubt therefore lowers its characters' confidence,
+and the field goes to review.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from segmentation.records import CharCrop, FieldCrops, Lattice
+
+Reading = tuple[list[str], list[float]]
+"""A character's top-k labels and their confidences, best first."""
+
+
+@dataclass(frozen=True, slots=True)
+class ChosenCut:
+    """The chosen path through a lattice.
+
+    Attributes:
+        candidates: indices into ``lattice.candidates``, left to right.
+        posteriors: per chosen candidate, the probability that it is one of the field's
+            characters, over every way of cutting the field.
+    """
+
+    candidates: tuple[int, ...]
+    posteriors: tuple[float, ...]
+
+
+def choose_cut(lattice: Lattice, log_probs: np.ndarray) -> ChosenCut | None:
+    """The most probable cut of a field into characters.
+
+    Args:
+        lattice: the field's atoms and candidate characters.
+        log_probs: float (len(candidates),), each candidate's log-probability of being the
+            character the classifier read it as (its calibrated top-1, under the charset).
+
+    Returns:
+        The chosen candidates with their posteriors, or None when no path covers the atoms.
+    """
+    n = lattice.atoms
+    weights = np.asarray(log_probs, np.float64) + [c.prior for c in lattice.candidates]
+    ending: list[list[int]] = [[] for _ in range(n + 1)]
+    for k, cand in enumerate(lattice.candidates):
+        ending[cand.stop].append(k)
+    best = np.full(n + 1, -math.inf)
+    back: list[int | None] = [None] * (n + 1)  # candidate ending here on the best path, or skip
+    alpha = np.full(n + 1, -math.inf)
+    best[0] = alpha[0] = 0.0
+    for i in range(1, n + 1):
+        options: list[tuple[float, int | None]] = [(best[i - 1] + lattice.skips[i - 1], None)]
+        options += [(best[lattice.candidates[k].start] + weights[k], k) for k in ending[i]]
+        best[i], back[i] = max(options, key=lambda o: o[0])
+        terms = [alpha[i - 1] + lattice.skips[i - 1]]
+        terms += [alpha[lattice.candidates[k].start] + weights[k] for k in ending[i]]
+        alpha[i] = _logsumexp(terms)
+    if best[n] == -math.inf:
+        return None
+    beta = _backward(lattice, weights)
+    chosen: list[int] = []
+    i = n
+    while i > 0:
+        step = back[i]
+        if step is None:
+            i -= 1
+            continue
+        chosen.append(step)
+        i = lattice.candidates[step].start
+    chosen.reverse()
+    posteriors = [
+        math.exp(
+            min(
+                0.0,
+                alpha[lattice.candidates[k].start]
+                + weights[k]
+                + beta[lattice.candidates[k].stop]
+                - alpha[n],
+            )
+        )
+        for k in chosen
+    ]
+    return ChosenCut(tuple(chosen), tuple(posteriors))
+
+
+def _backward(lattice: Lattice, weights: np.ndarray) -> np.ndarray:
+    """Log-sum of the weights of every path from atom i to the end."""
+    n = lattice.atoms
+    starting: list[list[int]] = [[] for _ in range(n + 1)]
+    for k, cand in enumerate(lattice.candidates):
+        starting[cand.start].append(k)
+    beta = np.full(n + 1, -math.inf)
+    beta[n] = 0.0
+    for i in range(n - 1, -1, -1):
+        terms = [beta[i + 1] + lattice.skips[i]]
+        terms += [beta[lattice.candidates[k].stop] + weights[k] for k in starting[i]]
+        beta[i] = _logsumexp(terms)
+    return beta
+
+
+def _logsumexp(terms: list[float]) -> float:
+    top = max(terms)
+    if top == -math.inf:
+        return -math.inf
+    return top + math.log(sum(math.exp(t - top) for t in terms))
+
+
+def read_cut(
+    crops: FieldCrops, labels: np.ndarray, probs: np.ndarray
+) -> tuple[FieldCrops, list[Reading]]:
+    """Cut a field as its lattice's most probable path, and read each chosen character.
+
+    Args:
+        crops: the field, with a lattice.
+        labels: (len(candidates), k) each candidate's top-k labels, best first.
+        probs: (len(candidates), k) their calibrated probabilities.
+
+    Returns:
+        The field with ``chars`` replaced by the chosen candidates, and each one's reading. A
+        reading's confidences are the classifier's times the cut's posterior, so a character
+        whose cut is in doubt is in doubt. A field that no path covers, or whose cut holds
+        more characters than it may, is ``unreadable`` with its reason.
+    """
+    lattice = crops.lattice
+    if lattice is None:
+        raise ValueError(f"field {crops.name} has no lattice")
+    top = np.maximum(np.asarray(probs, np.float64)[:, 0], 1e-12)
+    cut = choose_cut(lattice, np.log(top))
+    if cut is None:
+        reason = "its ink could not be cut into characters"
+        return replace(crops, status="unreadable", reason=reason, chars=()), []
+    chars = tuple(
+        CharCrop(i, lattice.candidates[k].image, lattice.candidates[k].box, "ok")
+        for i, k in enumerate(cut.candidates)
+    )
+    readings = [
+        ([str(x) for x in labels[k]], [float(p) * posterior for p in probs[k]])
+        for k, posterior in zip(cut.candidates, cut.posteriors, strict=True)
+    ]
+    status, reason = "ok", ""
+    if lattice.max_chars and len(chars) > lattice.max_chars:
+        status = "unreadable"
+        reason = f"{len(chars)} characters found, the field holds at most {lattice.max_chars}"
+    return replace(crops, status=status, reason=reason, chars=chars), readings

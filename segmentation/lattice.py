@@ -1,0 +1,117 @@
+"""Candidate cuts of a box field: over-cut its ink into atoms, propose runs of atoms as characters.
+
+Geometry alone cannot tell a 5 whose bar was written apart from a 5 and a 1, or two digits
+that touch from a wide 0. So segmentation does not decide: it cuts the ink into atoms (the
+pieces of ink, wide ones split where a cut is plausible) and proposes every run of up to
+MAX_SPAN neighbouring atoms that is shaped like one character, each with a prior from its
+shape. The reader classifies every candidate of a page in one batch and chooses the path
+through the atoms whose characters are most probable together (``ocr_core.lattice``).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from segmentation.boxes import split_touching
+from segmentation.ink import char_crop, mask_height, mask_span
+from segmentation.records import Candidate, Lattice
+
+MAX_SPAN = 3  # atoms one character may be made of (a 5 with its bar apart, a broken 8 or E)
+MAX_ATOMS = 120  # a field cut finer than this is scribble; the lattice is then not offered
+GAP_COST = 5.0  # log-weight against joining two character-high atoms that lie side by side
+
+
+def build_lattice(
+    pieces: list[np.ndarray],
+    max_chars: int,
+    tall: float,
+    strength: np.ndarray,
+    to_page: np.ndarray,
+    page: np.ndarray,
+) -> Lattice | None:
+    """Over-cut a box field's ink into atoms and propose character candidates over them.
+
+    Args:
+        pieces: bool masks (the field window's shape), one per connected piece of ink.
+        max_chars: the most characters the field holds.
+        tall: the writing's character height in pixels, measured from the ink.
+        strength: uint8, the field window's ink strength (255 - gray), for framing crops.
+        to_page: float64 (3, 3), field window to page coordinates.
+        page: uint8 (H, W), the page as loaded (to clip boxes).
+
+    Returns:
+        The lattice, or None when there is no ink or too much of it to cut.
+    """
+    atoms = _atoms(pieces, tall)
+    if not atoms or len(atoms) > MAX_ATOMS:
+        return None
+    spans = [mask_span(a) for a in atoms]
+    order = sorted(range(len(atoms)), key=lambda i: (spans[i][0] + spans[i][1]) / 2)
+    atoms, spans = [atoms[i] for i in order], [spans[i] for i in order]
+    heights = [mask_height(a) for a in atoms]
+    candidates: list[Candidate] = []
+    for start in range(len(atoms)):
+        union = np.zeros_like(atoms[start])
+        for stop in range(start + 1, min(len(atoms), start + MAX_SPAN) + 1):
+            union = union | atoms[stop - 1]
+            prior = _prior(union, spans[start:stop], heights[start:stop], tall)
+            if prior == -math.inf:
+                break
+            crop = char_crop(len(candidates), union, strength, to_page, page)
+            if crop.status == "ok":
+                candidates.append(Candidate(start, stop, crop.image, crop.box, prior))
+    skips = tuple(_skip(a, tall) for a in atoms)
+    return Lattice(len(atoms), tuple(candidates), skips, max_chars)
+
+
+def _atoms(pieces: list[np.ndarray], tall: float) -> list[np.ndarray]:
+    """Pieces of ink, with the wide ones split where two touching characters may meet."""
+    return split_touching(pieces, tall)
+
+
+def _prior(
+    union: np.ndarray, spans: list[tuple[int, int]], heights: list[int], tall: float
+) -> float:
+    """Log-weight of a run of atoms as one character, from its shape alone.
+
+    Two character-high atoms side by side are two characters (GAP_COST against joining
+    them); a short atom (a 5's bar, the loop of a broken 8) joins a neighbour freely when it
+    is close. Too wide for one character weighs a run down, far too wide ends it (``-inf``);
+    a short atom alone is unlikely to be a character.
+    """
+    a = min(s[0] for s in spans)
+    b = max(s[1] for s in spans)
+    width = (b - a) / tall
+    if len(spans) > 1 and width > 2.0:
+        return -math.inf
+    prior = -4.0 * max(0.0, width - 1.3)
+    order = sorted(range(len(spans)), key=lambda i: spans[i])
+    last = order[0]  # the atom reaching furthest right so far
+    for i in order[1:]:
+        (a0, b0), (a1, b1) = spans[last], spans[i]
+        gap = (a1 - b0) / tall
+        overlap = (min(b0, b1) - max(a0, a1)) / max(1, min(b0 - a0, b1 - a1))
+        both_tall = min(heights[last], heights[i]) >= 0.5 * tall
+        if both_tall and overlap < 0.5:
+            prior -= GAP_COST + 10.0 * max(0.0, gap)
+        else:
+            prior -= 10.0 * max(0.0, gap - 0.1)
+        if b1 > b0:
+            last = i
+    height = mask_height(union) / tall
+    if len(spans) == 1 and height < 0.35:
+        prior -= 3.0  # too short to be a character on its own: a bar, a tail, a crumb
+    return prior
+
+
+def _skip(atom: np.ndarray, tall: float) -> float:
+    """Log-weight of leaving an atom out as noise: easy for a speck, impossible for a stroke."""
+    a, b = mask_span(atom)
+    size = max(mask_height(atom), b - a) / tall
+    if size < 0.2:
+        return -0.5
+    if size < 0.4:
+        return -4.0
+    return -math.inf

@@ -1,0 +1,240 @@
+"""Printed lines of a field, measured in the image: found near where the template puts them, erased.
+
+A template says roughly where a field's frame, dividers and ticks are; the scan says exactly
+where they are, how thick, and whether they are printed at all (a light "dropout" colour may
+vanish when binarised). Each expected line is looked for in short stretches, each within a
+search band across the line, so a box a few pixels off, a slight rotation or a bowed line is
+followed; its thickness is measured stretch by stretch, so 1 px hairlines and 8 px frames are
+both erased whole. Pen strokes that cross a line are kept across it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+Segment = tuple[int, int, int, int]
+"""An expected line ``(x0, y0, x1, y1)`` along its centre: horizontal when y0 == y1."""
+
+Divider = tuple[int, int, int, int]
+"""An expected comb divider ``(x, y0, tick_top, y1)``: a tick from the bottom line up to
+``tick_top``, or a full-height line from ``y0``, or two lines (separate boxes) near ``x``."""
+
+# A row of a stretch belongs to the line when this share of it is ink: a printed line fills its
+# rows end to end, while handwriting crossing or running along it fills only part.
+FILL = 0.6
+FRINGE = 1  # rows of a line's blurred edge, beyond its core, that are erased with it
+CONTINUE = 2  # pixels a line may wander from one stretch to the next
+
+
+@dataclass(frozen=True, slots=True)
+class Rules:
+    """The printed lines found in a field's image.
+
+    Attributes:
+        mask: bool (H, W), True on line pixels to erase (pen strokes crossing a line excluded).
+        thickness: median thickness of the lines found, in pixels (0.0 when none was found).
+        found: share of the expected line length that was found printed.
+    """
+
+    mask: np.ndarray
+    thickness: float
+    found: float
+
+
+def find_rules(
+    ink: np.ndarray,
+    faint: np.ndarray,
+    frame: list[Segment],
+    dividers: list[Divider],
+    *,
+    search: int,
+    divider_search: int,
+    stretch: int,
+) -> Rules:
+    """Find each expected line near its expected place, and the pixels to erase.
+
+    A line is measured in the ink where it is dark enough to be ink, else in ``faint`` (a
+    light "dropout" line only partly binarised as ink is erased whole that way). Measuring a
+    dark line in the faint mask would widen it by its grey edge, and eat the strokes along it.
+
+    Args:
+        ink: bool (H, W), True where the field's image is ink.
+        faint: bool (H, W), True where it is ink or light grey (``ink`` included).
+        frame: the lines printed whole (frame sides, explicit cells' sides).
+        dividers: the comb dividers, whose style the image decides.
+        search: how far (pixels) across a line its real position may be from the expected one.
+        divider_search: the same for dividers (separate boxes put two lines near each edge).
+        stretch: length (pixels) of the stretches a line is followed in.
+
+    Returns:
+        The line pixels to erase, with the measured thickness.
+    """
+    found = _Found(np.zeros_like(ink, dtype=bool))
+    for x0, y0, x1, y1 in frame:
+        vertical = x0 == x1 and y0 != y1
+        views = (ink.T, faint.T) if vertical else (ink, faint)
+        out = found.mask.T if vertical else found.mask
+        across, start, stop = (x0, y0, y1) if vertical else (y0, x0, x1)
+        _follow(views, out, found, across, search, (start, stop), stretch)
+    for x, y0, tick_top, y1 in dividers:
+        _divider((ink.T, faint.T), found, (x, y0, tick_top, y1), divider_search, stretch)
+    thickness = float(np.median(found.thicknesses)) if found.thicknesses else 0.0
+    share = found.length / found.expected if found.expected else 0.0
+    return Rules(found.mask, thickness, share)
+
+
+@dataclass(slots=True)
+class _Found:
+    """What has been found so far: the pixels to erase, thicknesses, and lengths."""
+
+    mask: np.ndarray
+    thicknesses: list[int] = field(default_factory=list)
+    expected: int = 0
+    length: int = 0
+
+
+def _follow(
+    views: tuple[np.ndarray, ...],
+    out: np.ndarray,
+    found: _Found,
+    across: int,
+    reach: int,
+    span: tuple[int, int],
+    stretch: int,
+) -> list[int]:
+    """Follow one line (horizontal in ``views``) along ``span``, stretch by stretch; erase it.
+
+    Returns:
+        Where (across the line) it was found in each stretch where it was.
+    """
+    start, stop = max(0, min(span)), min(views[0].shape[1], max(span) + 1)
+    centres = []
+    for a in range(start, stop, stretch):
+        b = min(stop, a + stretch)
+        if b - a < max(4, stretch // 4) and a > start:
+            a = max(start, b - stretch)  # a short last stretch: reuse the previous one's end
+        found.expected += b - a
+        for view in views:
+            bands = _bands(view[:, a:b], across, reach)
+            if bands:
+                break
+        else:
+            continue
+        top, bottom = bands[0]
+        found.length += b - a
+        found.thicknesses.append(bottom - top)
+        first, erase = _erasable(view, top, bottom, a, b)
+        out[first : first + erase.shape[0], a:b] |= erase
+        centres.append((top + bottom) // 2)
+    return centres
+
+
+def _divider(
+    views: tuple[np.ndarray, ...], found: _Found, divider: Divider, reach: int, stretch: int
+) -> None:
+    """Find and erase one comb divider, in whatever style it is drawn (views are transposed).
+
+    The strongest line in the tick's rows near ``x`` is the divider (or its tick), followed
+    up to the top line as far as it goes. Any other line there is erased only when it runs the
+    box's full height: the second side of separate boxes, never a pen stroke of a 1.
+    """
+    x, y0, tick_top, y1 = divider
+    out = found.mask.T
+    tick = (tick_top, y1)
+    for view in views:
+        bands = _bands(view[:, tick_top : y1 + 1], x, reach)
+        if bands:
+            break
+    else:
+        found.expected += y1 - tick_top
+        return
+    for k, (top, bottom) in enumerate(bands):
+        centre = (top + bottom) // 2
+        if k > 0 and not _bands(view[:, y0 : y1 + 1], centre, CONTINUE):
+            continue  # a second line counts only when it runs the full height: a box's side
+        for part, across in ((tick, centre), ((y0, tick_top), centre)):
+            centres = _follow(views, out, found, across, CONTINUE, part, stretch)
+            if not centres:
+                break
+
+
+def _bands(strip: np.ndarray, across: int, search: int) -> list[tuple[int, int]]:
+    """Rows ``[top, bottom)`` of each line core in a stretch (horizontal view), fullest first.
+
+    A core is a run of rows that are at least FILL ink.
+    """
+    lo, hi = max(0, across - search), min(strip.shape[0], across + search + 1)
+    if hi <= lo:
+        return []
+    fill = strip[lo:hi].mean(axis=1)
+    full = np.concatenate([[False], fill >= FILL, [False]]).astype(np.int8)
+    edges = np.flatnonzero(np.diff(full))
+    runs = [(lo + a, lo + b) for a, b in zip(edges[::2], edges[1::2], strict=True)]
+    return sorted(runs, key=lambda r: -float(fill[r[0] - lo : r[1] - lo].max()))
+
+
+def _erasable(view: np.ndarray, top: int, bottom: int, a: int, b: int) -> tuple[int, np.ndarray]:
+    """Pixels of a line to erase in columns ``a:b``: its core and its fringe, not pen strokes.
+
+    The fringe is the ink just outside the core in each column (a scanned line's edge
+    binarises irregularly, or the line slopes a little across the stretch), as long as it is
+    no thicker than FRINGE rows: more is a stroke touching the line, and stays. A stroke that
+    crosses the line (ink beyond both sides, allowing for a slant of the line's own
+    thickness) keeps the core too.
+
+    Returns:
+        The first row of the returned mask, and the bool mask (rows x columns ``a:b``).
+    """
+    height, core = view.shape[0], bottom - top
+    fringe = FRINGE + core // 4
+    lo, hi = max(0, top - fringe), min(height, bottom + fringe)
+    window = view[lo:hi, a:b]
+    erase = np.zeros(window.shape, bool)
+    erase[top - lo : bottom - lo] = window[top - lo : bottom - lo]
+    above = _run_length(view[lo:top, a:b][::-1], fringe + 1)
+    below = _run_length(view[bottom:hi, a:b], fringe + 1)
+    for column in np.flatnonzero(above <= fringe):
+        erase[top - lo - above[column] : top - lo, column] = True
+    for column in np.flatnonzero(below <= fringe):
+        erase[bottom - lo : bottom - lo + below[column], column] = True
+    reach = max(2, core // 2 + 1)
+    beyond_top = view[max(0, lo - reach) : lo, a:b].any(axis=0) | (above > fringe)
+    beyond_bottom = view[hi : min(height, hi + reach), a:b].any(axis=0) | (below > fringe)
+    erase[:, _crossings(beyond_top, beyond_bottom, core // 2 + 1)] = False
+    return lo, erase
+
+
+def _crossings(top: np.ndarray, bottom: np.ndarray, slant: int) -> np.ndarray:
+    """Columns where a stroke crosses a line: from where it enters one side to where it leaves.
+
+    ``top`` and ``bottom`` flag the columns with ink just beyond each side of the line; a
+    stroke slanting across it leaves up to ``slant`` columns from where it entered.
+    """
+    near = _grow(top, slant) & _grow(bottom, slant)
+    keep = np.zeros_like(near)
+    edges = np.flatnonzero(np.diff(np.concatenate([[False], near, [False]]).astype(np.int8)))
+    for start, stop in zip(edges[::2], edges[1::2], strict=True):
+        sides = np.flatnonzero(top[start:stop] | bottom[start:stop])
+        if sides.size:
+            keep[start + sides[0] : start + sides[-1] + 1] = True
+    return keep
+
+
+def _run_length(rows: np.ndarray, cap: int) -> np.ndarray:
+    """Per column, how many rows from the first are ink without a break (at most ``cap``)."""
+    if rows.shape[0] == 0:
+        return np.zeros(rows.shape[1], int)
+    gaps = ~rows.astype(bool)
+    first_gap = np.where(gaps.any(axis=0), gaps.argmax(axis=0), rows.shape[0])
+    return np.minimum(first_gap, cap)
+
+
+def _grow(flags: np.ndarray, radius: int) -> np.ndarray:
+    """A 1-D bool array dilated by ``radius`` either way."""
+    if not flags.any():
+        return flags
+    padded = np.concatenate([np.zeros(radius, bool), flags, np.zeros(radius, bool)])
+    windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * radius + 1)
+    return np.asarray(windows.any(axis=1))

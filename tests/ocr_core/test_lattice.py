@@ -1,0 +1,88 @@
+"""Choosing a field's cut from the classifier's scores: the right path, and doubt when in doubt."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from ocr_core.lattice import choose_cut, read_cut
+from segmentation.crops import cut_field
+from segmentation.records import Candidate, FieldSpec, Lattice
+
+BLANK = np.zeros((28, 28), np.uint8)
+
+
+def _lattice(spans: list[tuple[int, int, float]], atoms: int, skips=None) -> Lattice:
+    candidates = tuple(Candidate(a, b, BLANK, (0, 0, 1, 1), prior) for a, b, prior in spans)
+    return Lattice(atoms, candidates, tuple(skips or [-math.inf] * atoms))
+
+
+def test_the_most_probable_cut_wins_and_is_sure_when_nothing_competes() -> None:
+    # Atoms: a 5's body, its bar, an 8. Reading body and bar together as one 5 is right.
+    lattice = _lattice([(0, 1, 0.0), (0, 2, 0.0), (1, 2, -3.0), (1, 3, 0.0), (2, 3, 0.0)], 3)
+    log_probs = np.log([0.10, 0.999, 0.40, 0.05, 0.999])
+    cut = choose_cut(lattice, log_probs)
+    assert cut is not None
+    assert cut.candidates == (1, 4)
+    assert all(p > 0.99 for p in cut.posteriors)
+
+
+def test_two_cuts_that_read_alike_leave_the_characters_in_doubt() -> None:
+    # "1" + "1" or one "4": both read with confidence, so neither cut may be trusted.
+    lattice = _lattice([(0, 1, 0.0), (1, 2, 0.0), (0, 2, 0.0)], 2)
+    cut = choose_cut(lattice, np.log([0.99, 0.99, 0.98]))
+    assert cut is not None and len(cut.candidates) == 2
+    assert max(cut.posteriors) < 0.6
+
+
+def test_a_speck_may_be_left_out_but_a_stroke_may_not() -> None:
+    lattice = _lattice([(0, 1, 0.0), (1, 2, -3.0)], 2, skips=[-math.inf, -0.5])
+    cut = choose_cut(lattice, np.log([0.99, 0.5]))
+    assert cut is not None and cut.candidates == (0,)
+    assert choose_cut(_lattice([(0, 1, 0.0)], 2), np.log([0.99])) is None
+
+
+HSF = Path(__file__).parents[1] / "resources" / "hsf"
+DIGITS = Path(__file__).resolve().parents[2] / "data" / "models" / "digits"
+
+
+def _read_real(name: str, written: str) -> tuple[str, list[float], float]:
+    """Cut and read a real HSF field crop with the shipped digits bundle."""
+    from ocr_core import load_classifier
+
+    page = cv2.imread(str(HSF / f"{name}.png"), cv2.IMREAD_GRAYSCALE)
+    assert page is not None
+    height, width = page.shape
+    box = (30, 30, width - 30, height - 30)  # the fixtures' margin around the frame
+    spec = FieldSpec("f", "box", "digits", box, max_chars=len(written) + 2)
+    crops = cut_field(page, spec, np.eye(3), 128, 300)
+    assert crops.lattice is not None
+    classifier = load_classifier(DIGITS)
+    pred = classifier.predict(
+        np.stack([c.image for c in crops.lattice.candidates]), charset="digits", top_k=3
+    )
+    field, readings = read_cut(crops, pred.labels, pred.probs)
+    assert len(field.chars) == len(readings)
+    value = "".join(labels[0] for labels, _ in readings)
+    # The threshold the pipeline applies to form crops (calibrated on generated forms).
+    threshold = float(classifier.metadata["pipeline"]["threshold"])
+    return value, [probs[0] for _, probs in readings], threshold
+
+
+def test_a_real_field_of_small_close_digits_is_cut_and_read() -> None:
+    value, confidences, threshold = _read_real("f0000_14-hsf_8", "8941")
+    assert value == "8941"
+    assert min(confidences) >= threshold
+
+
+@pytest.mark.parametrize(
+    ("name", "written"), [("f0002_01-hsf_22", "729658"), ("f0001_41-hsf_24", "505")]
+)
+def test_a_real_field_whose_cut_is_in_doubt_is_not_read_with_confidence(name: str, written: str):
+    value, confidences, threshold = _read_real(name, written)
+    # Read right, or some character in doubt: never a confident wrong value.
+    assert value == written or min(confidences) < threshold
