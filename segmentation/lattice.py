@@ -5,7 +5,7 @@ that touch from a wide 0. So segmentation does not decide: it cuts the ink into 
 pieces of ink, wide ones split where a cut is plausible) and proposes every run of up to
 MAX_SPAN neighbouring atoms that is shaped like one character, each with a prior from its
 shape. The reader classifies every candidate of a page in one batch and chooses the path
-through the atoms whose characters are most probable together (``ocr_core.lattice``).
+through the atoms whose characters are most probable together (``ocr_core.reading.lattice``).
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def build_lattice(
         page: uint8 (H, W), the page as loaded (to clip boxes).
 
     Returns:
-        The lattice, or None when there is no ink or too much of it to cut.
+        The lattice, or None when there is no ink, too much of it to cut, or no candidate.
     """
     atoms = _atoms(pieces, tall)
     if not atoms or len(atoms) > MAX_ATOMS:
@@ -62,6 +62,8 @@ def build_lattice(
             crop = char_crop(len(candidates), union, strength, to_page, page)
             if crop.status == "ok":
                 candidates.append(Candidate(start, stop, crop.image, crop.box, prior))
+    if not candidates:
+        return None
     skips = tuple(_skip(a, tall) for a in atoms)
     return Lattice(len(atoms), tuple(candidates), skips, max_chars)
 

@@ -6,7 +6,7 @@ import re
 import time
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
@@ -14,6 +14,7 @@ import numpy as np
 
 from ocr_core.errors import OutputError
 from ocr_core.reading.fields import assemble_value, decode_field, validate_value
+from ocr_core.reading.lattice import read_cut
 from ocr_core.reading.recognisers import Recognisers
 from ocr_core.results.records import (
     CharKey,
@@ -94,36 +95,67 @@ def _save_crop(page: np.ndarray, box: tuple[int, int, int, int], turns: int, pat
 Readings = dict[tuple[int, int], CharReading]  # (field position, crop position) -> reading
 
 
-def read_page(result: PageResult, recognisers: Recognisers) -> Readings:
+def read_page(result: PageResult, recognisers: Recognisers) -> tuple[PageResult, Readings]:
     """Classify every readable character of a segmented page, and decode fields by format.
+
+    Box fields that come with a lattice of candidate cuts are cut here: every candidate of
+    the page is classified with the rest (one model call per charset), and each field takes
+    its most probable cut (``ocr_core.reading.lattice``).
 
     Args:
         result: the page as segmented (status ``ok``).
         recognisers: the loaded model bundles.
 
     Returns:
-        (field position, crop position) to the character's reading: its top-3 labels and
-        probabilities, best first, and whether it needs review.
+        The page with each lattice field's characters as cut, and (field position, crop
+        position) to the character's reading: its top-3 labels and probabilities, best
+        first, and whether it needs review.
     """
-    # Every readable character of the page, grouped by charset: one model call per group.
+    # Every image to classify on the page, grouped by charset: one model call per group.
+    # A member is (field, crop) for a character, or (field, -1 - k) for lattice candidate k.
     groups: dict[str, list[tuple[int, int]]] = defaultdict(list)
     for f, crops in enumerate(result.fields):
-        for c, char in enumerate(crops.chars):
-            if char.status == "ok":
-                groups[crops.charset].append((f, c))
+        if crops.lattice is not None and crops.lattice.candidates:
+            groups[crops.charset] += [(f, -1 - k) for k in range(len(crops.lattice.candidates))]
+            continue
+        groups[crops.charset] += [(f, c) for c, ch in enumerate(crops.chars) if ch.status == "ok"]
     readings: Readings = {}
+    scores: dict[int, tuple[list[np.ndarray], list[np.ndarray]]] = defaultdict(lambda: ([], []))
     for charset, members in groups.items():
-        images = np.stack([result.fields[f].chars[c].image for f, c in members])
+        if not members:
+            continue
+        images = np.stack([_image(result, f, c) for f, c in members])
         pred = recognisers.classify(images, charset)
-        for i, key in enumerate(members):
-            readings[key] = CharReading(
+        for i, (f, c) in enumerate(members):
+            if c < 0:
+                scores[f][0].append(pred.labels[i])
+                scores[f][1].append(pred.probs[i])
+                continue
+            readings[(f, c)] = CharReading(
                 labels=tuple(str(s) for s in pred.labels[i]),
                 probs=tuple(float(p) for p in pred.probs[i]),
                 needs_review=bool(pred.needs_review[i]),
             )
+    fields = list(result.fields)
+    for f, (labels, probs) in scores.items():
+        threshold = recognisers.threshold_for(fields[f].charset)
+        fields[f], cut = read_cut(fields[f], np.array(labels), np.array(probs))
+        for c, (top, confidence) in enumerate(cut):
+            readings[(f, c)] = CharReading(
+                labels=tuple(top), probs=tuple(confidence), needs_review=confidence[0] < threshold
+            )
+    result = replace(result, fields=tuple(fields))
     for f, crops in enumerate(result.fields):
         _decode(f, crops, readings, recognisers.threshold_for(crops.charset))
-    return readings
+    return result, readings
+
+
+def _image(result: PageResult, f: int, c: int) -> np.ndarray:
+    """The image of character ``c`` of field ``f``, or of lattice candidate ``-1 - c``."""
+    crops = result.fields[f]
+    if c < 0 and crops.lattice is not None:
+        return crops.lattice.candidates[-1 - c].image
+    return crops.chars[c].image
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +179,7 @@ def _page_rows(
         status: FieldStatus = "empty" if result.status == "blank" else "unreadable"
         return [FieldRow(out.document, out.number, "", "", None, True, status, result.reason)], []
 
-    readings = read_page(result, recognisers)
+    result, readings = read_page(result, recognisers)
     field_rows: list[FieldRow] = []
     char_rows: list[CharRow] = []
     turns = quarter_turns(result.transform)

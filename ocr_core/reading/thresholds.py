@@ -19,6 +19,7 @@ The flow and command line that run this are in ``flows/thresholds.py``.
 from __future__ import annotations
 
 import json
+import math
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -51,7 +52,7 @@ def collect(
     for result, record in cut_forms(templates, pool, np.random.default_rng(seed), pages):
         if result is None:
             continue
-        readings = read_page(result, recognisers)
+        result, readings = read_page(result, recognisers)
         for f, (crops, truth) in enumerate(zip(result.fields, record["fields"], strict=True)):
             ok = [c for c, char in enumerate(crops.chars) if char.status == "ok"]
             written = dict(match_crops(crops, truth))
@@ -113,7 +114,7 @@ def choose_thresholds(
     for name, (confidence, correct) in samples.items():
         own = Share.of(confidence, correct, chosen[name])
         section: dict[str, object] = {
-            "threshold": round(chosen[name], 6),
+            "threshold": math.ceil(chosen[name] * 1e6) / 1e6,  # rounded up: never under its floor
             "target_error": target_error,
             "characters": own.characters,
             "flagged": round(own.flagged, 4),

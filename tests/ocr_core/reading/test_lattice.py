@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from ocr_core.lattice import choose_cut, read_cut
+from ocr_core.reading.lattice import choose_cut, read_cut
 from segmentation.crops import cut_field
 from segmentation.records import Candidate, FieldSpec, Lattice
 
@@ -46,8 +46,8 @@ def test_a_speck_may_be_left_out_but_a_stroke_may_not() -> None:
     assert choose_cut(_lattice([(0, 1, 0.0)], 2), np.log([0.99])) is None
 
 
-HSF = Path(__file__).parents[1] / "resources" / "hsf"
-DIGITS = Path(__file__).resolve().parents[2] / "data" / "models" / "digits"
+HSF = Path(__file__).parents[2] / "resources" / "hsf"
+DIGITS = Path(__file__).resolve().parents[3] / "data" / "models" / "digits"
 
 
 def _read_real(name: str, written: str) -> tuple[str, list[float], float]:
