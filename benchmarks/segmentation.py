@@ -102,7 +102,7 @@ def _accuracy(crops: list[np.ndarray], labels: list[str], charsets: list[str]) -
     if not bundles:
         print(f"end-to-end accuracy: skipped (no model bundle under {models} yet)")
         return
-    from ocr_core.inference import load_classifier
+    from ocr_core.recognition.inference import load_classifier
 
     right = total = 0
     for charset in sorted(set(charsets)):

@@ -22,7 +22,7 @@ from segmentation.records import FieldCrops, PageResult, Template
 
 if TYPE_CHECKING:
     from ocr_core import Prediction
-    from ocr_core.inference import Classifier
+    from ocr_core.recognition.inference import Classifier
 
 # Digit-only fields go to the digits bundle when the choice is "auto": it reads digits better.
 AUTO = "auto"

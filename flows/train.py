@@ -8,10 +8,10 @@ from pathlib import Path
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 
-from ocr_core.fitting import FORM_CROPS_REPEAT, LEARNING_RATE, REVIEWED_REPEAT, TrainConfig
-from ocr_core.reviewed import choose_reviewed
 from ocr_core.settings import load_settings
-from ocr_core.train import train_bundle
+from ocr_core.training.fitting import FORM_CROPS_REPEAT, LEARNING_RATE, REVIEWED_REPEAT, TrainConfig
+from ocr_core.training.reviewed import choose_reviewed
+from ocr_core.training.train import train_bundle
 
 
 @task(name="train-bundle", task_run_name="train {bundle}")
@@ -31,7 +31,7 @@ def train_task(
     init_from: str | None = None,
     learning_rate: float = LEARNING_RATE,
 ) -> str:
-    """Train or resume one bundle (``ocr_core.train.train_bundle``); return its folder."""
+    """Train or resume one bundle (``ocr_core.training.train.train_bundle``); return its folder."""
     logger = get_run_logger()
     config = TrainConfig(
         bundle=bundle,

@@ -8,7 +8,7 @@ the product's own code, and each crop is labelled with the character written whe
 A model trained on these learns what real crops look like, without seeing evaluation writing.
 
 ``python -m segmentation.formcrops --pages 1500 --out form-crops.npz``; then
-``python -m ocr_core.train ... --form-crops form-crops.npz``.
+``python -m ocr_core.training ... --form-crops form-crops.npz``.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ocr_core.cropfile import write_crop_file
-from ocr_core.normalise import SIZE
+from ocr_core.recognition.normalise import SIZE
+from ocr_core.training.crop_file import write_crop_file
 from segmentation.records import PageResult, Template
 from segmentation.segment import segment_page
 from segmentation.synth import GlyphPool, load_glyph_pool, make_document, match_crops
@@ -93,7 +93,7 @@ def harvest(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Command line: write a crop file for ``ocr_core.train --form-crops``."""
+    """Command line: write a crop file for ``ocr_core.training --form-crops``."""
     parser = argparse.ArgumentParser(prog="python -m segmentation.formcrops", description=__doc__)
     parser.add_argument("--pages", type=int, default=1500, help="forms to fill and cut")
     parser.add_argument("--seed", type=int, default=0)

@@ -14,9 +14,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ocr_core.corpus import mnist_val_mask
-from ocr_core.datasets import emnist_upright, read_idx, read_mapping
 from ocr_core.settings import load_settings
+from ocr_core.training.corpus import mnist_val_mask
+from ocr_core.training.datasets import emnist_upright, read_idx, read_mapping
 from segmentation.records import Box, FieldCrops, FieldSpec, Template
 from segmentation.render import render_blank_form, write_blank_pdf
 from segmentation.scansim import ScanParams, random_params, simulate_scan, write_pages

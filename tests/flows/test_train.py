@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 import flows.train
-from ocr_core.train import TrainConfig
+from ocr_core.training.train import TrainConfig
 
 
 def test_flow_calls_train_bundle_and_reports(

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from ocr_core.calibration import (
+from ocr_core.recognition.calibration import (
     choose_joint_thresholds,
     choose_threshold,
     coverage_curve,

@@ -1,7 +1,7 @@
 import pytest
 
-from ocr_core.charset import resolve_charset
-from ocr_core.corpus import ALNUM47, DIGITS
+from ocr_core.recognition.charset import resolve_charset
+from ocr_core.training.corpus import ALNUM47, DIGITS
 
 
 def readings(charset: str | None, labels: tuple[str, ...] = ALNUM47) -> dict[str, str]:

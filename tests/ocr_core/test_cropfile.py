@@ -3,9 +3,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ocr_core.corpus import ALNUM47, DIGITS
-from ocr_core.cropfile import read_crop_file, write_crop_file
 from ocr_core.errors import InputFileError
+from ocr_core.training.corpus import ALNUM47, DIGITS
+from ocr_core.training.crop_file import read_crop_file, write_crop_file
 from tests.ocr_core.conftest import draw_characters
 
 

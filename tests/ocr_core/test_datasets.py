@@ -4,8 +4,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ocr_core.datasets import emnist_upright, read_idx, read_mapping
 from ocr_core.errors import InputFileError
+from ocr_core.training.datasets import emnist_upright, read_idx, read_mapping
 
 
 def write_idx(path: Path, array: np.ndarray, type_code: int = 0x08, compress: bool = True) -> Path:

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from ocr_core import Classifier, Prediction, load_classifier
-from ocr_core.corpus import ALNUM47
 from ocr_core.errors import ModelError
-from ocr_core.normalise import CONTRACT
+from ocr_core.recognition.normalise import CONTRACT
+from ocr_core.training.corpus import ALNUM47
 
 
 def test_import_is_cheap() -> None:
@@ -88,7 +88,7 @@ def test_charset_masks_renormalises_and_maps_merged_classes() -> None:
 
 
 def test_missing_folder_names_the_path(tmp_path: Path) -> None:
-    with pytest.raises(ModelError, match=r"nowhere.*not found.*ocr_core.train") as e:
+    with pytest.raises(ModelError, match=r"nowhere.*not found.*ocr_core.training") as e:
         load_classifier(tmp_path / "nowhere")
     assert e.value.exit_code == 4
 

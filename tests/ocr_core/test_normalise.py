@@ -1,7 +1,13 @@
 import numpy as np
 import pytest
 
-from ocr_core.normalise import BOX, SIZE, crop_to_character, frame_character, frame_characters
+from ocr_core.recognition.normalise import (
+    BOX,
+    SIZE,
+    crop_to_character,
+    frame_character,
+    frame_characters,
+)
 
 
 def centre_of_mass(image: np.ndarray) -> tuple[float, float]:

@@ -7,11 +7,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ocr_core.corpus import ALNUM47, DIGITS, CharacterSet, add_to_train, build_sets, load_mnist
 from ocr_core.errors import InputFileError
-from ocr_core.normalise import frame_characters
-from ocr_core.reviewed import choose_reviewed, load_reviewed
-from ocr_core.train import TrainConfig, load_training_sets, parse_config
+from ocr_core.recognition.normalise import frame_characters
+from ocr_core.training.corpus import (
+    ALNUM47,
+    DIGITS,
+    CharacterSet,
+    add_to_train,
+    build_sets,
+    load_mnist,
+)
+from ocr_core.training.reviewed import choose_reviewed, load_reviewed
+from ocr_core.training.train import TrainConfig, load_training_sets, parse_config
 
 Reviewer = Callable[[Path, Path, np.ndarray, list[str]], int]
 # Eight MNIST test digits keep their labels; three more are relabelled as a reviewer might.

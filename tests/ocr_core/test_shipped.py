@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from ocr_core import load_classifier
-from ocr_core.datasets import emnist_upright, read_idx, read_mapping
-from ocr_core.normalise import CONTRACT
+from ocr_core.recognition.normalise import CONTRACT
+from ocr_core.training.datasets import emnist_upright, read_idx, read_mapping
 
 MODELS = Path(__file__).resolve().parents[2] / "data" / "models"
 SLICE = 2000

@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 
 from ocr_core import load_classifier
-from ocr_core.corpus import build_sets
-from ocr_core.cropfile import write_crop_file
 from ocr_core.errors import ConfigurationError
-from ocr_core.fitting import load_initial_model
-from ocr_core.train import STATE_FILE, TrainConfig, main, train_bundle
+from ocr_core.training.corpus import build_sets
+from ocr_core.training.crop_file import write_crop_file
+from ocr_core.training.fitting import load_initial_model
+from ocr_core.training.train import STATE_FILE, TrainConfig, main, train_bundle
 
 Drawer = Callable[[list[str], int], np.ndarray]
 Reviewer = Callable[[Path, Path, np.ndarray, list[str]], int]
@@ -225,7 +225,7 @@ def test_cli_resumes_after_a_kill(tiny_datasets: Path, tmp_path: Path) -> None:
     command = [
         sys.executable,
         "-m",
-        "ocr_core.train",
+        "ocr_core.training",
         "--bundle",
         "digits",
         "--epochs",

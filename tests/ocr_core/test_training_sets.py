@@ -4,9 +4,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ocr_core.corpus import ALNUM47, build_sets, load_emnist, load_mnist, load_pool, to_bundle_space
 from ocr_core.errors import ConfigurationError, InputFileError
-from ocr_core.normalise import conforming
+from ocr_core.recognition.normalise import conforming
+from ocr_core.training.corpus import (
+    ALNUM47,
+    build_sets,
+    load_emnist,
+    load_mnist,
+    load_pool,
+    to_bundle_space,
+)
 
 
 def test_maps_characters_to_a_label_space() -> None:

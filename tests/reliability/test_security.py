@@ -20,8 +20,8 @@ from flows.results import FORMULA_PREFIXES, CharRow, FieldRow, read_csv_rows, wr
 from flows.reviewing import REVIEWED_LABELS, add_training_examples
 from flows.sources import confine_parameters
 from ocr_core.errors import ConfigurationError, ModelError, TemplateError
-from ocr_core.inference import load_classifier
-from ocr_core.normalise import CONTRACT
+from ocr_core.recognition.inference import load_classifier
+from ocr_core.recognition.normalise import CONTRACT
 from ocr_core.settings import load_settings
 from segmentation import load_template
 from tests.reliability.badfiles import SAMPLES

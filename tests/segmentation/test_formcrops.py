@@ -3,9 +3,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ocr_core.corpus import ALNUM47, DIGITS
-from ocr_core.cropfile import read_crop_file
-from ocr_core.datasets import read_idx
+from ocr_core.training.corpus import ALNUM47, DIGITS
+from ocr_core.training.crop_file import read_crop_file
+from ocr_core.training.datasets import read_idx
 from segmentation import Template
 from segmentation.formcrops import harvest, main
 from segmentation.synth import GlyphPool, load_glyph_pool, make_document

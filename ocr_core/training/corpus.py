@@ -11,9 +11,9 @@ from typing import Final
 
 import numpy as np
 
-from ocr_core.datasets import emnist_upright, read_idx, read_mapping
 from ocr_core.errors import ConfigurationError, InputFileError
-from ocr_core.normalise import frame_characters
+from ocr_core.recognition.normalise import frame_characters
+from ocr_core.training.datasets import emnist_upright, read_idx, read_mapping
 
 log = logging.getLogger(__name__)
 

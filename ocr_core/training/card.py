@@ -8,12 +8,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ocr_core.corpus import BUNDLE_LABELS
-from ocr_core.evaluate import COVERAGES, Report
-from ocr_core.inference import META_FILE, MODEL_FILE
-from ocr_core.model import build_model
-from ocr_core.normalise import CONTRACT
-from ocr_core.plots import bar_chart, line_chart
+from ocr_core.recognition.inference import META_FILE, MODEL_FILE
+from ocr_core.recognition.model import build_model
+from ocr_core.recognition.normalise import CONTRACT
+from ocr_core.training.corpus import BUNDLE_LABELS
+from ocr_core.training.evaluate import COVERAGES, Report
+from ocr_core.training.plots import bar_chart, line_chart
 
 TABLE_HEAD = (
     "| set | n | accuracy | error @100% | @98% | @95% | @90% | @80% | ECE before | ECE after "
@@ -118,7 +118,7 @@ def _command(t: dict[str, Any], out: str) -> str:
         out: the bundle folder the command writes.
     """
     parts = [
-        f"python -m ocr_core.train --bundle {t['bundle']} --epochs {t['epochs']}",
+        f"python -m ocr_core.training --bundle {t['bundle']} --epochs {t['epochs']}",
         f"--batch-size {t['batch_size']} --learning-rate {t['learning_rate']}",
     ]
     if t.get("patience", 4) != 4:
@@ -205,7 +205,7 @@ Character classifier for handwritten boxed forms: {len(meta["labels"])} classes
 dense 256, dropout), trained with augmentation that mimics form handwriting (rotation, shear,
 scale, shift, stroke thickening/thinning). Input: uint8 28x28 upright white-on-black, framed by
 the normalisation contract `{meta["contract"]["name"]}` v{meta["contract"]["version"]}
-(`ocr_core.normalise`); `Classifier.predict` frames its input itself.
+(`ocr_core.recognition.normalise`); `Classifier.predict` frames its input itself.
 
 ```python
 from ocr_core import load_classifier

@@ -1,4 +1,4 @@
-"""Train a model bundle, resumable from per-epoch checkpoints: ``python -m ocr_core.train``."""
+"""Train a model bundle, resumable from per-epoch checkpoints: ``python -m ocr_core.training``."""
 
 from __future__ import annotations
 
@@ -11,11 +11,13 @@ from pathlib import Path
 from typing import Any, Final
 
 from ocr_core.cli import EXIT_CODES_HELP, run_cli
-from ocr_core.corpus import BUNDLE_LABELS, CharacterSet, add_to_train, build_sets
-from ocr_core.cropfile import read_crop_file
 from ocr_core.errors import ConfigurationError
-from ocr_core.evaluate import evaluate
-from ocr_core.fitting import (
+from ocr_core.recognition.inference import META_FILE
+from ocr_core.settings import load_settings
+from ocr_core.training.corpus import BUNDLE_LABELS, CharacterSet, add_to_train, build_sets
+from ocr_core.training.crop_file import read_crop_file
+from ocr_core.training.evaluate import evaluate
+from ocr_core.training.fitting import (
     FORM_CROPS_REPEAT,
     LEARNING_RATE,
     REVIEWED_REPEAT,
@@ -25,14 +27,12 @@ from ocr_core.fitting import (
     record_written,
     saved_reviewed_rows,
 )
-from ocr_core.inference import META_FILE
-from ocr_core.reviewed import (
+from ocr_core.training.reviewed import (
     REVIEWED_LABELS,
     ReviewedExamples,
     choose_reviewed,
     load_reviewed,
 )
-from ocr_core.settings import load_settings
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +130,7 @@ def train_bundle(
             a checkpoint made with other settings.
         InputFileError: a dataset file or the reviewed ``labels.csv`` is missing or corrupt.
     """
-    from ocr_core.card import write_bundle
+    from ocr_core.training.card import write_bundle
 
     if config.bundle not in BUNDLE_LABELS:
         raise ConfigurationError(f"unknown bundle {config.bundle!r}; use digits or alnum")
@@ -183,7 +183,7 @@ def parse_config(argv: list[str] | None = None) -> tuple[TrainConfig, bool]:
     """
     settings = load_settings()
     parser = argparse.ArgumentParser(
-        prog="python -m ocr_core.train", description=__doc__, epilog=EXIT_CODES_HELP
+        prog="python -m ocr_core.training", description=__doc__, epilog=EXIT_CODES_HELP
     )
     parser.add_argument("--bundle", required=True, choices=sorted(BUNDLE_LABELS))
     parser.add_argument("--epochs", type=int, default=15)

@@ -11,16 +11,16 @@ from typing import Any, Final
 
 import numpy as np
 
-from ocr_core.calibration import softmax
-from ocr_core.charset import resolve_charset
 from ocr_core.errors import ModelError
-from ocr_core.normalise import CONTRACT, SIZE, frame_characters
+from ocr_core.recognition.calibration import softmax
+from ocr_core.recognition.charset import resolve_charset
+from ocr_core.recognition.normalise import CONTRACT, SIZE, frame_characters
 
 MODEL_FILE: Final = "model.keras"
 META_FILE: Final = "bundle.json"
 REQUIRED_KEYS: Final = ("name", "labels", "contract", "temperature", "threshold")
 BATCH: Final = 1024
-RETRAIN: Final = "Train the bundle again with `python -m ocr_core.train --bundle NAME --out DIR`"
+RETRAIN: Final = "Train the bundle again with `python -m ocr_core.training --bundle NAME --out DIR`"
 
 
 @dataclass(frozen=True, slots=True, eq=False)

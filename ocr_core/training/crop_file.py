@@ -1,7 +1,7 @@
 """Labelled character crops in one file (``.npz``): extra training data cut from forms.
 
 ``segmentation.formcrops`` writes such files from synthetic forms filled with training-split
-handwriting; ``ocr_core.train --form-crops FILE`` adds them to a bundle's train set.
+handwriting; ``ocr_core.training --form-crops FILE`` adds them to a bundle's train set.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from typing import Any
 
 import numpy as np
 
-from ocr_core.corpus import CharacterSet, to_bundle_space
 from ocr_core.errors import InputFileError
 from ocr_core.files import write_atomic
-from ocr_core.normalise import SIZE, frame_characters
+from ocr_core.recognition.normalise import SIZE, frame_characters
+from ocr_core.training.corpus import CharacterSet, to_bundle_space
 
 
 def write_crop_file(

@@ -13,8 +13,14 @@ from pathlib import Path
 from typing import Any, Final
 
 from ocr_core.errors import ConfigurationError
-from ocr_core.inference import MODEL_FILE
-from ocr_core.model import Augmentation, build_model, compile_model, eval_dataset, train_dataset
+from ocr_core.recognition.inference import MODEL_FILE
+from ocr_core.recognition.model import (
+    Augmentation,
+    build_model,
+    compile_model,
+    eval_dataset,
+    train_dataset,
+)
 from ocr_core.settings import load_settings
 
 log = logging.getLogger(__name__)

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from ocr_core.normalise import SIZE
+from ocr_core.recognition.normalise import SIZE
 
 
 @dataclass(frozen=True, slots=True)

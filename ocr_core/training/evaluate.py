@@ -8,7 +8,7 @@ from typing import Any, Final
 
 import numpy as np
 
-from ocr_core.calibration import (
+from ocr_core.recognition.calibration import (
     choose_threshold,
     coverage_curve,
     expected_calibration_error,
@@ -16,8 +16,8 @@ from ocr_core.calibration import (
     reliability,
     softmax,
 )
-from ocr_core.charset import resolve_charset
-from ocr_core.corpus import CharacterSet
+from ocr_core.recognition.charset import resolve_charset
+from ocr_core.training.corpus import CharacterSet
 
 COVERAGES: Final = (1.0, 0.98, 0.95, 0.9, 0.8)
 

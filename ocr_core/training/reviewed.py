@@ -13,10 +13,10 @@ from typing import Final
 import cv2
 import numpy as np
 
-from ocr_core.corpus import CharacterSet, to_bundle_space
 from ocr_core.errors import InputFileError
-from ocr_core.normalise import SIZE, frame_characters
+from ocr_core.recognition.normalise import SIZE, frame_characters
 from ocr_core.settings import load_settings
+from ocr_core.training.corpus import CharacterSet, to_bundle_space
 
 log = logging.getLogger(__name__)
 
