@@ -33,8 +33,8 @@ from flows.document import Reader, read_page
 from ocr_core.cli import EXIT_CODES_HELP, run_cli
 from ocr_core.errors import ExitCode
 from ocr_core.files import write_atomic
+from ocr_core.recognition.bundle import META_FILE
 from ocr_core.recognition.calibration import choose_joint_thresholds
-from ocr_core.recognition.inference import META_FILE
 from ocr_core.settings import load_settings
 from segmentation import Template, load_templates
 from segmentation.formcrops import cut_forms

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 
+from ocr_core.recognition.bundle import read_metrics
 from ocr_core.settings import load_settings
 from ocr_core.training.fitting import FORM_CROPS_REPEAT, LEARNING_RATE, REVIEWED_REPEAT, TrainConfig
 from ocr_core.training.reviewed import choose_reviewed
@@ -121,7 +121,7 @@ def train_model(
         init_from,
         learning_rate,
     )
-    metrics = json.loads((Path(folder) / "bundle.json").read_text())["metrics"]
+    metrics = read_metrics(Path(folder))
     lines = [
         f"| {name} | {m['accuracy']:.4f} | {m['ece_after']:.4f} |" for name, m in metrics.items()
     ]

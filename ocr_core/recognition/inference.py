@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -12,15 +11,12 @@ from typing import Any, Final
 import numpy as np
 
 from ocr_core.errors import ModelError
+from ocr_core.recognition.bundle import META_FILE, MODEL_FILE, RETRAIN, read_metadata
 from ocr_core.recognition.calibration import softmax
 from ocr_core.recognition.charset import resolve_charset
-from ocr_core.recognition.normalise import CONTRACT, SIZE, frame_characters
+from ocr_core.recognition.normalise import SIZE, frame_characters
 
-MODEL_FILE: Final = "model.keras"
-META_FILE: Final = "bundle.json"
-REQUIRED_KEYS: Final = ("name", "labels", "contract", "temperature", "threshold")
 BATCH: Final = 1024
-RETRAIN: Final = "Train the bundle again with `python -m ocr_core.training --bundle NAME --out DIR`"
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -36,46 +32,6 @@ class Prediction:
     labels: np.ndarray
     probs: np.ndarray
     needs_review: np.ndarray
-
-
-def read_metadata(folder: Path) -> dict[str, Any]:
-    """Read and check a bundle's ``bundle.json``.
-
-    Args:
-        folder: the bundle folder.
-
-    Returns:
-        The metadata.
-
-    Raises:
-        ModelError: the folder or file is missing, the JSON is corrupt or incomplete, or the
-            bundle was trained under another normalisation contract.
-    """
-    if not folder.is_dir():
-        raise ModelError(
-            "model bundle folder not found",
-            path=folder,
-            remedy=f"Check the path or DIGITISE_MODELS_DIR, or {RETRAIN}",
-        )
-    path = folder / META_FILE
-    try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as e:
-        raise ModelError("bundle has no bundle.json", path=path, remedy=RETRAIN) from e
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise ModelError(f"bundle.json is corrupt ({e})", path=path, remedy=RETRAIN) from e
-    missing = [k for k in REQUIRED_KEYS if not isinstance(meta, dict) or k not in meta]
-    if missing:
-        raise ModelError(f"bundle.json lacks {', '.join(missing)}", path=path, remedy=RETRAIN)
-    if meta["contract"] != CONTRACT:
-        raise ModelError(
-            f"bundle was trained under normalisation contract {meta['contract'].get('name')!r} "
-            f"v{meta['contract'].get('version')}, this code frames images by "
-            f"{CONTRACT['name']!r} v{CONTRACT['version']}",
-            path=path,
-            remedy=RETRAIN,
-        )
-    return meta
 
 
 class Classifier:

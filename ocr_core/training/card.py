@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ocr_core.recognition.inference import META_FILE, MODEL_FILE
+from ocr_core.recognition.bundle import MODEL_FILE, write_metadata
 from ocr_core.recognition.model import build_model
 from ocr_core.recognition.normalise import CONTRACT
 from ocr_core.training.corpus import BUNDLE_LABELS
@@ -296,7 +295,7 @@ def write_bundle(
         "training": training,
         "written": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
     }
-    (tmp / META_FILE).write_text(json.dumps(meta, indent=1))
+    write_metadata(tmp, meta)
     _plots(tmp, report, training["history"])
     (tmp / "README.md").write_text(_card(out.name, meta))
     shutil.rmtree(out, ignore_errors=True)

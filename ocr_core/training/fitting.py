@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from ocr_core.errors import ConfigurationError
-from ocr_core.recognition.inference import MODEL_FILE
+from ocr_core.recognition.bundle import model_path as bundle_model
 from ocr_core.recognition.model import (
     Augmentation,
     build_model,
@@ -253,7 +253,7 @@ def load_initial_model(path: Path, classes: int) -> Any:
     """
     import keras
 
-    model_path = path / MODEL_FILE if path.is_dir() else path
+    model_path = bundle_model(path)
     if not model_path.is_file():
         raise ConfigurationError(
             "no model to start from", path=model_path, remedy="Pass a bundle folder to --init-from"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 from collections.abc import Callable
@@ -12,7 +11,7 @@ from typing import Any, Final
 
 from ocr_core.cli import EXIT_CODES_HELP, run_cli
 from ocr_core.errors import ConfigurationError
-from ocr_core.recognition.inference import META_FILE
+from ocr_core.recognition.bundle import read_provenance
 from ocr_core.settings import load_settings
 from ocr_core.training.corpus import BUNDLE_LABELS, CharacterSet, add_to_train, build_sets
 from ocr_core.training.crop_file import read_crop_file
@@ -87,11 +86,11 @@ def _base_record(config: TrainConfig) -> dict[str, Any] | None:
         return None
     path = Path(config.init_from)
     record: dict[str, Any] = {"path": str(path)}
-    meta_path = (path if path.is_dir() else path.parent) / META_FILE
-    if meta_path.is_file():
-        base = json.loads(meta_path.read_text())
-        record["written"] = base.get("written")
-        record["training"] = {k: v for k, v in base.get("training", {}).items() if k != "history"}
+    provenance = read_provenance(path)
+    if provenance is not None:
+        written, training = provenance
+        record["written"] = written
+        record["training"] = {k: v for k, v in training.items() if k != "history"}
     return record
 
 
