@@ -32,7 +32,7 @@ from flows.results import read_csv_rows  # noqa: E402
 from flows.server import local_server  # noqa: E402
 from ocr_core.settings import load_settings  # noqa: E402
 from segmentation import iter_pages, load_templates, segment_page  # noqa: E402
-from segmentation.synth import match_boxes  # noqa: E402
+from segmentation.synthetic import match_boxes  # noqa: E402
 
 TEMPLATES = ROOT / "data" / "templates"
 
@@ -45,7 +45,7 @@ def generate(out: Path, count: int, seed: int) -> None:
         (("loan-application", half), ("change-of-address", count - half))
     ):
         subprocess.run(
-            [sys.executable, "-m", "segmentation.synth", "forms", "--templates",
+            [sys.executable, "-m", "segmentation.synthetic", "forms", "--templates",
              str(TEMPLATES / f"{name}.yaml"), "--format", "png", "--count", str(n),
              "--prefix", name, "--seed", str(seed + i), "--out", str(out)],
             check=True, cwd=ROOT,

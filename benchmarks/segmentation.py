@@ -19,7 +19,7 @@ import numpy as np
 from ocr_core.settings import load_settings
 from segmentation import load_templates, segment_page
 from segmentation.records import FieldCrops
-from segmentation.synth import load_glyph_pool, make_document, match_crops
+from segmentation.synthetic import load_glyph_pool, make_document, match_crops
 
 ROOT = Path(__file__).resolve().parents[1]
 

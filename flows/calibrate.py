@@ -37,8 +37,8 @@ from ocr_core.recognition.bundle import META_FILE
 from ocr_core.recognition.calibration import choose_joint_thresholds
 from ocr_core.settings import load_settings
 from segmentation import Template, load_templates
-from segmentation.formcrops import cut_forms
-from segmentation.synth import GlyphPool, load_glyph_pool, match_crops
+from segmentation.synthetic import GlyphPool, load_glyph_pool, match_crops
+from segmentation.synthetic.harvest import cut_forms
 
 TARGET_ERROR = 0.0015  # under the promised 0.2%, by about the sampling noise (see above)
 

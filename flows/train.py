@@ -95,7 +95,8 @@ def train_model(
             to the train set; the settings' ``reviewed_dir`` when None and it holds labels.
         use_reviewed: False leaves reviewed crops out (the CLI's ``--no-reviewed``).
         reviewed_repeat: copies of each reviewed crop in the train set.
-        form_crops: crop files (``python -m segmentation.formcrops``) to add to the train set.
+        form_crops: crop files (``python -m segmentation.synthetic.harvest``) to add to the
+            train set.
         form_crops_repeat: copies of each form crop in the train set.
         init_from: a bundle folder to fine-tune instead of training from fresh weights.
         learning_rate: peak learning rate (about a tenth of the default to fine-tune).

@@ -163,7 +163,7 @@ def _provenance(t: dict[str, Any]) -> str:
             f"- Form crops: {crops['examples']} crops (x{t['form_crops_repeat']}) from "
             f"`{crops['file']}`: {made.get('pages', '?')} synthetic pages (seed "
             f"{made.get('seed', '?')}) written in {made.get('handwriting', '?')}, cut by the "
-            "pipeline's own segmentation (`python -m segmentation.formcrops`)."
+            "pipeline's own segmentation (`python -m segmentation.synthetic.harvest`)."
         )
     if t.get("reviewed"):
         lines.append(

@@ -1,6 +1,6 @@
 """Labelled character crops in one file (``.npz``): extra training data cut from forms.
 
-``segmentation.formcrops`` writes such files from synthetic forms filled with training-split
+``segmentation.synthetic.harvest`` writes such files from synthetic forms filled with training-split
 handwriting; ``ocr_core.training --form-crops FILE`` adds them to a bundle's train set.
 """
 
@@ -69,7 +69,7 @@ def read_crop_file(path: Path, labels: tuple[str, ...]) -> tuple[CharacterSet, d
         raise InputFileError(
             f"not a readable crop file ({e})",
             path=path,
-            remedy="Write it again with python -m segmentation.formcrops",
+            remedy="Write it again with python -m segmentation.synthetic.harvest",
         ) from e
     if images.dtype != np.uint8 or images.ndim != 3 or images.shape[1:] != (SIZE, SIZE):
         raise InputFileError(f"crop images are {images.dtype} {images.shape}", path=path)

@@ -59,7 +59,7 @@ class TrainConfig:
             still holds thousands of dataset images, so class priors (and the calibration, fitted
             on val) barely move, and a mislabelled review is not learnt by heart as it would be
             at tens of copies.
-        form_crops: crop files (``segmentation.formcrops``: crops cut from synthetic forms
+        form_crops: crop files (``segmentation.synthetic.harvest``: crops cut from synthetic forms
             written in training handwriting) added to the train set only.
         form_crops_repeat: copies of each form crop in the train set. Once: 1500 pages give
             ~90k crops (~70k digits), a third of the train set beside ~130k (digits) to ~200k

@@ -217,7 +217,7 @@ def parse_config(argv: list[str] | None = None) -> tuple[TrainConfig, bool]:
         type=Path,
         nargs="+",
         default=[],
-        help="crop files from python -m segmentation.formcrops to add to the train set",
+        help="crop files from python -m segmentation.synthetic.harvest to add to the train set",
     )
     parser.add_argument(
         "--form-crops-repeat",

@@ -9,7 +9,7 @@ from pathlib import Path
 from flows.calibrate import calibrate
 from flows.document import Reader
 from segmentation import load_templates
-from segmentation.synth import load_glyph_pool
+from segmentation.synthetic import load_glyph_pool
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -29,7 +29,7 @@ def test_a_corrupt_file_is_a_clear_error(tmp_path: Path, content: bytes) -> None
     path.write_bytes(content)
     with pytest.raises(InputFileError, match="not a readable crop file") as e:
         read_crop_file(path, DIGITS)
-    assert "segmentation.formcrops" in str(e.value)
+    assert "segmentation.synthetic.harvest" in str(e.value)
 
 
 def test_missing_file_and_wrong_arrays_are_clear_errors(tmp_path: Path) -> None:

@@ -12,8 +12,10 @@ import pytest
 
 from ocr_core.errors import InputFileError, OutputError
 from segmentation import Template, iter_pages, sniff_type, write_blank_pdf
-from segmentation.scansim import write_pages
-from segmentation.synth import field_value, load_glyph_pool, main
+from segmentation.synthetic import load_glyph_pool
+from segmentation.synthetic.__main__ import main
+from segmentation.synthetic.forms import field_value
+from segmentation.synthetic.scan import write_pages
 
 
 def luhn_ok(digits: str) -> bool:
@@ -98,7 +100,7 @@ def test_cli_writes_documents_with_ground_truth(datasets_dir: Path, tmp_path: Pa
         main(
             [
                 "blank",
-                str(Path(__file__).resolve().parents[2] / "data" / "templates"),
+                str(Path(__file__).resolve().parents[3] / "data" / "templates"),
                 "--out",
                 str(tmp_path / "blank"),
             ]

@@ -2,25 +2,17 @@
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
-import json
 import string
-import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
-from pathlib import Path
 
 import cv2
 import numpy as np
 
-from ocr_core.settings import load_settings
-from ocr_core.training.corpus import mnist_val_mask
-from ocr_core.training.datasets import emnist_upright, read_idx, read_mapping
-from segmentation.records import Box, FieldCrops, FieldSpec, Template
-from segmentation.render import render_blank_form, write_blank_pdf
-from segmentation.scansim import ScanParams, random_params, simulate_scan, write_pages
-from segmentation.templates import load_templates
+from segmentation.records import FieldSpec, Template
+from segmentation.render import render_blank_form
+from segmentation.synthetic.glyphs import GlyphPool
+from segmentation.synthetic.scan import ScanParams, random_params, scan_matrix, simulate_scan
 
 _WORDS = [
     "SMITH",
@@ -64,56 +56,6 @@ _WORDS = [
     "MAY",
     "ZOE",
 ]
-
-
-@dataclass(frozen=True, slots=True)
-class GlyphPool:
-    """Real handwritten characters, upright, white ink on black, uint8 (N, 28, 28) per character.
-
-    Attributes:
-        glyphs: character to its images (MNIST test digits, EMNIST pool test split letters).
-    """
-
-    glyphs: dict[str, np.ndarray]
-
-
-def load_glyph_pool(datasets_dir: Path | None = None, split: str = "test") -> GlyphPool:
-    """Read the handwriting of one split to write forms with.
-
-    Args:
-        datasets_dir: folder holding mnist/ and emnist/ (default: the settings' datasets_dir).
-        split: ``test``: the MNIST test set and the EMNIST pool test split, for benchmarks and
-            demos. ``val``: the MNIST train images that training holds back for validation
-            (``mnist_val_mask``, the same slice whatever a run's seed) and the pool's val split,
-            for tuning (review thresholds) without touching the test handwriting. ``train``:
-            the rest of MNIST train and the pool's train split, the only handwriting whose form
-            crops may be trained on.
-
-    Returns:
-        The pool; letters come only from images whose case is known (62-class labels).
-
-    Raises:
-        ConfigurationError: the datasets folder is missing; InputFileError: a file is corrupt.
-        ValueError: an unknown split.
-    """
-    if split not in ("test", "val", "train"):
-        raise ValueError(f"split must be test, val or train, not {split!r}")
-    root = Path(datasets_dir) if datasets_dir else load_settings().require_datasets_dir()
-    stem = "t10k" if split == "test" else "train"
-    images = read_idx(root / "mnist" / f"{stem}-images-idx3-ubyte.gz")
-    labels = read_idx(root / "mnist" / f"{stem}-labels-idx1-ubyte.gz")
-    if split != "test":
-        held = mnist_val_mask(len(images))
-        keep = held if split == "val" else ~held
-        images, labels = images[keep], labels[keep]
-    glyphs = {str(d): [images[labels == d]] for d in range(10)}
-    pool = root / "emnist" / "pool"
-    e_images = emnist_upright(read_idx(pool / f"emnist-pool-{split}-images-idx3-ubyte.gz"))
-    e_labels = read_idx(pool / f"emnist-pool-{split}-labels62-idx1-ubyte.gz")
-    mapping = read_mapping(root / "emnist" / "emnist-byclass-mapping.txt")
-    for label, char in mapping.items():
-        glyphs.setdefault(char, []).append(e_images[e_labels == label])
-    return GlyphPool({c: np.concatenate(parts) for c, parts in glyphs.items()})
 
 
 def field_value(spec: FieldSpec, rng: np.random.Generator) -> str:
@@ -262,59 +204,6 @@ def scan_form(
     return scan, record
 
 
-def box_iou(a: Box | list[int], b: Box | list[int]) -> float:
-    """Intersection over union of two (x0, y0, x1, y1) boxes."""
-    w = min(a[2], b[2]) - max(a[0], b[0])
-    h = min(a[3], b[3]) - max(a[1], b[1])
-    if w <= 0 or h <= 0:
-        return 0.0
-    inter = w * h
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union
-
-
-def match_boxes(
-    boxes: Sequence[Box | list[int]], indices: Sequence[int], truth: list[dict], comb: bool
-) -> list[tuple[int, str]]:
-    """Pair characters read with the characters written, by box overlap (IoU >= 0.3).
-
-    Args:
-        boxes: each character read, its box in the scan.
-        indices: each character read, its index in the field (its cell in a comb).
-        truth: the field's written characters (``char``, ``index``, ``box`` in the scan).
-        comb: True when a character read pairs only with the one written in its own cell.
-
-    Returns:
-        (position in ``boxes``, true character) per written character found; each written
-        character takes the free box it overlaps most.
-    """
-    used: set[int] = set()
-    pairs = []
-    for char in truth:
-        best, best_iou = -1, 0.3
-        for i, box in enumerate(boxes):
-            if i in used or (comb and indices[i] != char["index"]):
-                continue
-            overlap = box_iou(box, char["box"])
-            if overlap >= best_iou:
-                best, best_iou = i, overlap
-        if best >= 0:
-            used.add(best)
-            pairs.append((best, char["char"]))
-    return pairs
-
-
-def match_crops(found: FieldCrops, truth: dict) -> list[tuple[int, str]]:
-    """Pair a field's ``ok`` crops with the characters written (``match_boxes``).
-
-    Returns:
-        (crop's position among the field's ``ok`` crops, true character) per character found.
-    """
-    crops = [c for c in found.chars if c.status == "ok"]
-    boxes, indices = [c.box for c in crops], [c.index for c in crops]
-    return match_boxes(boxes, indices, truth["chars"], found.kind == "comb")
-
-
 def _map_box(box: list[int], matrix: np.ndarray) -> list[int]:
     x0, y0, x1, y1 = box
     corners = np.array([[x0, y0, 1], [x1, y0, 1], [x1, y1, 1], [x0, y1, 1]], float) @ matrix.T
@@ -332,8 +221,6 @@ def params_fit(template: Template, params: ScanParams) -> bool:
     Registration marks may be cut off: registration then falls back on the others, or on
     the form's own features.
     """
-    from segmentation.scansim import scan_matrix
-
     matrix, (width, height) = scan_matrix(template.size, params)
     label = template.dpi // 5
     boxes = [(x0, y0 - label, x1, y1) for x0, y0, x1, y1 in (f.box for f in template.fields)]
@@ -373,49 +260,3 @@ def make_document(
 
 def _asdict(params: ScanParams) -> dict:
     return {name: getattr(params, name) for name in ScanParams.__slots__}
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Command line: ``forms`` writes filled, scanned forms; ``blank`` prints templates."""
-    parser = argparse.ArgumentParser(prog="python -m segmentation.synth", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    forms = sub.add_parser("forms", help="synthetic filled forms with ground truth JSON")
-    forms.add_argument("--templates", type=Path, nargs="+", default=[Path("data/templates")])
-    forms.add_argument("--out", type=Path, required=True)
-    forms.add_argument("--count", type=int, default=4, help="documents to write")
-    forms.add_argument("--pages", type=int, default=1, help="pages per document")
-    forms.add_argument("--format", choices=["pdf", "tiff", "png", "jpeg"], default="pdf")
-    forms.add_argument("--seed", type=int, default=0)
-    forms.add_argument("--prefix", default="form")
-    forms.add_argument("--no-turns", action="store_true", help="never turn pages by 90/180")
-    forms.add_argument("--binarise", action="store_true", help="black-and-white scans (small)")
-    blank = sub.add_parser("blank", help="printable blank forms (PDF and PNG)")
-    blank.add_argument("templates", type=Path, nargs="+")
-    blank.add_argument("--out", type=Path, required=True)
-    args = parser.parse_args(argv)
-    templates = load_templates(args.templates)
-    args.out.mkdir(parents=True, exist_ok=True)
-    if args.command == "blank":
-        for template in templates:
-            write_blank_pdf(template, args.out / f"{template.name}.pdf")
-            cv2.imwrite(str(args.out / f"{template.name}.png"), render_blank_form(template))
-            print(args.out / f"{template.name}.pdf")
-        return 0
-    pool = load_glyph_pool()
-    rng = np.random.default_rng(args.seed)
-    suffix = {"jpeg": "jpg", "tiff": "tif"}.get(args.format, args.format)
-    pages = 1 if args.format in ("png", "jpeg") else args.pages
-    for number in range(1, args.count + 1):
-        binarise = True if args.format == "tiff" or args.binarise else None
-        scans, records = make_document(
-            templates, pool, rng, pages, binarise=binarise, turns=not args.no_turns
-        )
-        path = write_pages(scans, args.out / f"{args.prefix}-{number:03d}.{suffix}", args.format)
-        truth = {"document": path.name, "format": args.format, "pages": records}
-        path.with_suffix(".json").write_text(json.dumps(truth, indent=1))
-        print(path)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -7,7 +7,7 @@ filled with the *training* split's handwriting only (never val or test), scanned
 the product's own code, and each crop is labelled with the character written where it was cut.
 A model trained on these learns what real crops look like, without seeing evaluation writing.
 
-``python -m segmentation.formcrops --pages 1500 --out form-crops.npz``; then
+``python -m segmentation.synthetic.harvest --pages 1500 --out form-crops.npz``; then
 ``python -m ocr_core.training ... --form-crops form-crops.npz``.
 """
 
@@ -21,11 +21,14 @@ from pathlib import Path
 
 import numpy as np
 
+from ocr_core.cli import EXIT_CODES_HELP, run_cli
 from ocr_core.recognition.normalise import SIZE
 from ocr_core.training.crop_file import write_crop_file
 from segmentation.records import PageResult, Template
 from segmentation.segment import segment_page
-from segmentation.synth import GlyphPool, load_glyph_pool, make_document, match_crops
+from segmentation.synthetic.forms import make_document
+from segmentation.synthetic.glyphs import GlyphPool, load_glyph_pool
+from segmentation.synthetic.match import match_crops
 from segmentation.templates import load_templates
 
 CHUNK = 20  # pages generated at once, to bound memory
@@ -92,15 +95,8 @@ def harvest(
     return stack, np.array(chars, dtype="<U1"), counts
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Command line: write a crop file for ``ocr_core.training --form-crops``."""
-    parser = argparse.ArgumentParser(prog="python -m segmentation.formcrops", description=__doc__)
-    parser.add_argument("--pages", type=int, default=1500, help="forms to fill and cut")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--templates", type=Path, nargs="+", default=[Path("data/templates")])
-    parser.add_argument("--data-dir", type=Path, default=None, help="MNIST/EMNIST folder")
-    parser.add_argument("--out", type=Path, required=True, help="the .npz file to write")
-    args = parser.parse_args(argv)
+def write_harvest(args: argparse.Namespace) -> None:
+    """Fill, scan and cut ``args.pages`` forms; write their labelled crops to ``args.out``."""
     templates = load_templates(args.templates)
     pool = load_glyph_pool(args.data_dir, split="train")
     started = time.perf_counter()
@@ -123,7 +119,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{counts['pages'] - counts['unregistered']} of {counts['pages']} pages in "
         f"{time.perf_counter() - started:.0f} s -> {args.out}"
     )
-    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command line: write a crop file for ``ocr_core.training --form-crops``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m segmentation.synthetic.harvest", description=__doc__, epilog=EXIT_CODES_HELP
+    )
+    parser.add_argument("--pages", type=int, default=1500, help="forms to fill and cut")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--templates", type=Path, nargs="+", default=[Path("data/templates")])
+    parser.add_argument("--data-dir", type=Path, default=None, help="MNIST/EMNIST folder")
+    parser.add_argument("--out", type=Path, required=True, help="the .npz file to write")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+    args = parser.parse_args(argv)
+    return run_cli(lambda: write_harvest(args), debug=args.debug)
 
 
 if __name__ == "__main__":

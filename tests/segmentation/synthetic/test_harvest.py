@@ -7,8 +7,8 @@ from ocr_core.training.corpus import ALNUM47, DIGITS
 from ocr_core.training.crop_file import read_crop_file
 from ocr_core.training.datasets import read_idx
 from segmentation import Template
-from segmentation.formcrops import harvest, main
-from segmentation.synth import GlyphPool, load_glyph_pool, make_document
+from segmentation.synthetic import GlyphPool, load_glyph_pool, make_document
+from segmentation.synthetic.harvest import harvest, main
 from tests.ocr_core.conftest import make_tiny_datasets
 
 
@@ -34,7 +34,7 @@ def test_harvest_labels_each_crop_with_the_character_written_there(
 def test_command_writes_a_crop_file_of_training_handwriting(tmp_path: Path) -> None:
     data = make_tiny_datasets(tmp_path / "datasets", pool=1000)  # every letter written
     out = tmp_path / "crops.npz"
-    templates = Path(__file__).resolve().parents[2] / "data" / "templates"
+    templates = Path(__file__).resolve().parents[3] / "data" / "templates"
     argv = ["--pages", "2", "--seed", "3", "--templates", str(templates)]
     assert main([*argv, "--data-dir", str(data), "--out", str(out)]) == 0
     digits, meta = read_crop_file(out, DIGITS)
