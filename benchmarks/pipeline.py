@@ -23,17 +23,15 @@ from pathlib import Path
 
 import numpy as np
 
+from flows.digitise import digitise_forms
+from flows.document import Reader
+from flows.results import read_csv_rows
+from flows.server import local_server
+from ocr_core.settings import load_settings
+from segmentation import iter_pages, load_templates, segment_page
+from segmentation.synthetic import match_boxes
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from flows.digitise import digitise_forms  # noqa: E402
-from flows.document import Reader  # noqa: E402
-from flows.results import read_csv_rows  # noqa: E402
-from flows.server import local_server  # noqa: E402
-from ocr_core.settings import load_settings  # noqa: E402
-from segmentation import iter_pages, load_templates, segment_page  # noqa: E402
-from segmentation.synthetic import match_boxes  # noqa: E402
-
 TEMPLATES = ROOT / "data" / "templates"
 
 
@@ -213,7 +211,8 @@ def main() -> int:
                 shutil.copy(src, fifty / src.name)
             for copies in (1, 10):
                 out = subprocess.run(
-                    [sys.executable, __file__, "--memory-run", str(fifty), str(copies)],
+                    [sys.executable, "-m", "benchmarks.pipeline", "--memory-run",
+                     str(fifty), str(copies)],
                     check=True, capture_output=True, text=True, cwd=ROOT,
                 )  # fmt: skip
                 result = json.loads(out.stdout.strip().splitlines()[-1])

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ocr_core import load_classifier
+from ocr_core.recognition.bundle import META_FILE
 from ocr_core.recognition.calibration import coverage_curve, expected_calibration_error, softmax
 from ocr_core.recognition.charset import resolve_charset
 from ocr_core.recognition.inference import Classifier
@@ -104,7 +105,7 @@ def main(names: list[str]) -> int:
     settings = load_settings()
     tests = load_tests(settings.require_datasets_dir())
     folders = [settings.models_dir / n for n in names] or sorted(
-        p for p in settings.models_dir.iterdir() if (p / "bundle.json").is_file()
+        p for p in settings.models_dir.iterdir() if (p / META_FILE).is_file()
     )
     for folder in folders:
         clf = load_classifier(folder)

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import yaml
 
+from benchmarks.faults.badfiles import SAMPLES
 from flows.digitise import digitise_forms
 from flows.report import review_page
 from flows.results import FORMULA_PREFIXES, CharRow, FieldRow, read_csv_rows, write_csv
@@ -24,7 +25,6 @@ from ocr_core.recognition.inference import load_classifier
 from ocr_core.recognition.normalise import CONTRACT
 from ocr_core.settings import load_settings
 from segmentation import load_template
-from tests.reliability.badfiles import SAMPLES
 
 HOSTILE = ["=cmd|' /C calc'!A0", "+1+1", "-2+3", "@SUM(A1)", "\tTAB", "\r=CR"]
 TEMPLATE = {

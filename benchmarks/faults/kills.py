@@ -1,6 +1,6 @@
 """Fault injection: a folder-watch process to SIGKILL, and an audit of what the kills left.
 
-Run as ``python tests/reliability/faults.py`` (from the repository root, with the ``DIGITISE_*``
+Run as ``python -m benchmarks.faults.kills`` (from the repository root, with the ``DIGITISE_*``
 folders and ``PREFECT_API_URL`` in the environment): the process runs the folder watch again and
 again until the inbox and ``processing/`` are empty, printing ``ready`` once its models are loaded
 and ``run ...`` after each run.
@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[2]  # the repository: the worker runs from here
 LOCK = ".lock"
 RESULT_COLUMNS = {
     "fields.csv": "document,page,field,value,confidence,needs_review,status,reason",
@@ -42,7 +42,6 @@ def work_left(inbox: Path, processing: Path) -> bool:
 
 def watch_until_empty() -> int:
     """Run the folder watch until nothing is left to take (the body of the worker process)."""
-    sys.path.insert(0, str(ROOT))
     from flows.digitise import digitise_forms
     from ocr_core import load_classifier
     from ocr_core.settings import load_settings
@@ -62,7 +61,7 @@ def start_worker(env: Mapping[str, str], log: Path) -> subprocess.Popen[bytes]:
     """Start the worker process; its output goes to ``log`` (appended)."""
     with log.open("ab") as handle:
         return subprocess.Popen(
-            [sys.executable, str(Path(__file__).resolve())],
+            [sys.executable, "-m", "benchmarks.faults.kills"],
             cwd=ROOT,
             env={**os.environ, **env},
             stdout=handle,

@@ -1,4 +1,4 @@
-"""Make the bad-input corpus (tests/resources/bad/README.md describes every case)."""
+"""Make the bad-input corpus (``tests/resources/bad/README.md`` describes every case)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from PIL import Image
 from segmentation.render import pdf_bytes
 
 SAMPLES = Path(__file__).resolve().parents[2] / "data" / "samples"
-STATIC = Path(__file__).resolve().parents[1] / "resources" / "bad"
+STATIC = Path(__file__).resolve().parents[2] / "tests" / "resources" / "bad"
 A4 = (2480, 3508)  # pixels at 300 dpi, the size of the shipped templates
 # A file name a spreadsheet would run as a formula, with spaces, quotes, a comma and non-ASCII
 # letters. ``/`` cannot be part of a file name, so the DDE payload uses ``\C``.

@@ -1,7 +1,7 @@
 """Segmentation benchmark on freshly generated synthetic forms: registration, recall, speed.
 
-Usage (from the repository root; run as a module so that this file does not shadow the
-package): DIGITISE_DATASETS_DIR=... python -m benchmarks.segmentation [--pages 60] [--seed 7]
+Usage (from the repository root): DIGITISE_DATASETS_DIR=... python -m benchmarks.segment_forms
+[--pages 60] [--seed 7]
 """
 
 from __future__ import annotations
