@@ -12,6 +12,7 @@ from ocr_core.recognition.model import build_model
 from ocr_core.recognition.normalise import CONTRACT
 from ocr_core.training.corpus import BUNDLE_LABELS
 from ocr_core.training.evaluate import COVERAGES, Report
+from ocr_core.training.options import command_line
 from ocr_core.training.plots import bar_chart, line_chart
 
 TABLE_HEAD = (
@@ -109,37 +110,6 @@ def _pct(x: float) -> str:
     return f"{100 * x:.2f}%"
 
 
-def _command(t: dict[str, Any], out: str) -> str:
-    """The command line that trains a bundle again, as it was trained, into ``out``.
-
-    Args:
-        t: the bundle's training record (``bundle.json``'s ``training``).
-        out: the bundle folder the command writes.
-    """
-    parts = [
-        f"python -m ocr_core.training --bundle {t['bundle']} --epochs {t['epochs']}",
-        f"--batch-size {t['batch_size']} --learning-rate {t['learning_rate']}",
-    ]
-    if t.get("patience", 4) != 4:
-        parts.append(f"--patience {t['patience']}")
-    if t.get("seed", 0) != 0:
-        parts.append(f"--seed {t['seed']}")
-    if t.get("limit") is not None:
-        parts.append(f"--limit {t['limit']}")
-    if not t.get("augment", True):
-        parts.append("--no-augment")
-    if t.get("init_from"):
-        parts.append(f"--init-from {t['init_from']['path']}")
-    if t.get("form_crops"):
-        files = " ".join(c["file"] for c in t["form_crops"])
-        parts.append(f"--form-crops {files} --form-crops-repeat {t['form_crops_repeat']}")
-    if t.get("reviewed"):
-        parts.append(f"--reviewed {t['reviewed']['folder']}")
-    else:
-        parts.append("--no-reviewed")
-    return " ".join([*parts, f"--out {out}"])
-
-
 def _provenance(t: dict[str, Any]) -> str:
     """Fine-tuning and extra training data, as card lines (empty when there were none).
 
@@ -154,7 +124,7 @@ def _provenance(t: dict[str, Any]) -> str:
             f"- Fine-tuned from `{source['path']}` as it was on {source.get('written', '?')}, "
             f"itself trained for {base.get('epochs_run', '?')} epochs on "
             f"{', '.join(base.get('sources', {}).get('train', ['?']))}"
-            + (f" by `{_command(base, source['path'])}`." if "epochs" in base else ".")
+            + (f" by `{command_line(base, source['path'])}`." if "epochs" in base else ".")
         )
         source = base.get("init_from")
     for crops in t.get("form_crops") or []:
@@ -218,7 +188,7 @@ pred = clf.predict(images, charset=None, top_k=3)  # labels, calibrated probs, n
 - {t["epochs_run"]} epochs run of {t["epochs"]} (best val loss at epoch {t["best_epoch"]}),
   batch {t["batch_size"]}, AdamW peak lr {t["learning_rate"]} with cosine decay, seed {t["seed"]}.
 {_provenance(t)}- Command (resumable: run it again after a kill):
-  `{_command(t, f"data/models/{name}")}`
+  `{command_line(t, f"data/models/{name}")}`
 
 ## Measured figures
 Temperature {meta["temperature"]:.3f} (fitted on val by NLL). Default review threshold

@@ -22,20 +22,20 @@ from ocr_core.recognition.model import (
     train_dataset,
 )
 from ocr_core.settings import load_settings
+from ocr_core.training.options import default
 
 log = logging.getLogger(__name__)
 
 STATE_FILE: Final = "state.json"
 LAST_MODEL: Final = "last.keras"
 BEST_WEIGHTS: Final = "best.weights.h5"
-REVIEWED_REPEAT: Final = 5
-FORM_CROPS_REPEAT: Final = 1
-LEARNING_RATE: Final = 2e-3  # from fresh weights; fine-tuning wants about a tenth of it
 
 
 @dataclass(frozen=True, slots=True)
 class TrainConfig:
     """What to train. Everything but ``out`` and ``checkpoint_dir`` must match to resume.
+
+    Its defaults are those of the options list (``ocr_core.training.options``).
 
     Attributes:
         bundle: ``digits`` or ``alnum``.
@@ -74,18 +74,18 @@ class TrainConfig:
     bundle: str
     out: Path
     data_dir: Path
-    epochs: int = 15
-    batch_size: int = 128
-    learning_rate: float = LEARNING_RATE
-    patience: int = 4
-    seed: int = 0
-    limit: int | None = None
-    augment: bool = True
+    epochs: int = default("epochs")
+    batch_size: int = default("batch_size")
+    learning_rate: float = default("learning_rate")
+    patience: int = default("patience")
+    seed: int = default("seed")
+    limit: int | None = default("limit")
+    augment: bool = default("augment")
     checkpoint_dir: Path | None = None
     reviewed: Path | None = None
-    reviewed_repeat: int = REVIEWED_REPEAT
+    reviewed_repeat: int = default("reviewed_repeat")
     form_crops: tuple[Path, ...] = ()
-    form_crops_repeat: int = FORM_CROPS_REPEAT
+    form_crops_repeat: int = default("form_crops_repeat")
     init_from: Path | None = None
 
     def identity(self) -> dict[str, Any]:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import argparse
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
 
@@ -17,17 +16,14 @@ from ocr_core.training.corpus import BUNDLE_LABELS, CharacterSet, add_to_train, 
 from ocr_core.training.crop_file import read_crop_file
 from ocr_core.training.evaluate import evaluate
 from ocr_core.training.fitting import (
-    FORM_CROPS_REPEAT,
-    LEARNING_RATE,
-    REVIEWED_REPEAT,
     STATE_FILE,
     TrainConfig,
     fit,
     record_written,
     saved_reviewed_rows,
 )
+from ocr_core.training.options import OPTIONS, REVIEWED_REPEAT, build_parser
 from ocr_core.training.reviewed import (
-    REVIEWED_LABELS,
     ReviewedExamples,
     choose_reviewed,
     load_reviewed,
@@ -174,94 +170,52 @@ def train_bundle(
     return out
 
 
-def parse_config(argv: list[str] | None = None) -> tuple[TrainConfig, bool]:
+def to_config(values: Mapping[str, Any]) -> tuple[TrainConfig, bool]:
+    """Turn option values (the command line's or the flow's) into a training config.
+
+    Args:
+        values: a value for every option of ``ocr_core.training.options.OPTIONS`` (the CLI-only
+            ones may be left out).
+
+    Returns:
+        The config, and whether to discard an existing checkpoint (``restart``).
+    """
+    settings = load_settings()
+
+    def path(name: str) -> Path | None:
+        return None if values[name] is None else Path(values[name])
+
+    fields = {o.name: values[o.name] for o in OPTIONS if o.config}
+    fields.update(
+        out=path("out") or settings.models_dir / values["bundle"],
+        data_dir=path("data_dir") or settings.datasets_dir,
+        checkpoint_dir=path("checkpoint_dir"),
+        init_from=path("init_from"),
+        reviewed=choose_reviewed(path("reviewed"), use=values["use_reviewed"]),
+        form_crops=tuple(Path(f) for f in values["form_crops"] or ()),
+    )
+    return TrainConfig(**fields), bool(values["restart"])
+
+
+def parse_config(argv: Sequence[str] | None = None) -> tuple[TrainConfig, bool]:
     """Read the command line into a training config.
 
     Returns:
         The config, and whether to discard an existing checkpoint (``--restart``).
     """
-    settings = load_settings()
-    parser = argparse.ArgumentParser(
-        prog="python -m ocr_core.training", description=__doc__, epilog=EXIT_CODES_HELP
-    )
-    parser.add_argument("--bundle", required=True, choices=sorted(BUNDLE_LABELS))
-    parser.add_argument("--epochs", type=int, default=15)
-    parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--learning-rate", type=float, default=LEARNING_RATE)
-    parser.add_argument("--patience", type=int, default=4)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--limit", type=int, default=None, help="images per set (quick runs)")
-    parser.add_argument("--no-augment", action="store_true")
-    parser.add_argument("--data-dir", type=Path, default=settings.datasets_dir)
-    parser.add_argument("--out", type=Path, help="bundle folder (default: models_dir/BUNDLE)")
-    parser.add_argument("--checkpoint-dir", type=Path, default=None)
-    parser.add_argument("--restart", action="store_true", help="discard an existing checkpoint")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
-    reviewed = parser.add_mutually_exclusive_group()
-    reviewed.add_argument(
-        "--reviewed",
-        type=Path,
-        default=None,
-        help="folder of reviewed crops (labels.csv + images) to add to the train set "
-        f"(default: {settings.reviewed_dir} when it holds {REVIEWED_LABELS})",
-    )
-    reviewed.add_argument("--no-reviewed", action="store_true", help="add no reviewed crops")
-    parser.add_argument(
-        "--reviewed-repeat",
-        type=int,
-        default=REVIEWED_REPEAT,
-        help="copies of each reviewed crop in the train set",
-    )
-    parser.add_argument(
-        "--form-crops",
-        type=Path,
-        nargs="+",
-        default=[],
-        help="crop files from python -m segmentation.synthetic.harvest to add to the train set",
-    )
-    parser.add_argument(
-        "--form-crops-repeat",
-        type=int,
-        default=FORM_CROPS_REPEAT,
-        help="copies of each form crop in the train set",
-    )
-    parser.add_argument(
-        "--init-from",
-        type=Path,
-        default=None,
-        help="bundle folder (or .keras file) to start from: fine-tune it instead of training anew",
-    )
-    args = parser.parse_args(argv)
-    config = TrainConfig(
-        bundle=args.bundle,
-        out=args.out or settings.models_dir / args.bundle,
-        data_dir=args.data_dir,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        learning_rate=args.learning_rate,
-        patience=args.patience,
-        seed=args.seed,
-        limit=args.limit,
-        augment=not args.no_augment,
-        checkpoint_dir=args.checkpoint_dir,
-        reviewed=choose_reviewed(args.reviewed, use=not args.no_reviewed),
-        reviewed_repeat=args.reviewed_repeat,
-        form_crops=tuple(args.form_crops),
-        form_crops_repeat=args.form_crops_repeat,
-        init_from=args.init_from,
-    )
-    return config, args.restart
+    return to_config(vars(build_parser(__doc__, EXIT_CODES_HELP).parse_args(argv)))
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point; returns the exit code."""
-    config, restart = parse_config(argv)
+    values = vars(build_parser(__doc__, EXIT_CODES_HELP).parse_args(argv))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
 
     def run() -> None:
+        config, restart = to_config(values)
         train_bundle(config, restart=restart)
 
-    return run_cli(run, debug="--debug" in (sys.argv[1:] if argv is None else argv))
+    return run_cli(run, debug=values["debug"])
 
 
 if __name__ == "__main__":
