@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import jinja2
+
 from ocr_core.recognition.bundle import MODEL_FILE, write_metadata
 from ocr_core.recognition.model import build_model
 from ocr_core.recognition.normalise import CONTRACT
@@ -15,11 +17,7 @@ from ocr_core.training.evaluate import COVERAGES, Report
 from ocr_core.training.options import command_line
 from ocr_core.training.plots import bar_chart, line_chart
 
-TABLE_HEAD = (
-    "| set | n | accuracy | error @100% | @98% | @95% | @90% | @80% | ECE before | ECE after "
-    "| accepted at threshold | error of accepted |\n" + "|---" * 12 + "|"
-)
-# The issue's targets on the test sets: (set, figure, bound, at least?) per bundle.
+# What each bundle is held to on the test sets: (set, figure, bound, at least?).
 TARGETS: dict[str, list[tuple[str, str, float, bool]]] = {
     "digits": [
         ("test_mnist", "accuracy", 0.9965, True),
@@ -36,11 +34,7 @@ TARGETS: dict[str, list[tuple[str, str, float, bool]]] = {
         ("test_mnist", "ece_after", 0.01, False),
     ],
 }
-LIMITS_47 = """\
-- The 47-class space cannot tell the case of c, i, j, k, l, m, o, p, s, u, v, w, x, y, z; a
-  charset (`upper`/`lower`) decides it. O/0, I/1/l, S/5, Z/2 and g/9/q remain the main
-  confusions: give fields a charset whenever the form allows.
-"""
+TEMPLATES = Path(__file__).parent / "templates"
 SET_NAMES = {"val": "val (tuning)", "test_mnist": "MNIST test", "test_pool": "EMNIST pool test"}
 
 
@@ -110,7 +104,7 @@ def _pct(x: float) -> str:
     return f"{100 * x:.2f}%"
 
 
-def _provenance(t: dict[str, Any]) -> str:
+def _provenance(t: dict[str, Any]) -> list[str]:
     """Fine-tuning and extra training data, as card lines (empty when there were none).
 
     A bundle fine-tuned from a bundle that was itself fine-tuned gets one line per step, back to
@@ -140,86 +134,44 @@ def _provenance(t: dict[str, Any]) -> str:
             f"- Reviewed crops: {t['reviewed']['examples']} (x{t['reviewed']['repeat']}) from "
             f"`{t['reviewed']['folder']}`."
         )
-    return "\n".join(lines) + ("\n" if lines else "")
+    return lines
 
 
-def _card(name: str, meta: dict[str, Any]) -> str:
-    m, t = meta["metrics"], meta["training"]
-    rows = []
-    for set_name, f in m.items():
-        cover = " | ".join(_pct(f[f"error_at_{round(c * 100)}"]) for c in COVERAGES)
-        rows.append(
-            f"| {SET_NAMES[set_name]} | {int(f['count'])} | {_pct(f['accuracy'])} | {cover} | "
-            f"{_pct(f['ece_before'])} | {_pct(f['ece_after'])} | "
-            f"{_pct(f['coverage_at_threshold'])} | {_pct(f['error_at_threshold'])} |"
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=False,  # markdown, not HTML; every value comes from our own bundle.json
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    env.filters["pct"] = _pct
+    return env
+
+
+def render_card(name: str, meta: dict[str, Any]) -> str:
+    """The model card (markdown) of a bundle, from ``templates/card.md.j2``.
+
+    Args:
+        name: the bundle folder's name.
+        meta: the bundle's ``bundle.json``.
+    """
+    t = meta["training"]
+    return (
+        _environment()
+        .get_template("card.md.j2")
+        .render(
+            name=name,
+            meta=meta,
+            t=t,
+            provenance=_provenance(t),
+            command=command_line(t, f"data/models/{name}"),
+            coverages=COVERAGES,
+            set_names=SET_NAMES,
+            targets=TARGETS.get(meta["bundle"], []),
         )
-    extra = [
-        f"- {SET_NAMES[s]}: digits {_pct(f['digit_accuracy'])} (with the `digits` charset "
-        f"{_pct(f['digit_accuracy_digits_charset'])}), letters {_pct(f['letter_accuracy'])}"
-        for s, f in m.items()
-        if "letter_accuracy" in f
-    ]
-    targets = [
-        f"| {SET_NAMES[set_name]} {figure} | {'>=' if at_least else '<='} {_pct(bound)} | "
-        f"{_pct(m[set_name][figure])} | "
-        f"{'yes' if (m[set_name][figure] >= bound) == at_least else '**no**'} |"
-        for set_name, figure, bound, at_least in TARGETS.get(meta["bundle"], [])
-    ]
-    sizes = ", ".join(f"{k} {v}" for k, v in t["sizes"].items())
-    sources = "; ".join(f"{k}: {', '.join(v)}" for k, v in t["sources"].items())
-    return f"""# Model card: `{name}`
-
-Character classifier for handwritten boxed forms: {len(meta["labels"])} classes
-(`{"".join(meta["labels"])}`). A compact CNN (2x2 conv blocks of 32/64 filters with batch norm,
-dense 256, dropout), trained with augmentation that mimics form handwriting (rotation, shear,
-scale, shift, stroke thickening/thinning). Input: uint8 28x28 upright white-on-black, framed by
-the normalisation contract `{meta["contract"]["name"]}` v{meta["contract"]["version"]}
-(`ocr_core.recognition.normalise`); `Classifier.predict` frames its input itself.
-
-```python
-from ocr_core import load_classifier
-clf = load_classifier("data/models/{name}")
-pred = clf.predict(images, charset=None, top_k=3)  # labels, calibrated probs, needs_review
-```
-
-## Training
-- Data ({sizes}): {sources}. Never trained or tuned on a test split: early stopping, the
-  temperature and the threshold use `val` only.
-- {t["epochs_run"]} epochs run of {t["epochs"]} (best val loss at epoch {t["best_epoch"]}),
-  batch {t["batch_size"]}, AdamW peak lr {t["learning_rate"]} with cosine decay, seed {t["seed"]}.
-{_provenance(t)}- Command (resumable: run it again after a kill):
-  `{command_line(t, f"data/models/{name}")}`
-
-## Measured figures
-Temperature {meta["temperature"]:.3f} (fitted on val by NLL). Default review threshold
-{meta["threshold"]:.4f}: the lowest top-1 calibrated probability at which accepted val characters
-have at most {_pct(meta["target_error"])} error, and never under 0.5 (a reading more likely
-wrong than right always goes to review). Error at coverage c = error among the most
-confident share c of characters.
-
-{TABLE_HEAD}
-{chr(10).join(rows)}
-
-{chr(10).join(extra)}
-
-Targets from the issue, on the test sets (measured, not tuned on them):
-
-| target | bound | measured | met |
-|---|---|---|---|
-{chr(10).join(targets)}
-
-Throughput against a bare `model.predict`: `python -m benchmarks.recognition {name}`.
-
-![training curves](training_curves.png)
-![most confused pairs](confused_pairs.png)
-![reliability diagram](reliability.png)
-![error vs coverage](error_vs_coverage.png)
-
-## Limits
-- Trained on MNIST and NIST SD19 (EMNIST) writers, US high-school students and Census staff;
-  other scripts (e.g. crossed sevens, continental ones) are under-represented.
-{LIMITS_47 if meta["bundle"] == "alnum" else ""}- Written {meta["written"]}.
-"""
+    )
 
 
 def write_bundle(
@@ -267,7 +219,7 @@ def write_bundle(
     }
     write_metadata(tmp, meta)
     _plots(tmp, report, training["history"])
-    (tmp / "README.md").write_text(_card(out.name, meta))
+    (tmp / "README.md").write_text(render_card(out.name, meta))
     shutil.rmtree(out, ignore_errors=True)
     tmp.rename(out)
     return out

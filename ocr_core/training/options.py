@@ -108,7 +108,8 @@ OPTIONS: Final[tuple[Option, ...]] = (
         int,
         FORM_CROPS_REPEAT,
         "copies of each form crop in the train set",
-        card="always",  # recorded only with form crops
+        card="always",
+        recorded=lambda t: t.get("form_crops_repeat") if t.get("form_crops") else None,
     ),
     Option(
         "reviewed",
