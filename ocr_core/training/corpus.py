@@ -249,6 +249,29 @@ def mnist_val_mask(count: int) -> np.ndarray:
     return held
 
 
+def _train_and_val(
+    datasets_dir: Path, bundle: str, labels: tuple[str, ...]
+) -> tuple[CharacterSet, CharacterSet]:
+    """The train and val sets of ``build_sets``, in the bundle's label space."""
+    images, chars = load_mnist(datasets_dir, "train")
+    held = mnist_val_mask(len(images))
+    train = [
+        _make_set(images[~held], chars[~held], labels, "mnist/train[-val]"),
+        _make_set(*load_pool(datasets_dir, "train"), labels, "emnist/pool/train"),
+    ]
+    official = "balanced" if bundle == "alnum" else "digits"
+    if find_official_emnist(datasets_dir, official, "train") is not None:
+        # Only official *train* files: the pool was cut from the official test files.
+        train.append(
+            _make_set(*load_emnist(datasets_dir, official, "train"), labels, f"emnist/{official}")
+        )
+    val = [
+        _make_set(images[held], chars[held], labels, "mnist/train[val]"),
+        _make_set(*load_pool(datasets_dir, "val"), labels, "emnist/pool/val"),
+    ]
+    return concat(train), concat(val)
+
+
 def build_sets(
     datasets_dir: Path, bundle: str, *, seed: int = 0, limit: int | None = None
 ) -> dict[str, CharacterSet]:
@@ -280,26 +303,10 @@ def build_sets(
             remedy="Set DIGITISE_DATASETS_DIR (or --data-dir) to the folder of mnist/ and emnist/",
         )
     labels = BUNDLE_LABELS[bundle]
-    images, chars = load_mnist(datasets_dir, "train")
-    held = mnist_val_mask(len(images))
-    train = [
-        _make_set(images[~held], chars[~held], labels, "mnist/train[-val]"),
-        _make_set(*load_pool(datasets_dir, "train"), labels, "emnist/pool/train"),
-    ]
-    official = "balanced" if bundle == "alnum" else "digits"
-    if find_official_emnist(datasets_dir, official, "train") is not None:
-        # Only official *train* files: the pool was cut from the official test files.
-        train.append(
-            _make_set(*load_emnist(datasets_dir, official, "train"), labels, f"emnist/{official}")
-        )
+    train, val = _train_and_val(datasets_dir, bundle, labels)
     sets = {
-        "train": concat(train),
-        "val": concat(
-            [
-                _make_set(images[held], chars[held], labels, "mnist/train[val]"),
-                _make_set(*load_pool(datasets_dir, "val"), labels, "emnist/pool/val"),
-            ]
-        ),
+        "train": train,
+        "val": val,
         "test_mnist": _make_set(*load_mnist(datasets_dir, "test"), labels, "mnist/t10k"),
         "test_pool": _make_set(*load_pool(datasets_dir, "test"), labels, "emnist/pool/test"),
     }

@@ -269,6 +269,17 @@ def load_initial_model(path: Path, classes: int) -> Any:
     return model
 
 
+def _starting_model(folder: Path, config: TrainConfig, state: RunState, classes: int) -> Any:
+    """The model a run goes on with: its last checkpoint, the model to fine-tune, or a new one."""
+    import keras
+
+    if state.epoch > 0:
+        return keras.models.load_model(folder / LAST_MODEL)
+    if config.init_from is not None:
+        return load_initial_model(Path(config.init_from), classes)
+    return build_model(classes, seed=config.seed)
+
+
 def fit(
     config: TrainConfig,
     sets: dict[str, Any],
@@ -293,19 +304,12 @@ def fit(
     Raises:
         ConfigurationError: the checkpoint was made with other settings.
     """
-    import keras
-
     folder = checkpoint_folder(config)
     state = _open_run(folder, config, restart)
     if state.epoch == 0:
         state.reviewed_rows = reviewed_rows
     train, val = sets["train"], sets["val"]
-    if state.epoch > 0:
-        model = keras.models.load_model(folder / LAST_MODEL)
-    elif config.init_from is not None:
-        model = load_initial_model(Path(config.init_from), len(train.labels))
-    else:
-        model = build_model(len(train.labels), seed=config.seed)
+    model = _starting_model(folder, config, state, len(train.labels))
     stream, steps = train_dataset(
         train.images,
         train.targets,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
@@ -59,36 +60,70 @@ def line_chart(
         The path written.
     """
     image, draw = _frame(title, xlabel, ylabel)
-    x0, x1, y0, y1 = LEFT, WIDTH - RIGHT, HEIGHT - BOTTOM, TOP
-    font = _font(11)
+    axes = _Axes(xlim, ylim)
+    _grid(draw, axes)
+    _marks(draw, axes, marks)
+    _series(draw, axes, series, points)
+    image.save(path)
+    return path
 
-    def to_px(x: float, y: float) -> tuple[float, float]:
+
+@dataclass(frozen=True, slots=True)
+class _Axes:
+    """The plot area of a line chart and the data ranges it shows."""
+
+    xlim: tuple[float, float]
+    ylim: tuple[float, float]
+    x0: float = LEFT
+    x1: float = WIDTH - RIGHT
+    y0: float = HEIGHT - BOTTOM
+    y1: float = TOP
+
+    def to_px(self, x: float, y: float) -> tuple[float, float]:
+        """Pixel position of a data point, clipped to the ranges."""
+        xlim, ylim = self.xlim, self.ylim
         fx = (min(max(x, xlim[0]), xlim[1]) - xlim[0]) / ((xlim[1] - xlim[0]) or 1)
         fy = (min(max(y, ylim[0]), ylim[1]) - ylim[0]) / ((ylim[1] - ylim[0]) or 1)
-        return x0 + fx * (x1 - x0), y0 + fy * (y1 - y0)
+        return self.x0 + fx * (self.x1 - self.x0), self.y0 + fy * (self.y1 - self.y0)
 
+
+def _grid(draw: ImageDraw.ImageDraw, axes: _Axes) -> None:
+    """Five grid lines per axis, with their values."""
+    font = _font(11)
+    xlim, ylim = axes.xlim, axes.ylim
     for i in range(5):
         fx, fy = xlim[0] + i * (xlim[1] - xlim[0]) / 4, ylim[0] + i * (ylim[1] - ylim[0]) / 4
-        px, _ = to_px(fx, ylim[0])
-        _, py = to_px(xlim[0], fy)
-        draw.line((px, y0, px, y1), fill="#e5e5e5")
-        draw.line((x0, py, x1, py), fill="#e5e5e5")
-        draw.text((px, y0 + 4), f"{fx:.3g}", fill="black", font=font, anchor="ma")
-        draw.text((x0 - 4, py), f"{fy:.3g}", fill="black", font=font, anchor="rm")
+        px, _ = axes.to_px(fx, ylim[0])
+        _, py = axes.to_px(xlim[0], fy)
+        draw.line((px, axes.y0, px, axes.y1), fill="#e5e5e5")
+        draw.line((axes.x0, py, axes.x1, py), fill="#e5e5e5")
+        draw.text((px, axes.y0 + 4), f"{fx:.3g}", fill="black", font=font, anchor="ma")
+        draw.text((axes.x0 - 4, py), f"{fy:.3g}", fill="black", font=font, anchor="rm")
+
+
+def _marks(draw: ImageDraw.ImageDraw, axes: _Axes, marks: Sequence[tuple[float, str]]) -> None:
+    """Labelled vertical lines."""
+    font = _font(11)
     for x, label in marks:
-        px, _ = to_px(x, ylim[0])
-        draw.line((px, y0, px, y1), fill="#555555", width=1)
-        right = px > (x0 + x1) / 2  # keep the label inside the frame
+        px, _ = axes.to_px(x, axes.ylim[0])
+        draw.line((px, axes.y0, px, axes.y1), fill="#555555", width=1)
+        right = px > (axes.x0 + axes.x1) / 2  # keep the label inside the frame
         draw.text(
-            (px - 3 if right else px + 3, y1 + 3),
+            (px - 3 if right else px + 3, axes.y1 + 3),
             label,
             fill="#555555",
             font=font,
             anchor="ra" if right else "la",
         )
+
+
+def _series(draw: ImageDraw.ImageDraw, axes: _Axes, series: Sequence[Series], points: bool) -> None:
+    """Each series as a line (and points), with its legend entry."""
+    font = _font(11)
+    x1, y1 = axes.x1, axes.y1
     for i, (name, xs, ys) in enumerate(series):
         colour = COLOURS[i % len(COLOURS)]
-        pts = [to_px(x, y) for x, y in zip(xs, ys, strict=True)]
+        pts = [axes.to_px(x, y) for x, y in zip(xs, ys, strict=True)]
         if len(pts) > 1:
             draw.line(pts, fill=colour, width=2)
         if points or len(pts) == 1:
@@ -96,8 +131,6 @@ def line_chart(
                 draw.ellipse((px - 3, py - 3, px + 3, py + 3), fill=colour)
         draw.line((x1 - 150, y1 + 12 + 16 * i, x1 - 130, y1 + 12 + 16 * i), fill=colour, width=3)
         draw.text((x1 - 125, y1 + 12 + 16 * i), name, fill="black", font=font, anchor="lm")
-    image.save(path)
-    return path
 
 
 def bar_chart(path: Path, bars: Sequence[tuple[str, float]], *, title: str, xlabel: str) -> Path:

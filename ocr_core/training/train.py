@@ -104,6 +104,21 @@ def _reviewed_record(
     }
 
 
+def _check(config: TrainConfig) -> None:
+    """Refuse a config that names an unknown bundle or repeats anything under once.
+
+    Raises:
+        ConfigurationError: the bundle or a repeat is invalid.
+    """
+    if config.bundle not in BUNDLE_LABELS:
+        raise ConfigurationError(f"unknown bundle {config.bundle!r}; use digits or alnum")
+    if min(config.reviewed_repeat, config.form_crops_repeat) < 1:
+        raise ConfigurationError(
+            f"repeats must be at least 1, not {config.reviewed_repeat} (reviewed) and "
+            f"{config.form_crops_repeat} (form crops)"
+        )
+
+
 def train_bundle(
     config: TrainConfig,
     *,
@@ -127,13 +142,7 @@ def train_bundle(
     """
     from ocr_core.training.card import write_bundle
 
-    if config.bundle not in BUNDLE_LABELS:
-        raise ConfigurationError(f"unknown bundle {config.bundle!r}; use digits or alnum")
-    if min(config.reviewed_repeat, config.form_crops_repeat) < 1:
-        raise ConfigurationError(
-            f"repeats must be at least 1, not {config.reviewed_repeat} (reviewed) and "
-            f"{config.form_crops_repeat} (form crops)"
-        )
+    _check(config)
     base = _base_record(config)  # read now: a fine-tuned bundle may replace its own base
     resumed_rows = None if restart else saved_reviewed_rows(config)
     sets, reviewed, crops_added = load_training_sets(config, reviewed_rows=resumed_rows)
@@ -157,13 +166,9 @@ def train_bundle(
         "best_epoch": state.best_epoch,
         "history": state.history,
     }
+    target = MAX_ERROR[config.bundle]
     out = write_bundle(
-        Path(config.out),
-        model,
-        config.bundle,
-        report,
-        training,
-        target_error=MAX_ERROR[config.bundle],
+        Path(config.out), model, config.bundle, report, training, target_error=target
     )
     record_written(config, state)
     log.info("wrote %s", out)
