@@ -1,4 +1,4 @@
-"""Calibrate a trained model on val and measure it on the test sets (figures for the bundle)."""
+"""Fit the temperature and review threshold on val; measure every set (the bundle's figures)."""
 
 from __future__ import annotations
 
