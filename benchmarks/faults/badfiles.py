@@ -184,29 +184,31 @@ def make_corpus(folder: Path, outside: Path) -> list[Case]:
     (folder / "copying.pdf.part").write_bytes(sample_pdf[:1000])
     (folder / "just-written.png").write_bytes((SAMPLES / "scan-001.png").read_bytes())
     _old(folder / "copying.pdf.part")
+    return sorted(_CASES, key=lambda c: c.name)
 
-    ok = frozenset({"ok", "needs_review", "empty"})
-    cases = [
-        Case("zero-bytes.pdf", "error", "error"),
-        Case("truncated.pdf", "either", "either"),
-        Case("garbage-xref.pdf", "either", "either"),
-        Case("encrypted.pdf", "error", "error"),
-        Case("no-pages.pdf", "error", "error"),
-        Case("200-pages.pdf", "result", "result", frozenset({"empty"})),
-        Case("corrupt-chunk.png", "error", "error"),
-        Case("bomb.tif", "error", "error"),
-        Case("text-named.pdf", "error", "error"),
-        Case("other-form.png", "result", "result", frozenset({"unreadable"})),
-        Case("blank-page.png", "result", "result", frozenset({"empty"})),
-        Case("all-black.png", "result", "result", frozenset({"empty", "unreadable"})),
-        Case("upside-down.png", "result", "result", ok),
-        Case(FORMULA_NAME, "result", "result", ok),
-        Case("link-out.png", "", "error"),  # manual runs read what the user names
-        Case("named-pipe.pdf", "error", "error"),
-        Case("copying.pdf.part", "", "waits"),
-        Case("just-written.png", "", "waits"),
-    ]
-    return sorted(cases, key=lambda c: c.name)
+
+_OK = frozenset({"ok", "needs_review", "empty"})
+# What becomes of each file ``make_corpus`` writes.
+_CASES = (
+    Case("zero-bytes.pdf", "error", "error"),
+    Case("truncated.pdf", "either", "either"),
+    Case("garbage-xref.pdf", "either", "either"),
+    Case("encrypted.pdf", "error", "error"),
+    Case("no-pages.pdf", "error", "error"),
+    Case("200-pages.pdf", "result", "result", frozenset({"empty"})),
+    Case("corrupt-chunk.png", "error", "error"),
+    Case("bomb.tif", "error", "error"),
+    Case("text-named.pdf", "error", "error"),
+    Case("other-form.png", "result", "result", frozenset({"unreadable"})),
+    Case("blank-page.png", "result", "result", frozenset({"empty"})),
+    Case("all-black.png", "result", "result", frozenset({"empty", "unreadable"})),
+    Case("upside-down.png", "result", "result", _OK),
+    Case(FORMULA_NAME, "result", "result", _OK),
+    Case("link-out.png", "", "error"),  # manual runs read what the user names
+    Case("named-pipe.pdf", "error", "error"),
+    Case("copying.pdf.part", "", "waits"),
+    Case("just-written.png", "", "waits"),
+)
 
 
 def distinct_scans(folder: Path, count: int, seed: int = 0) -> list[Path]:

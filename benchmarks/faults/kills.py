@@ -144,11 +144,17 @@ def kill_loop(
         finally:
             process.kill()
             process.wait(timeout=30)
+    _let_finish(env, log, finish_limit_s, record)
+    return record
+
+
+def _let_finish(env: Mapping[str, str], log: Path, limit_s: float, record: KillLog) -> None:
+    """Start one last worker and let it empty the inbox; count a hang when it does not."""
     since = log.stat().st_size if log.exists() else 0
     process = start_worker(env, log)
     record.restarts += 1
     try:
-        process.wait(timeout=finish_limit_s)
+        process.wait(timeout=limit_s)
     except subprocess.TimeoutExpired:
         record.hangs += 1
     finally:
@@ -156,7 +162,6 @@ def kill_loop(
         process.wait(timeout=30)
     if "done" not in log.read_bytes()[since:].decode("utf-8", "replace"):
         record.hangs += record.hangs == 0  # the last worker died or never finished
-    return record
 
 
 def sha256_of(path: Path) -> str:
