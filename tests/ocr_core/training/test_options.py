@@ -9,7 +9,7 @@ import pytest
 from ocr_core.training.fitting import TrainConfig
 from ocr_core.training.options import OPTIONS, TrainOptions, build_parser, command_line
 
-MODELS = Path(__file__).resolve().parents[2] / "data" / "models"
+MODELS = Path(__file__).resolve().parents[3] / "data" / "models"
 
 
 def test_train_config_has_the_listed_options_and_defaults() -> None:

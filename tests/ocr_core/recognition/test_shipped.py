@@ -10,7 +10,7 @@ from ocr_core import load_classifier
 from ocr_core.recognition.normalise import CONTRACT
 from ocr_core.training.datasets import emnist_upright, read_idx, read_mapping
 
-MODELS = Path(__file__).resolve().parents[2] / "data" / "models"
+MODELS = Path(__file__).resolve().parents[3] / "data" / "models"
 SLICE = 2000
 
 

@@ -7,7 +7,7 @@ import pytest
 
 from ocr_core.training.card import render_card
 
-MODELS = Path(__file__).resolve().parents[2] / "data" / "models"
+MODELS = Path(__file__).resolve().parents[3] / "data" / "models"
 
 
 @pytest.mark.parametrize("name", ["digits", "alnum"])
