@@ -34,7 +34,7 @@ serve: setup
 	$(PY) -m flows.serve
 
 train: setup
-	$(PY) -m ocr_core.train $(TRAIN_ARGS)
+	$(PY) -m ocr_core.training $(TRAIN_ARGS)
 
 setup: $(STAMP) poppler
 

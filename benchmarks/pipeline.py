@@ -23,17 +23,15 @@ from pathlib import Path
 
 import numpy as np
 
+from flows.digitise import digitise_forms
+from flows.prefect_server import local_server
+from ocr_core.reading.recognisers import Recognisers
+from ocr_core.results.csvfiles import read_csv_rows
+from ocr_core.settings import load_settings
+from segmentation import iter_pages, load_templates, segment_page
+from segmentation.synthetic import match_boxes
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from flows.digitise import digitise_forms  # noqa: E402
-from flows.prefect_server import local_server  # noqa: E402
-from ocr_core.reading.recognisers import Recognisers  # noqa: E402
-from ocr_core.results.csvfiles import read_csv_rows  # noqa: E402
-from ocr_core.settings import load_settings  # noqa: E402
-from segmentation import iter_pages, load_templates, segment_page  # noqa: E402
-from segmentation.synth import match_boxes  # noqa: E402
-
 TEMPLATES = ROOT / "data" / "templates"
 
 
@@ -45,7 +43,7 @@ def generate(out: Path, count: int, seed: int) -> None:
         (("loan-application", half), ("change-of-address", count - half))
     ):
         subprocess.run(
-            [sys.executable, "-m", "segmentation.synth", "forms", "--templates",
+            [sys.executable, "-m", "segmentation.synthetic", "forms", "--templates",
              str(TEMPLATES / f"{name}.yaml"), "--format", "png", "--count", str(n),
              "--prefix", name, "--seed", str(seed + i), "--out", str(out)],
             check=True, cwd=ROOT,
@@ -213,7 +211,8 @@ def main() -> int:
                 shutil.copy(src, fifty / src.name)
             for copies in (1, 10):
                 out = subprocess.run(
-                    [sys.executable, __file__, "--memory-run", str(fifty), str(copies)],
+                    [sys.executable, "-m", "benchmarks.pipeline", "--memory-run",
+                     str(fifty), str(copies)],
                     check=True, capture_output=True, text=True, cwd=ROOT,
                 )  # fmt: skip
                 result = json.loads(out.stdout.strip().splitlines()[-1])

@@ -13,13 +13,14 @@ from pathlib import Path
 import numpy as np
 
 from ocr_core import load_classifier
-from ocr_core.calibration import coverage_curve, expected_calibration_error, softmax
-from ocr_core.charset import resolve_charset
-from ocr_core.corpus import to_bundle_space
-from ocr_core.datasets import emnist_upright, read_idx, read_mapping
-from ocr_core.inference import Classifier
-from ocr_core.normalise import frame_characters
+from ocr_core.recognition.bundle import META_FILE
+from ocr_core.recognition.calibration import coverage_curve, expected_calibration_error, softmax
+from ocr_core.recognition.charset import resolve_charset
+from ocr_core.recognition.inference import Classifier
+from ocr_core.recognition.normalise import frame_characters
 from ocr_core.settings import load_settings
+from ocr_core.training.corpus import to_bundle_space
+from ocr_core.training.datasets import emnist_upright, read_idx, read_mapping
 
 COVERAGES = (1.0, 0.98, 0.95, 0.9, 0.8)
 SPEED_BATCH = 8192
@@ -104,7 +105,7 @@ def main(names: list[str]) -> int:
     settings = load_settings()
     tests = load_tests(settings.require_datasets_dir())
     folders = [settings.models_dir / n for n in names] or sorted(
-        p for p in settings.models_dir.iterdir() if (p / "bundle.json").is_file()
+        p for p in settings.models_dir.iterdir() if (p / META_FILE).is_file()
     )
     for folder in folders:
         clf = load_classifier(folder)

@@ -1,6 +1,6 @@
 """Run the bad-input corpus and a SIGKILL loop through the pipeline and print what became of them.
 
-    python benchmarks/reliability.py [--documents 50] [--kills 8] [--seed 6]
+    python -m benchmarks.reliability [--documents 50] [--kills 8] [--seed 6]
 
 Uses a throw-away Prefect server and temporary folders. Part 1 runs every file of the bad-input
 corpus (tests/resources/bad/README.md) through a manual run and the folder watch. Part 2 drops
@@ -24,13 +24,8 @@ import threading
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from flows.prefect_server import server_is_up  # noqa: E402
-from ocr_core.results.csvfiles import read_csv_rows  # noqa: E402
-from tests.reliability.badfiles import distinct_scans, make_corpus  # noqa: E402
-from tests.reliability.faults import (  # noqa: E402
+from benchmarks.faults.badfiles import distinct_scans, make_corpus
+from benchmarks.faults.kills import (
     Audit,
     audit,
     inputs_of,
@@ -39,7 +34,10 @@ from tests.reliability.faults import (  # noqa: E402
     wait_for_line,
     work_left,
 )
+from flows.prefect_server import server_is_up
+from ocr_core.results.csvfiles import read_csv_rows
 
+ROOT = Path(__file__).resolve().parent.parent
 FOLDERS = ("inbox", "processing", "archive", "quarantine", "output")
 HANG_S = 600.0
 

@@ -20,7 +20,7 @@ from ocr_core.errors import ExitCode
 from ocr_core.reading.thresholds import TARGET_ERROR, choose_thresholds
 from ocr_core.settings import load_settings
 from segmentation import load_templates
-from segmentation.synth import load_glyph_pool
+from segmentation.synthetic import load_glyph_pool
 
 
 @flow(name="choose-review-thresholds", log_prints=True)

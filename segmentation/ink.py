@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from ocr_core.normalise import crop_to_character
+from ocr_core.recognition.normalise import crop_to_character
 from segmentation.records import Box, CharCrop
 
 EMPTY = np.zeros((28, 28), np.uint8)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import cv2
@@ -189,11 +190,7 @@ def place_cut_mark(
     Returns:
         float64 (2,) the centre, or None when the outline cannot match the blob.
     """
-    x0, y0, x1, y1 = (float(v) - 0.5 for v in mark)  # pixel centres are at integers
-    corners = np.array([[[x0, y0], [x1, y0], [x1, y1], [x0, y1]]], np.float64)
-    quad = cv2.perspectiveTransform(corners, homography)[0]
-    outline = quad - quad.mean(0)
-    outline *= 1.0 + 2.0 * grow / math.sqrt(max(cv2.contourArea(quad.astype(np.float32)), 1.0))
+    outline = _mark_outline(mark, homography, grow)
     width, height = page_size
     page = np.array(
         [[-0.5, -0.5], [width - 0.5, -0.5], [width - 0.5, height - 0.5], [-0.5, height - 0.5]],
@@ -210,23 +207,46 @@ def place_cut_mark(
     reach = float(np.abs(outline).max())
     centre = np.asarray(guess, np.float64)
     for _ in range(10):
-        now = visible_centroid(centre)
-        if now is None:
+        step = _newton_step(visible_centroid, centre, seen)
+        if step is None:
             return None
-        jacobian = np.empty((2, 2))
-        for axis in range(2):
-            moved = visible_centroid(centre + 0.5 * np.eye(2)[axis])
-            if moved is None:
-                return None
-            jacobian[:, axis] = (moved - now) / 0.5
-        if abs(np.linalg.det(jacobian)) < 1e-3:
-            return None
-        change = np.clip(np.linalg.solve(jacobian, seen - now), -reach, reach)
+        change = np.clip(step, -reach, reach)
         centre = centre + change
         if np.abs(change).max() < 0.01:
             break
     done = visible_centroid(centre)
     return centre if done is not None and np.abs(done - seen).max() < 0.5 else None
+
+
+def _mark_outline(mark: Box, homography: np.ndarray, grow: float) -> np.ndarray:
+    """float64 (4, 2) the mark's corners on the page around its centre, grown by ``grow``."""
+    x0, y0, x1, y1 = (float(v) - 0.5 for v in mark)  # pixel centres are at integers
+    corners = np.array([[[x0, y0], [x1, y0], [x1, y1], [x0, y1]]], np.float64)
+    quad = cv2.perspectiveTransform(corners, homography)[0]
+    outline = quad - quad.mean(0)
+    outline *= 1.0 + 2.0 * grow / math.sqrt(max(cv2.contourArea(quad.astype(np.float32)), 1.0))
+    return outline
+
+
+def _newton_step(
+    centroid: Callable[[np.ndarray], np.ndarray | None], centre: np.ndarray, seen: np.ndarray
+) -> np.ndarray | None:
+    """float64 (2,) the move of ``centre`` that brings ``centroid(centre)`` to ``seen``.
+
+    None when the outline leaves the page or the centroid barely moves with the centre.
+    """
+    now = centroid(centre)
+    if now is None:
+        return None
+    jacobian = np.empty((2, 2))
+    for axis in range(2):
+        moved = centroid(centre + 0.5 * np.eye(2)[axis])
+        if moved is None:
+            return None
+        jacobian[:, axis] = (moved - now) / 0.5
+    if abs(np.linalg.det(jacobian)) < 1e-3:
+        return None
+    return np.asarray(np.linalg.solve(jacobian, seen - now))
 
 
 def correspondences(

@@ -88,8 +88,8 @@ class CharCrop:
 
     Attributes:
         index: 0-based position in the field, left to right.
-        image: uint8 (28, 28), white ink on black, framed by ``ocr_core.normalise``; all zeros
-            when the position is empty.
+        image: uint8 (28, 28), white ink on black, framed by
+            ``ocr_core.recognition.normalise``; all zeros when the position is empty.
         box: ``(x0, y0, x1, y1)`` of the ink (or of the empty cell) in the page as loaded.
         status: ``ok`` or ``empty``.
     """

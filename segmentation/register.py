@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import cv2
@@ -105,54 +105,91 @@ def register_page(
     Returns:
         (registration or None, reason when None, best score seen).
     """
-    threshold = ink_threshold(page) if threshold is None else threshold
-    _, ink = cv2.threshold(page, threshold - 1, 255, cv2.THRESH_BINARY_INV)  # 255: ink
-    height, width = page.shape
-    rows, cols = height // _LOW, width // _LOW
-    shrunk = cv2.resize(
-        ink[: rows * _LOW, : cols * _LOW], (cols, rows), interpolation=cv2.INTER_AREA
-    )
-    small = cv2.dilate((shrunk > 60).astype(np.uint8), np.ones((3, 3), np.uint8))
-    best: Registration | None = None
-    best_score = 0.0
-    found: dict[float, PageMarks] = {}
-
-    def marks_for(template: Template) -> tuple[PageMarks, float]:
-        """The page's mark-like blobs for this template's marks, and the page's scale."""
-        scale0 = max(height, width) / max(template.size)
-        side = _mark_side(template) * scale0
-        if side not in found:
-            found[side] = find_marks(ink, shrunk, _LOW, side)
-        return found[side], scale0
-
-    def consider(template: Template, homography: np.ndarray, floor: float = 0.0) -> None:
-        nonlocal best, best_score
-        score = _score(small, template, homography)
-        if score < floor:
-            score = min(score, MIN_SCORE - 0.01)
-        if score > best_score:
-            best_score = score
-            best = Registration(template, homography, score)
-
+    search = _Search.of(page, threshold)
     for template in templates:
-        marks, scale0 = marks_for(template)
+        marks, scale0 = search.marks_for(template)
         for source, target in correspondences(marks.whole, template_marks(template), scale0):
-            consider(template, _fit(target, source))
-    if best is None or best.score < MIN_SCORE:
+            search.consider(template, _fit(target, source))
+    if search.below(MIN_SCORE):
         # Marks cut by the page edge: place them from what is left of them.
         for template in templates:
-            for homography in _cut_mark_fits(*marks_for(template), template):
-                consider(template, homography)
-        if best is None or best.score < FEATURE_MIN_SCORE:
+            for homography in _cut_mark_fits(*search.marks_for(template), template):
+                search.consider(template, homography)
+        if search.below(FEATURE_MIN_SCORE):
             # Marks lost (covered, cut off) or a form without them: match the form's features.
-            page_features = _orb(page, 6000)
-            for template in templates:
-                estimate = _feature_homography(page_features, template)
-                scale0 = max(height, width) / max(template.size)
-                if estimate is None or not _plausible(estimate, scale0):
-                    continue
-                # Feature matches on repetitive comb boxes can lock on one cell off: demand more.
-                consider(template, estimate, FEATURE_MIN_SCORE)
+            _match_features(search, page, templates)
+    return _outcome(search.best)
+
+
+@dataclass(slots=True)
+class _Search:
+    """The best registration found so far, and the page's ink at full and low resolution.
+
+    Attributes:
+        ink: uint8 (H, W), 255 where ink.
+        shrunk: uint8 (H // _LOW, W // _LOW), the ink's mean per block.
+        small: uint8 (H // _LOW, W // _LOW), 1 near ink at low resolution (for scoring).
+        found: the mark-like blobs found per expected mark side (found once per side).
+        best: the best registration so far, or None.
+    """
+
+    ink: np.ndarray
+    shrunk: np.ndarray
+    small: np.ndarray
+    found: dict[float, PageMarks] = field(default_factory=dict)
+    best: Registration | None = None
+
+    @classmethod
+    def of(cls, page: np.ndarray, threshold: int | None) -> _Search:
+        """Start a search on a uint8 (H, W) page, dark ink on light paper."""
+        threshold = ink_threshold(page) if threshold is None else threshold
+        _, ink = cv2.threshold(page, threshold - 1, 255, cv2.THRESH_BINARY_INV)  # 255: ink
+        height, width = page.shape
+        rows, cols = height // _LOW, width // _LOW
+        shrunk = cv2.resize(
+            ink[: rows * _LOW, : cols * _LOW], (cols, rows), interpolation=cv2.INTER_AREA
+        )
+        small = cv2.dilate((shrunk > 60).astype(np.uint8), np.ones((3, 3), np.uint8))
+        return cls(ink, shrunk, small)
+
+    def scale_of(self, template: Template) -> float:
+        """The page's scale against the template, from their longer sides."""
+        return max(self.ink.shape) / max(template.size)
+
+    def marks_for(self, template: Template) -> tuple[PageMarks, float]:
+        """The page's mark-like blobs for this template's marks, and the page's scale."""
+        scale0 = self.scale_of(template)
+        side = _mark_side(template) * scale0
+        if side not in self.found:
+            self.found[side] = find_marks(self.ink, self.shrunk, _LOW, side)
+        return self.found[side], scale0
+
+    def consider(self, template: Template, homography: np.ndarray, floor: float = 0.0) -> None:
+        """Keep this fit when it scores best so far (a score under ``floor`` cannot pass)."""
+        score = _score(self.small, template, homography)
+        if score < floor:
+            score = min(score, MIN_SCORE - 0.01)
+        if score > (self.best.score if self.best is not None else 0.0):
+            self.best = Registration(template, homography, score)
+
+    def below(self, score: float) -> bool:
+        """True while nothing found scores ``score`` or more."""
+        return self.best is None or self.best.score < score
+
+
+def _match_features(search: _Search, page: np.ndarray, templates: Sequence[Template]) -> None:
+    """Fit each template by its features (ORB) and let the search consider each fit."""
+    page_features = _orb(page, 6000)
+    for template in templates:
+        estimate = _feature_homography(page_features, template)
+        if estimate is None or not _plausible(estimate, search.scale_of(template)):
+            continue
+        # Feature matches on repetitive comb boxes can lock on one cell off: demand more.
+        search.consider(template, estimate, FEATURE_MIN_SCORE)
+
+
+def _outcome(best: Registration | None) -> tuple[Registration | None, str, float]:
+    """``register_page``'s answer: the registration, or None with the reason."""
     if best is None:
         return None, "registration marks not found (wrong form, or marks cut off or covered?)", 0.0
     if best.score < MIN_SCORE:

@@ -121,6 +121,42 @@ def load_template(path: Path) -> Template:
             file, the field and the fix.
     """
     path = Path(path)
+    raw = _read_yaml(path)
+
+    def fail(where: str, problem: str, fix: str = "") -> TemplateError:
+        return TemplateError(f"{where}: {problem}", path=path, remedy=fix)
+
+    unknown = set(raw) - _TOP_KEYS
+    if unknown:
+        raise fail(", ".join(sorted(unknown)), "unknown key", f"Use only {sorted(_TOP_KEYS)}")
+    name, dpi, page, marks = _page_settings(raw, fail)
+    reference = _reference(raw.get("reference_image"), path, page, fail)
+    if not marks and reference is None:
+        raise fail(
+            "marks",
+            "a form without registration marks needs a reference_image",
+            "Set marks: true or give reference_image: <blank scan>",
+        )
+    fields = _fields(raw.get("fields"), page, dpi, marks, fail)
+    title = raw.get("title", name)
+    return Template(
+        name=name.strip(),
+        dpi=dpi,
+        size=page,
+        fields=tuple(fields),
+        reference_image=reference,
+        source=path,
+        marks=marks,
+        title=str(title),
+    )
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    """The template file as a mapping.
+
+    Raises:
+        TemplateError: the file is missing, unreadable, not YAML or not a mapping.
+    """
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError as e:
@@ -131,13 +167,15 @@ def load_template(path: Path) -> Template:
         raise TemplateError(f"not valid YAML ({e})", path=path) from e
     if not isinstance(raw, dict):
         raise TemplateError("must be a YAML mapping with name, dpi and fields", path=path)
+    return raw
 
-    def fail(where: str, problem: str, fix: str = "") -> TemplateError:
-        return TemplateError(f"{where}: {problem}", path=path, remedy=fix)
 
-    unknown = set(raw) - _TOP_KEYS
-    if unknown:
-        raise fail(", ".join(sorted(unknown)), "unknown key", f"Use only {sorted(_TOP_KEYS)}")
+def _page_settings(raw: dict[str, Any], fail: Any) -> tuple[str, int, tuple[int, int], bool]:
+    """The template's name, dpi, page (width, height) and whether it has registration marks.
+
+    Raises:
+        TemplateError: (from ``fail``) a missing or invalid value.
+    """
     name = raw.get("name")
     if not isinstance(name, str) or not name.strip():
         raise fail("name", "missing or empty", "Add name: <form name>")
@@ -151,15 +189,17 @@ def load_template(path: Path) -> Template:
     marks = raw.get("marks", True)
     if not isinstance(marks, bool):
         raise fail("marks", f"{marks!r} is not true or false")
-    page = (int(size[0]), int(size[1]))
-    reference = _reference(raw.get("reference_image"), path, page, fail)
-    if not marks and reference is None:
-        raise fail(
-            "marks",
-            "a form without registration marks needs a reference_image",
-            "Set marks: true or give reference_image: <blank scan>",
-        )
-    fields_raw = raw.get("fields")
+    return name, dpi, (int(size[0]), int(size[1])), marks
+
+
+def _fields(
+    fields_raw: Any, page: tuple[int, int], dpi: int, marks: bool, fail: Any
+) -> list[FieldSpec]:
+    """The template's fields, each valid, none overlapping another or a registration mark.
+
+    Raises:
+        TemplateError: (from ``fail``) a missing list, an invalid field or an overlap.
+    """
     if not isinstance(fields_raw, list) or not fields_raw:
         raise fail("fields", "missing or empty", "List at least one field")
     keep_out = list(mark_boxes(page, dpi)) if marks else []
@@ -172,17 +212,7 @@ def load_template(path: Path) -> Template:
         if any(_overlap(spec.box, _grow(mark, dpi // 10)) for mark in keep_out):
             raise fail(f"field {spec.name!r}", "box covers a registration mark", "Move it inward")
         fields.append(spec)
-    title = raw.get("title", name)
-    return Template(
-        name=name.strip(),
-        dpi=dpi,
-        size=page,
-        fields=tuple(fields),
-        reference_image=reference,
-        source=path,
-        marks=marks,
-        title=str(title),
-    )
+    return fields
 
 
 def _field(item: Any, number: int, page: tuple[int, int], dpi: int, fail: Any) -> FieldSpec:
@@ -203,35 +233,12 @@ def _field(item: Any, number: int, page: tuple[int, int], dpi: int, fail: Any) -
     if not isinstance(charset, str) or not charset:
         raise fail(where, "charset is empty", f"Use one of {CHARSETS} or a literal string")
     box = item.get("box")
-    if not _is_ints(box, 4):
-        raise fail(where, f"box {box!r} is not [x0, y0, x1, y1]", "Give four whole numbers")
-    assert isinstance(box, list | tuple)
-    x0, y0, x1, y1 = (int(v) for v in box)
-    if not (0 <= x0 < x1 <= page[0] and 0 <= y0 < y1 <= page[1]):
-        raise fail(where, f"box {box} is empty or outside the {page[0]}x{page[1]} page")
-    if y1 - y0 < dpi // 6:
-        raise fail(where, f"box is {y1 - y0} px high", f"Make it at least {dpi // 6} px (1/6 in)")
+    x0, y0, x1, y1 = _field_box(box, page, dpi, where, fail)
     cells: tuple[Box, ...] = ()
     explicit = False
     max_chars = item.get("max_chars")
     if kind == "comb":
-        raw_cells = item.get("cells")
-        if isinstance(raw_cells, int) and not isinstance(raw_cells, bool) and raw_cells >= 1:
-            edges = np.linspace(x0, x1, raw_cells + 1).round().astype(int)
-            cells = tuple((int(a), y0, int(b), y1) for a, b in itertools.pairwise(edges))
-        elif isinstance(raw_cells, list) and raw_cells and all(_is_ints(c, 4) for c in raw_cells):
-            cells = tuple(tuple(int(v) for v in c) for c in raw_cells)  # type: ignore[misc]
-            explicit = True
-            for cell in cells:
-                if not (x0 <= cell[0] < cell[2] <= x1 and y0 <= cell[1] < cell[3] <= y1):
-                    raise fail(where, f"cell {list(cell)} is not inside the box {box}")
-        else:
-            raise fail(
-                where, f"cells {raw_cells!r} is not a count or a list of boxes", "Use cells: 8"
-            )
-        narrow = min(c[2] - c[0] for c in cells)
-        if narrow < dpi // 10:
-            raise fail(where, f"cells are {narrow} px wide", "Use fewer cells or a wider box")
+        cells, explicit = _comb_cells(item.get("cells"), (x0, y0, x1, y1), box, dpi, where, fail)
         max_chars = len(cells)
     elif max_chars is None:
         max_chars = max(1, (x1 - x0) // max(1, (y1 - y0) // 2))
@@ -248,6 +255,56 @@ def _field(item: Any, number: int, page: tuple[int, int], dpi: int, fail: Any) -
         label=str(item.get("label", name.replace("_", " ").capitalize())),
         explicit_cells=explicit,
     )
+
+
+def _field_box(box: Any, page: tuple[int, int], dpi: int, where: str, fail: Any) -> Box:
+    """A field's box (x0, y0, x1, y1), inside the page and tall enough to write in.
+
+    Raises:
+        TemplateError: (from ``fail``) the box is malformed, outside the page or too low.
+    """
+    if not _is_ints(box, 4):
+        raise fail(where, f"box {box!r} is not [x0, y0, x1, y1]", "Give four whole numbers")
+    assert isinstance(box, list | tuple)
+    x0, y0, x1, y1 = (int(v) for v in box)
+    if not (0 <= x0 < x1 <= page[0] and 0 <= y0 < y1 <= page[1]):
+        raise fail(where, f"box {box} is empty or outside the {page[0]}x{page[1]} page")
+    if y1 - y0 < dpi // 6:
+        raise fail(where, f"box is {y1 - y0} px high", f"Make it at least {dpi // 6} px (1/6 in)")
+    return x0, y0, x1, y1
+
+
+def _comb_cells(
+    raw_cells: Any, box: Box, raw_box: Any, dpi: int, where: str, fail: Any
+) -> tuple[tuple[Box, ...], bool]:
+    """A comb's cells: ``cells: N`` splits the box evenly, a list of boxes gives them exactly.
+
+    Returns:
+        The cells, and whether they were given explicitly.
+
+    Raises:
+        TemplateError: (from ``fail``) malformed cells, a cell outside the box, or cells too
+            narrow to write in.
+    """
+    x0, y0, x1, y1 = box
+    explicit = False
+    if isinstance(raw_cells, int) and not isinstance(raw_cells, bool) and raw_cells >= 1:
+        edges = np.linspace(x0, x1, raw_cells + 1).round().astype(int)
+        cells: tuple[Box, ...] = tuple(
+            (int(a), y0, int(b), y1) for a, b in itertools.pairwise(edges)
+        )
+    elif isinstance(raw_cells, list) and raw_cells and all(_is_ints(c, 4) for c in raw_cells):
+        cells = tuple(tuple(int(v) for v in c) for c in raw_cells)  # type: ignore[misc]
+        explicit = True
+        for cell in cells:
+            if not (x0 <= cell[0] < cell[2] <= x1 and y0 <= cell[1] < cell[3] <= y1):
+                raise fail(where, f"cell {list(cell)} is not inside the box {raw_box}")
+    else:
+        raise fail(where, f"cells {raw_cells!r} is not a count or a list of boxes", "Use cells: 8")
+    narrow = min(c[2] - c[0] for c in cells)
+    if narrow < dpi // 10:
+        raise fail(where, f"cells are {narrow} px wide", "Use fewer cells or a wider box")
+    return cells, explicit
 
 
 def _validation(raw: Any, where: str, fail: Any) -> FieldValidation:

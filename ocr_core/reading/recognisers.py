@@ -14,7 +14,7 @@ from ocr_core.errors import ModelError
 
 if TYPE_CHECKING:
     from ocr_core import Prediction
-    from ocr_core.inference import Classifier
+    from ocr_core.recognition.inference import Classifier
 
 # Digit-only fields go to the digits bundle when the choice is "auto": it reads digits better.
 AUTO = "auto"

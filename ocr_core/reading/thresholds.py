@@ -18,7 +18,6 @@ The flow and command line that run this are in ``flows/thresholds.py``.
 
 from __future__ import annotations
 
-import json
 import math
 from collections import defaultdict
 from collections.abc import Sequence
@@ -27,14 +26,14 @@ from pathlib import Path
 
 import numpy as np
 
-from ocr_core.calibration import choose_joint_thresholds
 from ocr_core.files import write_atomic
-from ocr_core.inference import META_FILE
 from ocr_core.reading.document import read_page
 from ocr_core.reading.recognisers import Recognisers
+from ocr_core.recognition.bundle import write_pipeline_section
+from ocr_core.recognition.calibration import choose_joint_thresholds
 from segmentation import Template
-from segmentation.formcrops import cut_forms
-from segmentation.synth import GlyphPool, match_crops
+from segmentation.synthetic import GlyphPool, match_crops
+from segmentation.synthetic.harvest import cut_forms
 
 TARGET_ERROR = 0.0015  # under the promised 0.2%, by about the sampling noise (see above)
 
@@ -127,9 +126,7 @@ def choose_thresholds(
             "forms": forms,
         }
         folder = recognisers.bundles[name].path
-        meta = json.loads((folder / META_FILE).read_text())
-        meta["pipeline"] = section
-        write_atomic(folder / META_FILE, (json.dumps(meta, indent=1) + "\n").encode())
+        write_pipeline_section(folder, section)
         card = folder / "README.md"
         if card.is_file():
             text = _card_text(chosen[name], target_error, forms, own, overall)

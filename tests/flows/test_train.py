@@ -4,7 +4,8 @@ from pathlib import Path
 import pytest
 
 import flows.train
-from ocr_core.train import TrainConfig
+from ocr_core.training.options import TrainOptions
+from ocr_core.training.train import TrainConfig
 
 
 def test_flow_calls_train_bundle_and_reports(
@@ -22,9 +23,10 @@ def test_flow_calls_train_bundle_and_reports(
         return config.out
 
     monkeypatch.setattr(flows.train, "train_bundle", fake_train)
-    out = flows.train.train_model(
-        bundle="alnum", epochs=2, batch_size=32, data_dir=str(tmp_path), out=str(tmp_path / "b")
+    options = TrainOptions(
+        bundle="alnum", epochs=2, batch_size=32, data_dir=tmp_path, out=tmp_path / "b"
     )
+    out = flows.train.train_model(options)
     assert out == str(tmp_path / "b")
     assert seen[0].bundle == "alnum" and seen[0].epochs == 2 and seen[0].batch_size == 32
 
@@ -34,8 +36,9 @@ def test_flow_trains_a_real_bundle(
     prefect_harness: None, datasets_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("DIGITISE_CHECKPOINTS_DIR", str(tmp_path / "ckpt"))
-    out = flows.train.train_model(
-        bundle="digits", epochs=1, data_dir=str(datasets_dir), out=str(tmp_path / "d"), limit=500
+    options = TrainOptions(
+        bundle="digits", epochs=1, data_dir=datasets_dir, out=tmp_path / "d", limit=500
     )
+    out = flows.train.train_model(options)
     meta = json.loads((Path(out) / "bundle.json").read_text())
     assert meta["training"]["epochs_run"] == 1 and (tmp_path / "ckpt" / "d").is_dir()

@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 import pytest
 
-from ocr_core.corpus import ALNUM47
+from ocr_core.training.corpus import ALNUM47
 
 BYCLASS = string.digits + string.ascii_uppercase + string.ascii_lowercase
 
@@ -86,8 +86,8 @@ def tiny_datasets(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def write_tiny_bundle(folder: Path, labels: tuple[str, ...], **meta: object) -> Path:
     """Write an untrained bundle with the given labels; ``meta`` overrides bundle.json keys."""
-    from ocr_core.model import build_model
-    from ocr_core.normalise import CONTRACT
+    from ocr_core.recognition.model import build_model
+    from ocr_core.recognition.normalise import CONTRACT
 
     folder.mkdir(parents=True, exist_ok=True)
     build_model(len(labels), dense=8).save(folder / "model.keras")

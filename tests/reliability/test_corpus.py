@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.faults.badfiles import FORMULA_NAME, Case, make_corpus
 from flows.digitise import digitise_forms
 from ocr_core.results.csvfiles import read_csv_rows
-from tests.reliability.badfiles import FORMULA_NAME, Case, make_corpus
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 

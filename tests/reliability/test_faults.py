@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.faults.badfiles import SAMPLES, distinct_scans
+from benchmarks.faults.kills import audit, inputs_of, kill_loop
 from flows.digitise import digitise_forms, main
 from ocr_core.errors import ModelError, OutputError
 from ocr_core.intake.inbox import LEDGER_NAME, sha256_of
-from ocr_core.normalise import CONTRACT
+from ocr_core.recognition.normalise import CONTRACT
 from ocr_core.results.csvfiles import read_csv_rows
-from tests.reliability.badfiles import SAMPLES, distinct_scans
-from tests.reliability.faults import audit, inputs_of, kill_loop
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 

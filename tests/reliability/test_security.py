@@ -14,18 +14,18 @@ import numpy as np
 import pytest
 import yaml
 
+from benchmarks.faults.badfiles import SAMPLES
 from flows.digitise import digitise_forms
 from ocr_core.errors import ConfigurationError, ModelError, TemplateError
-from ocr_core.inference import load_classifier
 from ocr_core.intake.sources import confine_parameters
-from ocr_core.normalise import CONTRACT
+from ocr_core.recognition.inference import load_classifier
+from ocr_core.recognition.normalise import CONTRACT
 from ocr_core.results.csvfiles import FORMULA_PREFIXES, read_csv_rows, write_csv
 from ocr_core.results.records import CharRow, FieldRow
 from ocr_core.results.write import review_page
 from ocr_core.review.apply import REVIEWED_LABELS, add_training_examples
 from ocr_core.settings import load_settings
 from segmentation import load_template
-from tests.reliability.badfiles import SAMPLES
 
 HOSTILE = ["=cmd|' /C calc'!A0", "+1+1", "-2+3", "@SUM(A1)", "\tTAB", "\r=CR"]
 TEMPLATE = {

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from segmentation import Template, load_templates
-from segmentation.synth import GlyphPool
+from segmentation.synthetic import GlyphPool
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "data" / "templates"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from segmentation import Template
-from segmentation.scansim import ScanParams
-from segmentation.synth import GlyphPool, fill_form, scan_form
+from segmentation.synthetic import GlyphPool, fill_form, scan_form
+from segmentation.synthetic.scan import ScanParams
 
 
 def scanned(

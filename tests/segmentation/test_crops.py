@@ -10,7 +10,7 @@ import pytest
 
 from segmentation.crops import cut_field
 from segmentation.records import FieldSpec
-from segmentation.synth import GlyphPool, box_iou, load_glyph_pool
+from segmentation.synthetic import GlyphPool, box_iou, load_glyph_pool
 
 BOX = (50, 50, 850, 180)  # a 300-dpi box field's outer box: 130 px high, as on the forms
 HEIGHT = 80  # written character height, about 0.6 of the box

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from segmentation import iter_pages, load_template, segment_page
-from segmentation.synth import GlyphPool, fill_form
+from segmentation.synthetic import GlyphPool, fill_form
 
 SAMPLES = Path(__file__).resolve().parents[2] / "data" / "samples"
 

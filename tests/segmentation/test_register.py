@@ -10,8 +10,8 @@ from segmentation import Template, segment_page
 from segmentation import register as register_module
 from segmentation.marks import find_marks, place_cut_mark
 from segmentation.register import flatten_background, ink_threshold, register_page
-from segmentation.scansim import ScanParams
-from segmentation.synth import GlyphPool
+from segmentation.synthetic import GlyphPool
+from segmentation.synthetic.scan import ScanParams
 from segmentation.templates import mark_boxes
 from tests.segmentation.scans import scanned
 

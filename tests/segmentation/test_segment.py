@@ -14,8 +14,8 @@ from segmentation import Template, draw_overlay, load_template, render_blank_for
 from segmentation.crops import cut_field
 from segmentation.records import FieldSpec
 from segmentation.register import FEATURE_MIN_SCORE
-from segmentation.scansim import ScanParams
-from segmentation.synth import GlyphPool, box_iou, fill_form
+from segmentation.synthetic import GlyphPool, box_iou, fill_form
+from segmentation.synthetic.scan import ScanParams
 from segmentation.templates import mark_boxes
 from tests.segmentation.scans import scanned
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from ocr_core.reading.recognisers import Recognisers
 from ocr_core.reading.thresholds import choose_thresholds
 from segmentation import load_templates
-from segmentation.synth import load_glyph_pool
+from segmentation.synthetic import load_glyph_pool
 
 ROOT = Path(__file__).resolve().parents[3]
 

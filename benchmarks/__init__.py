@@ -1,0 +1,1 @@
+"""Benchmarks that print measured figures: run each as ``python -m benchmarks.<name>``."""

@@ -1,0 +1,1 @@
+"""Recognition: the normalisation contract, the CNN, its bundle, calibration and inference."""

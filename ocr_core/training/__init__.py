@@ -1,0 +1,1 @@
+"""Training: datasets, training sets, fitting, evaluation and the model card of a bundle."""
