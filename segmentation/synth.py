@@ -353,10 +353,24 @@ def make_document(
     binarise: bool | None = None,
     turns: bool = True,
 ) -> tuple[list[np.ndarray], list[dict]]:
-    """Fill and scan ``pages`` forms (each of a random template); return scans and truth."""
+    """Fill and scan ``pages`` forms (each of a random template); return scans and truth.
+
+    Only forms this module draws itself are filled: a template with a ``reference_image`` (a
+    real form's blank, such as ``nist-hsf``) is left out, since our drawing of it would not be
+    the blank its pages are registered to. Real forms are measured by ``benchmarks.real_forms``.
+
+    Raises:
+        ValueError: every template given has a reference image.
+    """
+    drawn = [t for t in templates if t.reference_image is None]
+    if not drawn:
+        names = ", ".join(t.name for t in templates)
+        raise ValueError(
+            f"no template to draw forms from: {names} are real forms (reference_image)"
+        )
     scans, records = [], []
     for number in range(1, pages + 1):
-        template = templates[int(rng.integers(len(templates)))]
+        template = drawn[int(rng.integers(len(drawn)))]
         page, truth = fill_form(template, pool, rng)
         params = random_params(rng, turns=turns)
         while not params_fit(template, params):
