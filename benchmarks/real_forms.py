@@ -227,6 +227,14 @@ def page_shift(page: np.ndarray, blank: np.ndarray) -> tuple[float, float]:
     return 4 * dx, 4 * dy
 
 
+def read_gray(path: Path) -> np.ndarray:
+    """Load an image as uint8 (H, W), dark ink on light paper; exit with its name if unreadable."""
+    image = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+    if image is None:
+        sys.exit(f"cannot read the image {path}")
+    return image
+
+
 def _text_panel(lines: Iterable[str], height: int, width: int = 720) -> np.ndarray:
     panel = np.full((max(height, 30 * 3), width), 255, np.uint8)
     for k, line in enumerate(lines):
@@ -247,12 +255,12 @@ def write_montage(
         The number of rows written.
     """
     rows: list[np.ndarray] = []
-    shifts: dict[str, tuple[float, float]] = {}
+    images: dict[str, tuple[np.ndarray, tuple[float, float]]] = {}
     for page, nist_name, read, ref in wrong:
-        image = cv2.imread(str(page_files[page]), cv2.IMREAD_GRAYSCALE)
-        if page not in shifts:
-            shifts[page] = page_shift(image, blank)
-        dx, dy = shifts[page]
+        if page not in images:
+            image = read_gray(page_files[page])
+            images[page] = image, page_shift(image, blank)
+        image, (dx, dy) = images[page]
         x0, y0, x1, y1 = boxes[nist_name]
         pad = 20
         cut = image[
@@ -312,7 +320,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"wall time of the whole command (server start, model load): {wall:.1f} s")
         print(f"pages: {', '.join(page_files)}; template {args.template}")
         if args.montage:
-            blank = cv2.imread(str(args.template.parent / template["reference_image"]), 0)
+            blank = read_gray(args.template.parent / template["reference_image"])
             wrong = [w for kind in KINDS for w in ours[kind].wrong]
             count = write_montage(args.montage, wrong, page_files, boxes, blank)
             print(f"montage of {count} wrongly read fields: {args.montage}")
