@@ -26,6 +26,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -235,10 +236,11 @@ def read_gray(path: Path) -> np.ndarray:
     return image
 
 
-def _text_panel(lines: Iterable[str], height: int, width: int = 720) -> np.ndarray:
-    panel = np.full((max(height, 30 * 3), width), 255, np.uint8)
+def _text_panel(texts: Iterable[str], height: int, width: int = 720) -> np.ndarray:
+    lines = [line for text in texts for line in textwrap.wrap(text, 48) or [text]]
+    panel = np.full((max(height, 30 * len(lines) + 10), width), 255, np.uint8)
     for k, line in enumerate(lines):
-        cv2.putText(panel, line[:60], (8, 26 + 30 * k), cv2.FONT_HERSHEY_SIMPLEX, 0.7, 0, 2)
+        cv2.putText(panel, line, (8, 26 + 30 * k), cv2.FONT_HERSHEY_SIMPLEX, 0.7, 0, 2)
     return panel
 
 
