@@ -372,10 +372,23 @@ def make_document(
         randomise: draw each page in a random style (``random_style``), recorded in its
             truth's ``style``; segment it with ``styled_template``. False keeps the house
             style, with the same random draws as always.
+
+    Only forms this module draws itself are filled: a template with a ``reference_image`` (a
+    real form's blank, such as ``nist-hsf``) is left out, since our drawing of it would not be
+    the blank its pages are registered to. Real forms are measured by ``benchmarks.real_forms``.
+
+    Raises:
+        ValueError: every template given has a reference image.
     """
+    drawn = [t for t in templates if t.reference_image is None]
+    if not drawn:
+        names = ", ".join(t.name for t in templates)
+        raise ValueError(
+            f"no template to draw forms from: {names} are real forms (reference_image)"
+        )
     scans, records = [], []
     for number in range(1, pages + 1):
-        template = templates[int(rng.integers(len(templates)))]
+        template = drawn[int(rng.integers(len(drawn)))]
         style = random_style(rng) if randomise else HOUSE_STYLE
         page, truth = fill_form(template, pool, rng, style=style)
         params = random_params(rng, turns=turns)

@@ -17,7 +17,7 @@ TEMPLATES = Path(__file__).resolve().parents[2] / "data" / "templates"
 
 @pytest.fixture(scope="session")
 def templates() -> dict[str, Template]:
-    """The two shipped templates by name."""
+    """The shipped templates by name."""
     return {t.name: t for t in load_templates([TEMPLATES])}
 
 

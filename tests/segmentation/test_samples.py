@@ -1,4 +1,9 @@
-"""The committed sample set: every page registers to its template and its characters are found."""
+"""The committed sample set: every page registers to its template and its characters are found.
+
+The synthetic samples give every written character's box; the real NIST page gives only its
+fields' values (no character boxes), so for it this checks registration and the fields. How well
+the real page is read is measured by ``benchmarks.real_forms``, not asserted here.
+"""
 
 from __future__ import annotations
 
@@ -30,14 +35,20 @@ def test_sample_pages_segment(truth_path: Path, templates: dict[str, Template]) 
         result = segment_page(page, list(templates.values()))
         assert result.status == "ok", f"{document.name} page {expected['page']}: {result.reason}"
         assert result.template == expected["template"]
+        by_name = {field.name: field for field in result.fields}
+        truth_names = [f["name"] for f in expected["fields"]]
+        if "transform" in expected:  # synthetic: the truth lists every field, in order
+            assert [field.name for field in result.fields] == truth_names
+        assert set(truth_names) <= set(by_name)  # a real page's truth leaves unknown fields out
         written = found = 0
-        for field, field_truth in zip(result.fields, expected["fields"], strict=True):
+        for field_truth in expected["fields"]:
+            field = by_name[field_truth["name"]]
             centres = [
                 ((c.box[0] + c.box[2]) / 2, (c.box[1] + c.box[3]) / 2)
                 for c in field.chars
                 if c.status == "ok"
             ]
-            for char in field_truth["chars"]:
+            for char in field_truth.get("chars", []):  # a real page has no character boxes
                 x0, y0, x1, y1 = char["box"]
                 written += 1
                 found += any(x0 <= x <= x1 and y0 <= y <= y1 for x, y in centres)

@@ -42,11 +42,18 @@ def write(tmp_path: Path, data: object, name: str = "form.yaml") -> Path:
 def test_shipped_templates_load() -> None:
     templates = load_templates([SHIPPED])
     names = {t.name for t in templates}
-    assert names == {"loan-application", "change-of-address"}
+    assert names == {"loan-application", "change-of-address", "nist-hsf"}
     loan = next(t for t in templates if t.name == "loan-application")
     card = next(f for f in loan.fields if f.name == "card_number")
     assert card.kind == "comb" and len(card.cells) == 16 and card.validation.luhn
     assert loan.size == (2480, 3508) and loan.reference_image is None
+    # The real NIST form: no marks, registered to its blank; NIST's 34 boxes in their order.
+    hsf = next(t for t in templates if t.name == "nist-hsf")
+    assert not hsf.marks and hsf.reference_image is not None
+    assert hsf.size == (2560, 3300) and hsf.reference_image.shape == (3300, 2560)
+    assert len(hsf.fields) == 34 and all(f.kind == "box" for f in hsf.fields)
+    assert [f.charset for f in hsf.fields[3:31]] == ["digits"] * 28
+    assert (hsf.fields[31].charset, hsf.fields[32].charset) == ("lower", "upper")
 
 
 def test_good_template_and_explicit_cells(tmp_path: Path) -> None:

@@ -1,0 +1,336 @@
+"""Read real NIST HSF pages through the pipeline and score them beside NIST's own recogniser.
+
+    python -m benchmarks.real_forms [--pages DIR] [--refs DIR] [--nist DIR] [--template PATH]
+        [--output DIR] [--montage OUT.png]
+
+Defaults: the ``hsf-dev`` folders under ``$DIGITISE_DATASETS_DIR/hsf-dev`` and
+``data/templates/nist-hsf.yaml``. Every page ``X.png`` with a reference ``X.ref`` is read by the
+one-shot command (``python -m flows.digitise``, a subprocess: the benchmark sees what a user
+sees, ``fields.csv`` and ``run.json``), and NIST's hsfsys2 output ``X.hy2`` (same format as the
+reference) is scored the same way on the same pages.
+
+The template's Nth field is NIST's ``hsf_N``. Scored: digits (hsf_3..hsf_30), lowercase
+(hsf_31), uppercase (hsf_32), the preamble (hsf_33: upper-cased, spaces removed, since the
+reference is mixed case with spaces and hsfsys2 reads capitals); hsf_0..hsf_2 have no reference.
+Character accuracy is 1 - summed edit distance / summed reference length; a field is exact when
+it equals the reference. Seconds per page are the run's own (within the batch, no server start).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+KINDS = ("digits", "uppercase", "lowercase", "preamble")
+
+
+@dataclass(slots=True)
+class Tally:
+    """Counts for one kind of field; ``flagged``/``unflagged_exact`` only where flags exist."""
+
+    fields: int = 0
+    exact: int = 0
+    ref_chars: int = 0
+    distance: int = 0
+    right_length: int = 0
+    flagged: int = 0
+    unflagged_exact: int = 0
+    has_flags: bool = False
+    wrong: list[tuple[str, str, str, str]] = field(default_factory=list)
+
+    def add(self, page: str, name: str, ref: str, read: str, flagged: bool | None) -> None:
+        """Count one field: its reference, what was read and whether it was flagged."""
+        self.fields += 1
+        self.ref_chars += len(ref)
+        self.distance += edit_distance(ref, read)
+        self.right_length += len(read) == len(ref)
+        self.exact += read == ref
+        if read != ref:
+            self.wrong.append((page, name, read, ref))
+        if flagged is not None:
+            self.has_flags = True
+            self.flagged += flagged
+            self.unflagged_exact += (not flagged) and read == ref
+
+    def accuracy(self) -> float:
+        """Character accuracy: 1 - summed edit distance / summed reference length."""
+        return 1.0 - self.distance / self.ref_chars if self.ref_chars else float("nan")
+
+
+def parse_fields(text: str) -> dict[str, str]:
+    """Parse a ``.ref``/``.hy2`` file: one ``hsf_N text`` line per field (text may be empty)."""
+    fields: dict[str, str] = {}
+    for line in text.splitlines():
+        name, _, value = line.strip().partition(" ")
+        if name:
+            fields[name] = value.strip()
+    return fields
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance (insertions, deletions, substitutions, each 1)."""
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, start=1):
+        current = [i]
+        for j, cb in enumerate(b, start=1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1]
+
+
+def field_kind(name: str) -> str | None:
+    """The scored kind of NIST field ``hsf_N``, or None for the unreferenced hsf_0..hsf_2."""
+    number = int(name.removeprefix("hsf_"))
+    if 3 <= number <= 30:
+        return "digits"
+    return {31: "lowercase", 32: "uppercase", 33: "preamble"}.get(number)
+
+
+def normalise(kind: str, text: str) -> str:
+    """Compare without spaces; the preamble also without case (see the module docstring)."""
+    text = "".join(text.split())
+    return text.upper() if kind == "preamble" else text
+
+
+def score(
+    refs: Mapping[str, Mapping[str, str]],
+    reads: Mapping[str, Mapping[str, tuple[str, bool | None]]],
+) -> dict[str, Tally]:
+    """Tally every referenced field of every page by kind, and over all kinds (``all``).
+
+    Args:
+        refs: page -> NIST field name -> reference text.
+        reads: page -> NIST field name -> (text read, flagged for review or None if unknown);
+            a field missing from a page's reads counts as read empty.
+
+    Returns:
+        Kind -> tally, for the kinds in ``KINDS`` and ``all``.
+    """
+    tallies = {kind: Tally() for kind in (*KINDS, "all")}
+    for page, fields in refs.items():
+        for name, ref_text in fields.items():
+            kind = field_kind(name)
+            if kind is None or not ref_text:
+                continue
+            read, flagged = reads.get(page, {}).get(name, ("", None))
+            ref, got = normalise(kind, ref_text), normalise(kind, read)
+            tallies[kind].add(page, name, ref, got, flagged)
+            tallies["all"].add(page, name, ref, got, flagged)
+    return tallies
+
+
+def read_fields_csv(path: Path, names: list[str]) -> dict[str, dict[str, tuple[str, bool | None]]]:
+    """Page stem -> NIST field name -> (value, needs_review) from a run's ``fields.csv``."""
+    index = {name: f"hsf_{n}" for n, name in enumerate(names)}
+    reads: dict[str, dict[str, tuple[str, bool | None]]] = {}
+    with path.open(newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            value = row["value"]
+            if value[:2] in {"'=", "'+", "'-", "'@"}:  # the formula guard's prefix
+                value = value[1:]
+            nist = index.get(row["field"])
+            if nist is not None:
+                page = Path(row["document"]).stem
+                reads.setdefault(page, {})[nist] = (value, row["needs_review"] == "true")
+    return reads
+
+
+def run_pipeline(pages: list[Path], template: Path, out: Path) -> tuple[Path, float]:
+    """Run the one-shot command on the pages; return its run folder and wall seconds."""
+    command = [sys.executable, "-m", "flows.digitise", *map(str, pages)]
+    command += ["--output", str(out), "--template", str(template)]
+    start = time.monotonic()
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
+    wall = time.monotonic() - start
+    if done.returncode not in (0, 2):
+        sys.exit(f"digitise failed (exit {done.returncode}):\n{done.stdout}\n{done.stderr}")
+    [run_dir] = [p for p in out.iterdir() if (p / "run.json").exists()]
+    return run_dir, wall
+
+
+def _pct(part: float, whole: float) -> str:
+    return f"{100 * part / whole:.2f}%" if whole else "n/a"
+
+
+def report(ours: dict[str, Tally], nist: dict[str, Tally], pages: int, nist_pages: int) -> str:
+    """The side-by-side table as Markdown."""
+    rows = [f"| figure ({pages} pages) | us | NIST hsfsys2 ({nist_pages} pages) |", "|---|---|---|"]
+
+    def row(label: str, ours_text: str, nist_text: str) -> None:
+        rows.append(f"| {label} | {ours_text} | {nist_text} |")
+
+    for kind in KINDS:
+        a, b = ours[kind], nist[kind]
+        row(
+            f"{kind} characters",
+            _pct(a.ref_chars - a.distance, a.ref_chars),
+            _pct(b.ref_chars - b.distance, b.ref_chars),
+        )
+        row(
+            f"{kind} fields exact",
+            f"{_pct(a.exact, a.fields)} ({a.exact}/{a.fields})",
+            f"{_pct(b.exact, b.fields)} ({b.exact}/{b.fields})",
+        )
+    a, b = ours["digits"], nist["digits"]
+    row(
+        "digit fields with the right number of characters",
+        f"{_pct(a.right_length, a.fields)} ({a.right_length}/{a.fields})",
+        f"{_pct(b.right_length, b.fields)} ({b.right_length}/{b.fields})",
+    )
+    for kind, label in (("digits", "digit fields"), ("all", "all scored fields")):
+        t = ours[kind]
+        unflagged = t.fields - t.flagged
+        row(
+            f"{label} flagged for review",
+            f"{_pct(t.flagged, t.fields)} ({t.flagged}/{t.fields})",
+            "— (no flags)",
+        )
+        row(
+            f"{label} exact among those not flagged",
+            f"{_pct(t.unflagged_exact, unflagged)} ({t.unflagged_exact}/{unflagged})",
+            "—",
+        )
+    return "\n".join(rows)
+
+
+def page_shift(page: np.ndarray, blank: np.ndarray) -> tuple[float, float]:
+    """Translation (dx, dy) from blank to page pixels by phase correlation at 1/4 scale.
+
+    Args:
+        page: uint8 (H, W), dark ink on light paper.
+        blank: uint8 (H', W'), the template's reference image, same polarity.
+
+    Returns:
+        The shift in page pixels (rotation ignored: enough to cut a field with a margin).
+    """
+    h, w = blank.shape
+    small = [
+        cv2.resize(255 - cv2.resize(img, (w, h)), (w // 4, h // 4), interpolation=cv2.INTER_AREA)
+        for img in (blank, page)
+    ]
+    (dx, dy), _ = cv2.phaseCorrelate(*(s.astype(np.float32) for s in small))
+    return 4 * dx, 4 * dy
+
+
+def read_gray(path: Path) -> np.ndarray:
+    """Load an image as uint8 (H, W), dark ink on light paper; exit with its name if unreadable."""
+    image = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+    if image is None:
+        sys.exit(f"cannot read the image {path}")
+    return image
+
+
+def _text_panel(texts: Iterable[str], height: int, width: int = 720) -> np.ndarray:
+    lines = [line for text in texts for line in textwrap.wrap(text, 48) or [text]]
+    panel = np.full((max(height, 30 * len(lines) + 10), width), 255, np.uint8)
+    for k, line in enumerate(lines):
+        cv2.putText(panel, line, (8, 26 + 30 * k), cv2.FONT_HERSHEY_SIMPLEX, 0.7, 0, 2)
+    return panel
+
+
+def write_montage(
+    out: Path,
+    wrong: list[tuple[str, str, str, str]],
+    page_files: Mapping[str, Path],
+    boxes: Mapping[str, list[int]],
+    blank: np.ndarray,
+) -> int:
+    """Save one row per wrongly read field: its region of the page, what was read, the reference.
+
+    Returns:
+        The number of rows written.
+    """
+    rows: list[np.ndarray] = []
+    images: dict[str, tuple[np.ndarray, tuple[float, float]]] = {}
+    for page, nist_name, read, ref in wrong:
+        if page not in images:
+            image = read_gray(page_files[page])
+            images[page] = image, page_shift(image, blank)
+        image, (dx, dy) = images[page]
+        x0, y0, x1, y1 = boxes[nist_name]
+        pad = 20
+        cut = image[
+            max(0, round(y0 + dy) - pad) : max(0, round(y1 + dy) + pad),
+            max(0, round(x0 + dx) - pad) : max(0, round(x1 + dx) + pad),
+        ]
+        scale = min(1.0, 1000 / max(1, cut.shape[1]))
+        cut = cv2.resize(cut, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        cut = np.pad(cut, ((0, 0), (0, 1000 - cut.shape[1])), constant_values=255)
+        panel = _text_panel([f"{page} {nist_name}", f"read: {read}", f"ref:  {ref}"], cut.shape[0])
+        cut = np.pad(cut, ((0, panel.shape[0] - cut.shape[0]), (0, 0)), constant_values=255)
+        rows += [np.hstack([cut, panel]), np.full((6, 1000 + panel.shape[1]), 160, np.uint8)]
+    if rows:
+        cv2.imwrite(str(out), np.vstack(rows))
+    return len(rows) // 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark and print the figures."""
+    hsf = Path(os.environ.get("DIGITISE_DATASETS_DIR", "data/datasets")) / "hsf-dev"
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--pages", type=Path, default=hsf / "pages")
+    parser.add_argument("--refs", type=Path, default=hsf / "ref")
+    parser.add_argument("--nist", type=Path, default=hsf / "nist_output")
+    parser.add_argument("--template", type=Path, default=ROOT / "data/templates/nist-hsf.yaml")
+    parser.add_argument("--output", type=Path, help="keep the run's results here")
+    parser.add_argument("--montage", type=Path, help="save the wrongly read fields as a PNG")
+    args = parser.parse_args(argv)
+
+    page_files = {
+        p.stem: p.resolve()
+        for p in sorted(args.pages.glob("*.png"))
+        if (args.refs / f"{p.stem}.ref").exists()
+    }
+    if not page_files:
+        sys.exit(f"no page in {args.pages} has a reference in {args.refs}")
+    refs = {s: parse_fields((args.refs / f"{s}.ref").read_text()) for s in page_files}
+    hy2 = {s: args.nist / f"{s}.hy2" for s in page_files if (args.nist / f"{s}.hy2").exists()}
+    template = yaml.safe_load(args.template.read_text())
+    names = [f["name"] for f in template["fields"]]
+    boxes = {f"hsf_{n}": f["box"] for n, f in enumerate(template["fields"])}
+
+    out = args.output or Path(tempfile.mkdtemp(prefix="real-forms-"))
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        run_dir, wall = run_pipeline(list(page_files.values()), args.template.resolve(), out)
+        reads = read_fields_csv(run_dir / "fields.csv", names)
+        summary = json.loads((run_dir / "run.json").read_text())["summary"]
+        ours = score(refs, reads)
+        nist_reads = {
+            s: {k: (v, None) for k, v in parse_fields(p.read_text()).items()}
+            for s, p in hy2.items()
+        }
+        nist = score({s: refs[s] for s in hy2}, nist_reads)
+        print(report(ours, nist, len(page_files), len(hy2)))
+        print(f"\nseconds per page (the run's own, in the batch): {summary['seconds per page']}")
+        print(f"wall time of the whole command (server start, model load): {wall:.1f} s")
+        print(f"pages: {', '.join(page_files)}; template {args.template}")
+        if args.montage:
+            blank = read_gray(args.template.parent / template["reference_image"])
+            wrong = [w for kind in KINDS for w in ours[kind].wrong]
+            count = write_montage(args.montage, wrong, page_files, boxes, blank)
+            print(f"montage of {count} wrongly read fields: {args.montage}")
+    finally:
+        if args.output is None:
+            shutil.rmtree(out, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,88 @@
+"""The real-forms benchmark's scoring on a tiny made-up reference and reading."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from benchmarks.real_forms import edit_distance, field_kind, parse_fields, read_fields_csv, score
+
+REF = (
+    "hsf_0\nhsf_1\nhsf_2 \n"
+    + """hsf_3 0123456789
+hsf_6 86
+hsf_7 506
+hsf_31 abc
+hsf_32 ABC
+hsf_33 We the People
+"""
+)
+
+
+def test_parse_fields_keeps_empty_references() -> None:
+    fields = parse_fields(REF)
+    assert fields["hsf_0"] == fields["hsf_2"] == ""
+    assert fields["hsf_3"] == "0123456789" and fields["hsf_33"] == "We the People"
+    assert len(fields) == 9
+
+
+def test_edit_distance() -> None:
+    assert edit_distance("", "") == 0
+    assert edit_distance("506", "506") == 0
+    assert edit_distance("506", "56") == 1  # a character lost
+    assert edit_distance("86", "8b6") == 1  # one extra
+    assert edit_distance("kitten", "sitting") == 3
+    assert edit_distance("", "12") == edit_distance("12", "") == 2
+
+
+def test_field_kinds() -> None:
+    assert [field_kind(f"hsf_{n}") for n in (0, 2, 3, 30, 31, 32, 33)] == [
+        None,
+        None,
+        "digits",
+        "digits",
+        "lowercase",
+        "uppercase",
+        "preamble",
+    ]
+
+
+def test_score_tallies_by_kind_and_flags() -> None:
+    refs = {"p1": parse_fields(REF)}
+    reads = {
+        "p1": {
+            "hsf_0": ("SMITH", True),  # no reference: not scored
+            "hsf_3": ("0123456789", False),  # exact, not flagged
+            "hsf_6": ("85", True),  # one substitution, flagged
+            "hsf_7": ("56", False),  # one lost, not flagged: a confident wrong field
+            "hsf_31": ("abd", True),
+            # hsf_32 missing: read as empty
+            "hsf_33": ("WETHE PEOPLE", True),  # case and spaces ignored for the preamble
+        }
+    }
+    tallies = score(refs, reads)
+    digits = tallies["digits"]
+    assert (digits.fields, digits.exact, digits.ref_chars, digits.distance) == (3, 1, 15, 2)
+    assert math.isclose(digits.accuracy(), 1 - 2 / 15)
+    assert digits.right_length == 2 and digits.flagged == 1 and digits.unflagged_exact == 1
+    assert [w[1] for w in digits.wrong] == ["hsf_6", "hsf_7"]
+    assert tallies["uppercase"].distance == 3 and tallies["uppercase"].exact == 0
+    assert tallies["lowercase"].distance == 1
+    preamble = tallies["preamble"]
+    assert preamble.exact == 1 and preamble.ref_chars == len("WETHEPEOPLE")
+    everything = tallies["all"]
+    assert everything.fields == 6 and everything.exact == 2
+    # A reading without flags (NIST's) leaves the flag counts unknown, not zero-flagged.
+    nist = score(refs, {"p1": {k: (v, None) for k, v in parse_fields(REF).items()}})
+    assert nist["all"].exact == 6 and not nist["all"].has_flags
+
+
+def test_read_fields_csv_maps_template_order_to_nist_names(tmp_path: Path) -> None:
+    csv_path = tmp_path / "fields.csv"
+    csv_path.write_text(
+        "document,page,field,value,confidence,needs_review,status,reason\n"
+        "/x/f0000_14.png,1,digits_a,0123,0.9,false,ok,\n"
+        "/x/f0000_14.png,1,sign,'-5,0.9,true,needs_review,1 uncertain character(s)\n"
+    )
+    reads = read_fields_csv(csv_path, ["name", "digits_a", "sign"])
+    assert reads == {"f0000_14": {"hsf_1": ("0123", False), "hsf_2": ("-5", True)}}
