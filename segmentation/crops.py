@@ -142,12 +142,16 @@ def _pieces(ink: np.ndarray, box: Box, dpi: int) -> list[np.ndarray]:
     thin = line_width(dpi) + 1
     out = []
     for i in range(1, count):
-        _x, _y, w, h, area = stats[i]
+        x, y, w, h, area = stats[i]
         cx, cy = centroids[i]
         line_like = min(w, h) <= thin and max(w, h) >= 0.25 * dpi
         if area < speck or line_like:
             continue
         if not (box[0] <= cx < box[2] and box[1] <= cy < box[3]):
             continue
-        out.append((labels == i) & inked)
+        piece = np.zeros_like(inked)  # compared within its box only: fields hold many pieces
+        piece[y : y + h, x : x + w] = (labels[y : y + h, x : x + w] == i) & inked[
+            y : y + h, x : x + w
+        ]
+        out.append(piece)
     return out

@@ -149,7 +149,12 @@ class _Search:
         shrunk = cv2.resize(
             ink[: rows * _LOW, : cols * _LOW], (cols, rows), interpolation=cv2.INTER_AREA
         )
-        small = cv2.dilate((shrunk > 60).astype(np.uint8), np.ones((3, 3), np.uint8))
+        # Scoring asks whether the form's lines are printed where the fit puts them, so it
+        # counts light grey (a dropout-colour frame) as ink, and a block as inked when a
+        # hairline crosses it (a 1 px line fills only a quarter of a 4x4 block).
+        faint = (page[: rows * _LOW, : cols * _LOW] < (int(threshold) + 255) // 2).astype(np.uint8)
+        lines = cv2.resize(faint * 255, (cols, rows), interpolation=cv2.INTER_AREA)
+        small = cv2.dilate((lines > 40).astype(np.uint8), np.ones((3, 3), np.uint8))
         return cls(ink, shrunk, small)
 
     def scale_of(self, template: Template) -> float:

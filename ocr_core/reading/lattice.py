@@ -125,8 +125,9 @@ def read_cut(
     Returns:
         The field with ``chars`` replaced by the chosen candidates, and each one's reading. A
         reading's confidences are the classifier's times the cut's posterior, so a character
-        whose cut is in doubt is in doubt. A field that no path covers, or whose cut holds
-        more characters than it may, is ``unreadable`` with its reason.
+        whose cut is in doubt is in doubt. A field that no path covers is ``unreadable``; one
+        whose cut holds more characters than it may keeps its reading, with the reason (the
+        field goes to review).
     """
     lattice = crops.lattice
     if lattice is None:
@@ -144,8 +145,7 @@ def read_cut(
         ([str(x) for x in labels[k]], [float(p) * posterior for p in probs[k]])
         for k, posterior in zip(cut.candidates, cut.posteriors, strict=True)
     ]
-    status, reason = "ok", ""
+    reason = ""
     if lattice.max_chars and len(chars) > lattice.max_chars:
-        status = "unreadable"
         reason = f"{len(chars)} characters found, the field holds at most {lattice.max_chars}"
-    return replace(crops, status=status, reason=reason, chars=chars), readings
+    return replace(crops, status="ok", reason=reason, chars=chars), readings

@@ -394,6 +394,10 @@ def make_document(
         params = random_params(rng, turns=turns)
         while not params_fit(template, params):
             params = random_params(rng, turns=turns)
+        if params.binarise and (style.form.shade or style.form.thickness == 1):
+            # A dropout-colour or hairline form thresholded to black and white loses its lines
+            # (as it is designed to): such forms are scanned in grey, not faxed.
+            params = ScanParams(**{**_asdict(params), "binarise": False})
         if binarise is not None:
             # Thresholding a shaded page would blacken its dark side: no shading then.
             shading = 0.0 if binarise else params.shading
