@@ -35,17 +35,22 @@ ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "data" / "templates"
 
 
-def generate(out: Path, count: int, seed: int) -> None:
-    """Write ``count`` one-page PNG forms (both templates, all scan distortions) with truth."""
+def generate(out: Path, count: int, seed: int, random_style: bool = False) -> None:
+    """Write ``count`` one-page PNG forms (both templates, all scan distortions) with truth.
+
+    With ``random_style``, each page is drawn in a random style; pages without registration
+    marks come with their own template (and blank) in ``out/templates/``.
+    """
     out.mkdir(parents=True, exist_ok=True)
     half = count // 2
+    style = ["--random-style"] if random_style else []
     for i, (name, n) in enumerate(
         (("loan-application", half), ("change-of-address", count - half))
     ):
         subprocess.run(
             [sys.executable, "-m", "segmentation.synthetic", "forms", "--templates",
              str(TEMPLATES / f"{name}.yaml"), "--format", "png", "--count", str(n),
-             "--prefix", name, "--seed", str(seed + i), "--out", str(out)],
+             "--prefix", name, "--seed", str(seed + i), "--out", str(out), *style],
             check=True, cwd=ROOT,
         )  # fmt: skip
 
@@ -168,6 +173,53 @@ def memory_run(forms: Path, copies: int) -> None:
     shutil.rmtree(batch)
 
 
+def _run_style(folder: Path, style: str, args: argparse.Namespace, prefix: bool) -> dict:
+    """Generate forms in ``style``, digitise them on a warm server, return the figures."""
+    forms = folder / "forms"
+    generate(forms, args.forms, args.seed, random_style=style == "random")
+    templates = [str(TEMPLATES)]
+    if (forms / "templates").is_dir():  # pages without marks, each with its user's template
+        templates.append(str(forms / "templates"))
+    warm = folder / "warm"
+    warm.mkdir()
+    for src in sorted(forms.glob("*.png"))[:2]:
+        shutil.copy(src, warm / src.name)
+    digitise_forms(input=[str(warm)], output=str(folder / "out"), templates=templates)
+    summary = digitise_forms(
+        input=[str(forms)],
+        output=str(folder / "out"),
+        templates=templates,
+        threshold=args.threshold,
+    )
+    figures: dict[str, float] = {
+        "pages": summary.pages,
+        "pages per second (warm server, PNG)": summary.pages / summary.seconds,
+        "characters per page": summary.characters / max(1, summary.pages),
+    }
+    figures.update(accuracy(Path(summary.run_dir), forms))
+    if style == "house":
+        figures.update(classification_speed(forms))
+    return {f"{style}: {k}" if prefix else k: v for k, v in figures.items()}
+
+
+def _memory(tmp: Path, forms: Path) -> dict[str, float]:
+    """Peak memory of a 50-page batch (the first 50 forms) and of it ten times over."""
+    figures: dict[str, float] = {}
+    fifty = tmp / "fifty"
+    fifty.mkdir()
+    for src in sorted(forms.glob("*.png"))[:50]:
+        shutil.copy(src, fifty / src.name)
+    for copies in (1, 10):
+        out = subprocess.run(
+            [sys.executable, "-m", "benchmarks.pipeline", "--memory-run",
+             str(fifty), str(copies)],
+            check=True, capture_output=True, text=True, cwd=ROOT,
+        )  # fmt: skip
+        result = json.loads(out.stdout.strip().splitlines()[-1])
+        figures[f"peak RSS MiB, {result['pages']}-page batch"] = result["peak_mib"]
+    return figures
+
+
 def main() -> int:
     """Generate forms, run the pipeline on them and print every figure."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -176,47 +228,25 @@ def main() -> int:
     parser.add_argument("--memory", action="store_true", help="also 50- vs 500-page peak memory")
     parser.add_argument("--threshold", type=float, help="review threshold override (0-1)")
     parser.add_argument(
+        "--style",
+        choices=["house", "random", "both"],
+        default="both",
+        help="forms as we print them, in random styles, or both (reported apart)",
+    )
+    parser.add_argument(
         "--memory-run", nargs=2, metavar=("FORMS", "COPIES"), help=argparse.SUPPRESS
     )
     args = parser.parse_args()
     if args.memory_run:
         memory_run(Path(args.memory_run[0]), int(args.memory_run[1]))
         return 0
+    figures: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as tmp, local_server():
-        forms = Path(tmp) / "forms"
-        generate(forms, args.forms, args.seed)
-        warm = Path(tmp) / "warm"
-        warm.mkdir()
-        for src in sorted(forms.glob("*.png"))[:2]:
-            shutil.copy(src, warm / src.name)
-        digitise_forms(input=[str(warm)], output=str(Path(tmp) / "out"), templates=[str(TEMPLATES)])
-        summary = digitise_forms(
-            input=[str(forms)],
-            output=str(Path(tmp) / "out"),
-            templates=[str(TEMPLATES)],
-            threshold=args.threshold,
-        )
-        figures: dict[str, float] = {
-            "pages": summary.pages,
-            "pages per second (warm server, PNG)": summary.pages / summary.seconds,
-            "characters per page": summary.characters / max(1, summary.pages),
-        }
-        figures.update(accuracy(Path(summary.run_dir), forms))
-        figures.update(classification_speed(forms))
+        styles = ("house", "random") if args.style == "both" else (args.style,)
+        for style in styles:
+            figures.update(_run_style(Path(tmp) / style, style, args, prefix=len(styles) > 1))
         if args.memory:
-            # The 50-page batch is the first 50 forms; the 500-page batch is them ten times over.
-            fifty = Path(tmp) / "fifty"
-            fifty.mkdir()
-            for src in sorted(forms.glob("*.png"))[:50]:
-                shutil.copy(src, fifty / src.name)
-            for copies in (1, 10):
-                out = subprocess.run(
-                    [sys.executable, "-m", "benchmarks.pipeline", "--memory-run",
-                     str(fifty), str(copies)],
-                    check=True, capture_output=True, text=True, cwd=ROOT,
-                )  # fmt: skip
-                result = json.loads(out.stdout.strip().splitlines()[-1])
-                figures[f"peak RSS MiB, {result['pages']}-page batch"] = result["peak_mib"]
+            figures.update(_memory(Path(tmp), Path(tmp) / styles[0] / "forms"))
     width = max(len(k) for k in figures)
     for key, value in figures.items():
         text = f"{value:.4f}" if isinstance(value, float) else str(value)

@@ -18,8 +18,15 @@ import numpy as np
 
 from ocr_core.settings import load_settings
 from segmentation import load_templates, segment_page
-from segmentation.records import FieldCrops
-from segmentation.synthetic import load_glyph_pool, make_document, match_crops
+from segmentation.records import FieldCrops, Template
+from segmentation.synthetic import (
+    GlyphPool,
+    load_glyph_pool,
+    make_document,
+    match_crops,
+    style_of,
+    styled_template,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -36,19 +43,40 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--pages", type=int, default=60)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--style",
+        choices=["house", "random", "both"],
+        default="both",
+        help="forms as we print them, in random styles (lines, cells, shade, marks, writing), "
+        "or both, reported apart",
+    )
     args = parser.parse_args()
     cv2.setNumThreads(1)  # the target is time per page on one core
     templates = load_templates([ROOT / "data" / "templates"])
     pool = load_glyph_pool()
-    rng = np.random.default_rng(args.seed)
-    scans, records = make_document(templates, pool, rng, args.pages)
+    for style in ("house", "random") if args.style == "both" else (args.style,):
+        print(f"== {style} style ==")
+        measure(templates, pool, np.random.default_rng(args.seed), args.pages, style == "random")
+    return 0
+
+
+def measure(
+    templates: list[Template],
+    pool: GlyphPool,
+    rng: np.random.Generator,
+    pages: int,
+    randomise: bool,
+) -> None:
+    """Generate ``pages`` forms, segment them, print the figures."""
+    scans, records = make_document(templates, pool, rng, pages, randomise=randomise)
     counts: Counter[str] = Counter()
     seconds: list[float] = []
     cpu_seconds: list[float] = []
     crops, labels, charsets = [], [], []
     for scan, record in zip(scans, records, strict=True):
+        page_templates = [styled_template(t, style_of(record)) for t in templates]
         start, cpu = time.perf_counter(), time.process_time()
-        result = segment_page(scan, templates)
+        result = segment_page(scan, page_templates)
         seconds.append(time.perf_counter() - start)
         cpu_seconds.append(time.process_time() - cpu)
         counts["pages"] += 1
@@ -88,7 +116,6 @@ def main() -> int:
         f" (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)"
     )
     _accuracy(crops, labels, charsets)
-    return 0
 
 
 def _accuracy(crops: list[np.ndarray], labels: list[str], charsets: list[str]) -> None:

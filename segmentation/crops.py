@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -65,19 +65,42 @@ def cut_field(
         return record("unreadable", "field is mostly ink (scribbled out or a shadow?)", [])
     pieces = _pieces(ink, (margin, margin, size[0] - margin, size[1] - margin), dpi)
     strength = (255 - local).astype(np.uint8)
+    window = _Window(strength, to_page, page)
     if spec.kind == "comb":
         chars = comb_chars(pieces, spec, offset, strength, to_page, page, dpi)
         found = any(c.status == "ok" for c in chars)
         return record("ok" if found else "empty", "" if found else "no ink in any cell", chars)
-    groups, tall = box_groups(pieces, size[1] - 2 * margin)
-    chars = [char_crop(i, mask, strength, to_page, page) for i, mask in enumerate(groups)]
+    return _box_field(record("ok", "", []), pieces, spec.max_chars, size[1] - 2 * margin, window)
+
+
+@dataclass(frozen=True, slots=True)
+class _Window:
+    """A field's window: its ink strength (uint8, 255 - gray), the map to the page, the page."""
+
+    strength: np.ndarray
+    to_page: np.ndarray
+    page: np.ndarray
+
+
+def _box_field(
+    field: FieldCrops, pieces: list[np.ndarray], max_chars: int, height: int, window: _Window
+) -> FieldCrops:
+    """A box field's characters as grouped by shape, and the candidate cuts to choose from.
+
+    ``height`` is the box's inner height in pixels.
+    """
+    groups, tall = box_groups(pieces, height)
+    chars = tuple(
+        char_crop(i, mask, window.strength, window.to_page, window.page)
+        for i, mask in enumerate(groups)
+    )
     if not chars:
-        return record("empty", "no ink in the box", [])
-    lattice = build_lattice(pieces, spec.max_chars, tall, strength, to_page, page)
-    if len(chars) > spec.max_chars:
-        reason = f"{len(chars)} characters found, the field holds at most {spec.max_chars}"
-        return replace(record("unreadable", reason, chars), lattice=lattice)
-    return replace(record("ok", "", chars), lattice=lattice)
+        return replace(field, status="empty", reason="no ink in the box")
+    lattice = build_lattice(pieces, max_chars, tall, window.strength, window.to_page, window.page)
+    if len(chars) > max_chars:
+        reason = f"{len(chars)} characters found, the field holds at most {max_chars}"
+        return replace(field, status="unreadable", reason=reason, chars=chars, lattice=lattice)
+    return replace(field, chars=chars, lattice=lattice)
 
 
 def _shift(dx: float, dy: float) -> np.ndarray:

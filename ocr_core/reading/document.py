@@ -296,8 +296,7 @@ def digitise_document(
     """
     started = time.perf_counter()
     folder = f"{slot:04d}-{_safe_name(Path(document).stem)}"
-    crop_dir = run_dir / "crops" / folder
-    _make_dir(crop_dir)
+    crop_dir = _make_dir(run_dir / "crops" / folder)
     field_rows: list[FieldRow] = []
     char_rows: list[CharRow] = []
     rules: list[tuple[int, str, dict[str, object]]] = []

@@ -7,18 +7,16 @@ reads the datasets or imports ``ocr_core.training``.
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from segmentation.synthetic.forms import (
+from segmentation.synthetic.forms import fill_form, make_document, scan_form
+from segmentation.synthetic.glyphs import GlyphPool, load_glyph_pool
+from segmentation.synthetic.match import box_iou, match_boxes, match_crops
+from segmentation.synthetic.styles import (
     HOUSE_STYLE,
     PageStyle,
-    fill_form,
-    make_document,
     random_style,
-    scan_form,
     style_of,
     styled_template,
 )
-from segmentation.synthetic.glyphs import GlyphPool, load_glyph_pool
-from segmentation.synthetic.match import box_iou, match_boxes, match_crops
 
 if TYPE_CHECKING:
     from segmentation.synthetic.harvest import cut_forms
