@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import string
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -141,29 +142,32 @@ def fill_form(
     page = render_blank_form(template, marks=style.marks, style=style.form)
     rate = style.cross_rate if touch_rate is None else touch_rate
     truth: list[dict] = []
-    darkness = float(rng.uniform(0.75, 1.0))
+    pen = _Pen(pool, rng, style, rate, float(rng.uniform(0.75, 1.0)))
     for spec in template.fields:
         value = field_value(spec, rng)
         if spec.kind == "comb":
-            chars = _write_comb(page, spec, value, pool, rng, (rate, darkness), style)
+            chars = _write_comb(page, spec, value, pen)
         else:
-            chars = _write_box(page, spec, value, pool, rng, (rate, darkness), style)
+            chars = _write_box(page, spec, value, pen)
         value = "".join(str(c["char"]) for c in chars)
         truth.append({"name": spec.name, "kind": spec.kind, "value": value, "chars": chars})
     return page, truth
 
 
-def _write_comb(
-    page: np.ndarray,
-    spec: FieldSpec,
-    value: str,
-    pool: GlyphPool,
-    rng: np.random.Generator,
-    pen: tuple[float, float],
-    style: PageStyle,
-) -> list[dict]:
+@dataclass(frozen=True, slots=True)
+class _Pen:
+    """How a page is written: the handwriting, the random source, the page's style and ink."""
+
+    pool: GlyphPool
+    rng: np.random.Generator
+    style: PageStyle
+    rate: float  # share of characters pushed over a line
+    darkness: float
+
+
+def _write_comb(page: np.ndarray, spec: FieldSpec, value: str, pen: _Pen) -> list[dict]:
     """Write one character per cell; return the characters' truth."""
-    rate, darkness = pen
+    pool, rng, style, rate, darkness = pen.pool, pen.rng, pen.style, pen.rate, pen.darkness
     chars = []
     for index, (char, cell) in enumerate(zip(value, spec.cells, strict=False)):
         cw, ch = cell[2] - cell[0], cell[3] - cell[1]
@@ -180,17 +184,9 @@ def _write_comb(
     return chars
 
 
-def _write_box(
-    page: np.ndarray,
-    spec: FieldSpec,
-    value: str,
-    pool: GlyphPool,
-    rng: np.random.Generator,
-    pen: tuple[float, float],
-    style: PageStyle,
-) -> list[dict]:
+def _write_box(page: np.ndarray, spec: FieldSpec, value: str, pen: _Pen) -> list[dict]:
     """Write a box field's characters left to right; return the characters' truth."""
-    rate, darkness = pen
+    pool, rng, style, rate, darkness = pen.pool, pen.rng, pen.style, pen.rate, pen.darkness
     x0, y0, x1, y1 = spec.box
     share = rng.uniform(*style.writing) if style.writing else rng.uniform(0.5, 0.72)
     height = (y1 - y0) * share
