@@ -110,19 +110,30 @@ def _follow(
         Where (across the line) it was found in each stretch where it was.
     """
     start, stop = max(0, min(span)), min(views[0].shape[1], max(span) + 1)
-    centres = []
+    stretches = []
     for a in range(start, stop, stretch):
         b = min(stop, a + stretch)
-        if b - a < max(4, stretch // 4) and a > start:
-            a = max(start, b - stretch)  # a short last stretch: reuse the previous one's end
+        if b - a < stretch // 2 and a > start:
+            a = max(start, b - stretch)  # a short last stretch: overlap the previous one
         found.expected += b - a
         for view in views:
             bands = _bands(view[:, a:b], across, reach)
             if bands:
+                stretches.append((a, b, view, *bands[0]))
                 break
-        else:
-            continue
-        top, bottom = bands[0]
+    if not stretches:
+        return []
+    # A stretch where writing runs along the line (a thick stroke over a short stretch) looks
+    # like a thicker line: such a band is cut back to the line's own thickness, measured on
+    # the line as a whole, around its place in the neighbouring stretches.
+    cores = [bottom - top for *_, top, bottom in stretches]
+    core = int(np.median(cores))
+    place = int(np.median([(top + bottom) // 2 for *_, top, bottom in stretches]))
+    centres = []
+    for a, b, view, top, bottom in stretches:
+        if bottom - top > 1.5 * core + 2:
+            middle = min(max((top + bottom) // 2, place - 1), place + 1)
+            top, bottom = middle - core // 2, middle - core // 2 + core
         found.length += b - a
         found.thicknesses.append(bottom - top)
         first, erase = _erasable(view, top, bottom, a, b)
