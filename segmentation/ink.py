@@ -33,8 +33,11 @@ def char_crop(
     """Frame the ink under ``mask`` (a little grown, to keep anti-aliased edges)."""
     rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
     y0, y1, x0, x1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
-    grown = cv2.dilate(mask.astype(np.uint8), np.ones((3, 3), np.uint8))
-    ink = (strength * grown)[y0:y1, x0:x1]
+    # Grown within the ink's box and a pixel around it: the same as growing the whole mask.
+    wy, wx = max(0, y0 - 1), max(0, x0 - 1)
+    window = mask[wy : y1 + 1, wx : x1 + 1].astype(np.uint8)
+    grown = cv2.dilate(window, np.ones((3, 3), np.uint8))[y0 - wy : y1 - wy, x0 - wx : x1 - wx]
+    ink = strength[y0:y1, x0:x1] * grown
     image = crop_to_character(ink, ink_is_dark=False)
     box = to_page_box((int(x0), int(y0), int(x1), int(y1)), to_page, page)
     return CharCrop(index, image, box, "ok" if image.any() else "empty")
