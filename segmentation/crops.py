@@ -128,7 +128,7 @@ def _rules(
         dividers,
         search=round(0.04 * dpi),
         divider_search=max(round(0.04 * dpi), round(cell / 4)),
-        stretch=round(0.25 * dpi),
+        stretch=round(0.4 * dpi),
     )
 
 

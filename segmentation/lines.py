@@ -206,10 +206,11 @@ def _erasable(view: np.ndarray, top: int, bottom: int, a: int, b: int) -> tuple[
     erase[top - lo : bottom - lo] = window[top - lo : bottom - lo]
     above = _run_length(view[lo:top, a:b][::-1], fringe + 1)
     below = _run_length(view[bottom:hi, a:b], fringe + 1)
-    for column in np.flatnonzero(above <= fringe):
-        erase[top - lo - above[column] : top - lo, column] = True
-    for column in np.flatnonzero(below <= fringe):
-        erase[bottom - lo : bottom - lo + below[column], column] = True
+    rows = np.arange(window.shape[0])[:, None]
+    thin_above = np.where(above <= fringe, above, 0)[None, :]
+    thin_below = np.where(below <= fringe, below, 0)[None, :]
+    erase |= (rows >= top - lo - thin_above) & (rows < top - lo)
+    erase |= (rows >= bottom - lo) & (rows < bottom - lo + thin_below)
     reach = max(2, core // 2 + 1)
     beyond_top = view[max(0, lo - reach) : lo, a:b].any(axis=0) | (above > fringe)
     beyond_bottom = view[hi : min(height, hi + reach), a:b].any(axis=0) | (below > fringe)
