@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 
 import cv2
@@ -12,8 +13,9 @@ from segmentation.comb import comb_chars
 from segmentation.ink import char_crop, to_page_box
 from segmentation.lattice import build_lattice
 from segmentation.lines import Rules, find_rules
-from segmentation.records import Box, CharCrop, FieldCrops, FieldSpec
+from segmentation.records import Box, Candidate, CharCrop, FieldCrops, FieldSpec, Lattice
 from segmentation.templates import TICK_FRACTION, field_lines, line_width
+from segmentation.textlines import text_bands
 
 
 def cut_field(
@@ -32,7 +34,7 @@ def cut_field(
         The field's crops: comb fields one per cell (empty ones included), box fields one per
         character found, left to right. Crop images are uint8 (28, 28), white ink on black.
     """
-    margin = round(0.06 * dpi)
+    margin = _margin(dpi)
     x0, y0, x1, y1 = spec.box
     to_page = homography @ _shift(x0 - margin, y0 - margin)
     size = (x1 - x0 + 2 * margin, y1 - y0 + 2 * margin)
@@ -63,14 +65,14 @@ def cut_field(
     ink = ((local < threshold) & ~rules.mask).astype(np.uint8)
     if ink[margin:-margin, margin:-margin].mean() > 0.35:
         return record("unreadable", "field is mostly ink (scribbled out or a shadow?)", [])
-    pieces = _pieces(ink, (margin, margin, size[0] - margin, size[1] - margin), dpi)
     strength = (255 - local).astype(np.uint8)
-    window = _Window(strength, to_page, page)
+    inner = (margin, margin, size[0] - margin, size[1] - margin)
     if spec.kind == "comb":
+        pieces = _pieces(ink, inner, dpi)
         chars = comb_chars(pieces, spec, offset, strength, to_page, page, dpi)
         found = any(c.status == "ok" for c in chars)
         return record("ok" if found else "empty", "" if found else "no ink in any cell", chars)
-    return _box_field(record("ok", "", []), pieces, spec.max_chars, size[1] - 2 * margin, window)
+    return _box_writing(record("ok", "", []), ink, spec, _Window(strength, to_page, page), dpi)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,12 +85,13 @@ class _Window:
 
 
 def _box_field(
-    field: FieldCrops, pieces: list[np.ndarray], max_chars: int, height: int, window: _Window
+    field: FieldCrops, pieces: list[np.ndarray], spec: FieldSpec, height: int, window: _Window
 ) -> FieldCrops:
     """A box field's characters as grouped by shape, and the candidate cuts to choose from.
 
-    ``height`` is the box's inner height in pixels.
+    ``height`` is the box's (or the line of writing's) inner height in pixels.
     """
+    max_chars = spec.max_chars
     groups, tall = box_groups(pieces, height)
     chars = tuple(
         char_crop(i, mask, window.strength, window.to_page, window.page)
@@ -101,6 +104,62 @@ def _box_field(
         reason = f"{len(chars)} characters found, the field holds at most {max_chars}"
         return replace(field, status="unreadable", reason=reason, chars=chars, lattice=lattice)
     return replace(field, chars=chars, lattice=lattice)
+
+
+def _box_writing(
+    field: FieldCrops, ink: np.ndarray, spec: FieldSpec, window: _Window, dpi: int
+) -> FieldCrops:
+    """A box field's writing: one line of it, or a paragraph cut line by line.
+
+    ``ink`` is the field window's (uint8, 1 on ink, printed lines erased); a paragraph's
+    characters and candidate cuts are joined in reading order.
+    """
+    height, width = ink.shape
+    margin = _margin(dpi)
+    inner = (margin, margin, width - margin, height - margin)
+    bands = text_bands(ink[:, margin:-margin], (margin, height - margin))
+    if len(bands) == 1:
+        return _box_field(field, _pieces(ink, inner, dpi), spec, height - 2 * margin, window)
+    lines = []
+    for top, bottom in bands:
+        band = _Window(window.strength[top:bottom], window.to_page @ _shift(0, top), window.page)
+        pieces = _pieces(ink[top:bottom], (margin, 0, width - margin, bottom - top), dpi)
+        lines.append(_box_field(field, pieces, spec, bottom - top, band))
+    return _join_lines(field, lines, spec.max_chars)
+
+
+def _join_lines(field: FieldCrops, lines: list[FieldCrops], max_chars: int) -> FieldCrops:
+    """One field from the lines of a paragraph: characters and candidate cuts in reading order."""
+    chars: list[CharCrop] = []
+    candidates: list[Candidate] = []
+    skips: list[float] = []
+    for line in lines:
+        chars += [replace(c, index=len(chars) + i) for i, c in enumerate(line.chars)]
+        if line.lattice is not None:
+            shift = len(skips)
+            candidates += [
+                replace(c, start=c.start + shift, stop=c.stop + shift)
+                for c in line.lattice.candidates
+            ]
+            skips += line.lattice.skips
+        elif line.chars:  # a line too scribbled to cut: read as grouped, one candidate each
+            for c in line.chars:
+                candidates.append(Candidate(len(skips), len(skips) + 1, c.image, c.box, 0.0))
+                skips.append(-math.inf)
+    if not chars:
+        return replace(field, status="empty", reason="no ink in the box")
+    lattice = Lattice(len(skips), tuple(candidates), tuple(skips), max_chars)
+    if len(chars) > max_chars:
+        reason = f"{len(chars)} characters found, the field holds at most {max_chars}"
+        return replace(
+            field, status="unreadable", reason=reason, chars=tuple(chars), lattice=lattice
+        )
+    return replace(field, chars=tuple(chars), lattice=lattice)
+
+
+def _margin(dpi: int) -> int:
+    """Pixels around a field's box in its window: room for a box a little off its frame."""
+    return round(0.06 * dpi)
 
 
 def _shift(dx: float, dy: float) -> np.ndarray:

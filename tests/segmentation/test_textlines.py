@@ -1,0 +1,56 @@
+"""A free-text box holding a paragraph is cut into its lines of writing, even where they touch."""
+
+from __future__ import annotations
+
+import itertools
+
+import cv2
+import numpy as np
+
+from segmentation.crops import cut_field
+from segmentation.records import FieldSpec
+from segmentation.textlines import text_bands
+
+
+def _paragraph(lines: list[str], pitch: int, width: int = 900) -> np.ndarray:
+    page = np.full((pitch * len(lines) + 60, width), 255, np.uint8)
+    for k, text in enumerate(lines):
+        origin = (20, 30 + pitch * k + int(0.7 * pitch))
+        cv2.putText(page, text, origin, cv2.FONT_HERSHEY_SIMPLEX, pitch / 40, 0, 3)
+    return page
+
+
+def test_a_paragraph_is_cut_between_its_lines() -> None:
+    page = _paragraph(["We the People", "of the United", "States in order"], pitch=60)
+    ink = page < 128
+    bands = text_bands(ink, (0, page.shape[0]))
+    assert len(bands) == 3
+    assert bands[0][0] == 0 and bands[-1][1] == page.shape[0]  # they cover the box
+    for (_, bottom), (top, _) in itertools.pairwise(bands):
+        assert bottom == top
+
+
+def test_lines_that_touch_are_still_cut_apart() -> None:
+    page = _paragraph(["gypsy jelly", "THE LAND"], pitch=45)
+    page[70:80, 100:104] = 0  # a descender running into the next line's capitals
+    assert len(text_bands(page < 128, (0, page.shape[0]))) == 2
+
+
+def test_one_line_of_writing_is_one_band() -> None:
+    page = _paragraph(["8941"], pitch=60, width=300)
+    page[5:8, 250:256] = 0  # a speck above the writing is no line of its own
+    assert text_bands(page < 128, (0, page.shape[0])) == [(0, page.shape[0])]
+
+
+def test_a_paragraph_field_reads_line_after_line() -> None:
+    page = np.full((300, 1000), 255, np.uint8)
+    cv2.rectangle(page, (30, 30), (970, 270), 0, 4)
+    for k, text in enumerate(["ABC", "DEF", "GHI"]):
+        cv2.putText(page, text, (60, 95 + 70 * k), cv2.FONT_HERSHEY_SIMPLEX, 1.6, 0, 5)
+    spec = FieldSpec("comments", "box", "upper", (30, 30, 970, 270), max_chars=40)
+    crops = cut_field(page, spec, np.eye(3), 128, 300)
+    assert crops.status == "ok" and len(crops.chars) == 9
+    tops = [c.box[1] for c in crops.chars]
+    assert tops[0] < tops[3] < tops[6]  # the second line's characters follow the first's
+    assert [c.index for c in crops.chars] == list(range(9))
+    assert crops.lattice is not None and crops.lattice.atoms >= 9
