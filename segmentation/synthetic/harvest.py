@@ -29,24 +29,36 @@ from segmentation.segment import segment_page
 from segmentation.synthetic.forms import make_document
 from segmentation.synthetic.glyphs import GlyphPool, load_glyph_pool
 from segmentation.synthetic.match import match_crops
+from segmentation.synthetic.styles import style_of, styled_template
 from segmentation.templates import load_templates
 
 CHUNK = 20  # pages generated at once, to bound memory
 
 
 def cut_forms(
-    templates: Sequence[Template], pool: GlyphPool, rng: np.random.Generator, pages: int
+    templates: Sequence[Template],
+    pool: GlyphPool,
+    rng: np.random.Generator,
+    pages: int,
+    *,
+    randomise: bool = False,
 ) -> Iterator[tuple[PageResult | None, dict]]:
     """Fill, scan and segment ``pages`` forms, a few at a time (scans are held in memory).
+
+    With ``randomise``, each page is drawn in a random style (``make_document``) and cut with
+    the template its user would have (``styled_template``: a page without marks is
+    registered to its own blank).
 
     Yields:
         Per page, its segmentation (None when it did not register, or registered to another
         template than the one written) and its truth record.
     """
     for start in range(0, pages, CHUNK):
-        scans, records = make_document(templates, pool, rng, min(CHUNK, pages - start))
+        count = min(CHUNK, pages - start)
+        scans, records = make_document(templates, pool, rng, count, randomise=randomise)
         for scan, record in zip(scans, records, strict=True):
-            result = segment_page(scan, templates)
+            styled = [styled_template(t, style_of(record)) for t in templates]
+            result = segment_page(scan, styled)
             right = result.status == "ok" and result.template == record["template"]
             yield (result if right else None), record
 
@@ -58,6 +70,7 @@ def harvest(
     pages: int,
     *,
     on_chunk: Callable[[int, int], None] | None = None,
+    randomise: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
     """Fill, scan and segment ``pages`` forms; keep each crop that pairs with a written character.
 
@@ -70,6 +83,7 @@ def harvest(
         rng: draws everything (the same seed gives the same crops).
         pages: how many pages.
         on_chunk: called with (pages done, crops so far) after every few pages.
+        randomise: draw each page in a random style (see ``cut_forms``).
 
     Returns:
         uint8 (N, 28, 28) model inputs, str (N,) their characters, and counts (pages, crops per
@@ -78,7 +92,7 @@ def harvest(
     images: list[np.ndarray] = []
     chars: list[str] = []
     counts = {"pages": 0, "unregistered": 0, "comb": 0, "boxes": 0}
-    for result, record in cut_forms(templates, pool, rng, pages):
+    for result, record in cut_forms(templates, pool, rng, pages, randomise=randomise):
         counts["pages"] += 1
         if result is None:
             counts["unregistered"] += 1
@@ -105,12 +119,15 @@ def write_harvest(args: argparse.Namespace) -> None:
     def progress(done: int, crops: int) -> None:
         print(f"{done}/{args.pages} pages, {crops} crops", file=sys.stderr, flush=True)
 
-    images, chars, counts = harvest(templates, pool, rng, args.pages, on_chunk=progress)
+    images, chars, counts = harvest(
+        templates, pool, rng, args.pages, on_chunk=progress, randomise=args.random_style
+    )
     meta = {
         "pages": args.pages,
         "seed": args.seed,
         "templates": sorted(t.name for t in templates),
         "handwriting": "train split (MNIST train less the held-back slice, EMNIST pool train)",
+        "style": "random" if args.random_style else "house",
         "counts": counts,
     }
     write_crop_file(args.out, images, chars, meta)
@@ -131,6 +148,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--templates", type=Path, nargs="+", default=[Path("data/templates")])
     parser.add_argument("--data-dir", type=Path, default=None, help="MNIST/EMNIST folder")
     parser.add_argument("--out", type=Path, required=True, help="the .npz file to write")
+    parser.add_argument(
+        "--random-style", action="store_true", help="draw each page in a random style"
+    )
     parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
     args = parser.parse_args(argv)
     return run_cli(lambda: write_harvest(args), debug=args.debug)

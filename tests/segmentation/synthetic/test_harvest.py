@@ -54,3 +54,18 @@ def test_train_split_handwriting_leaves_out_the_held_back_slice(tmp_path: Path) 
     for split, mnist in (("train", 360), ("val", 40)):  # MNIST train less / only its val tenth
         pool = load_glyph_pool(data, split)
         assert sum(len(pool.glyphs[c]) for c in DIGITS) == mnist + pool_digits[split], split
+
+
+def test_harvest_cuts_pages_drawn_in_random_styles(
+    templates: dict[str, Template], drawn_pool: GlyphPool
+) -> None:
+    forms = list(templates.values())
+    _, records = make_document(forms, drawn_pool, np.random.default_rng(11), 4, randomise=True)
+    assert (
+        len({r["style"]["cells"] for r in records} | {r["style"]["thickness"] for r in records}) > 2
+    )
+    _, chars, counts = harvest(forms, drawn_pool, np.random.default_rng(11), 4, randomise=True)
+    assert counts["pages"] == 4 and counts["unregistered"] == 0
+    written = Counter(c["char"] for r in records for f in r["fields"] for c in f["chars"])
+    assert not Counter(chars.tolist()) - written
+    assert len(chars) >= 0.9 * written.total()
