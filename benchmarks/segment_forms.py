@@ -96,9 +96,9 @@ def measure(
                 crops.append(ok[index].image)
                 labels.append(char)
                 charsets.append(found.charset)
-    pages = counts["pages"]
-    print(f"pages {pages}, fields {counts['fields']}, templates {[t.name for t in templates]}")
-    print(f"registration success: {(pages - counts['unregistered']) / pages:.1%}")
+    done = counts["pages"]
+    print(f"pages {done}, fields {counts['fields']}, templates {[t.name for t in templates]}")
+    print(f"registration success: {(done - counts['unregistered']) / done:.1%}")
     for kind in ("comb", "box"):
         written, crops_n = counts[f"{kind}_written"], counts[f"{kind}_crops"]
         hits, spurious = counts[f"{kind}_found"], counts[f"{kind}_spurious"]

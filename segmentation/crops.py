@@ -12,7 +12,7 @@ from segmentation.boxes import box_groups
 from segmentation.comb import comb_chars
 from segmentation.ink import char_crop, to_page_box
 from segmentation.lattice import build_lattice
-from segmentation.lines import Rules, find_rules
+from segmentation.lines import find_rules
 from segmentation.records import Box, Candidate, CharCrop, FieldCrops, FieldSpec, Lattice
 from segmentation.templates import TICK_FRACTION, field_lines, line_width
 from segmentation.textlines import text_bands
@@ -61,8 +61,7 @@ def cut_field(
     if core.mean() < 0.97:
         return record("unreadable", "field is partly outside the scanned page", [])
     offset = (margin - x0, margin - y0)
-    rules = _rules(local, spec, offset, threshold, dpi)
-    ink = ((local < threshold) & ~rules.mask).astype(np.uint8)
+    ink = ((local < threshold) & ~_rules(local, spec, offset, threshold, dpi)).astype(np.uint8)
     if ink[margin:-margin, margin:-margin].mean() > 0.35:
         return record("unreadable", "field is mostly ink (scribbled out or a shadow?)", [])
     strength = (255 - local).astype(np.uint8)
@@ -85,25 +84,40 @@ class _Window:
 
 
 def _box_field(
-    field: FieldCrops, pieces: list[np.ndarray], spec: FieldSpec, height: int, window: _Window
+    field: FieldCrops, pieces: list[np.ndarray], max_chars: int, height: int, window: _Window
 ) -> FieldCrops:
     """A box field's characters as grouped by shape, and the candidate cuts to choose from.
 
     ``height`` is the box's (or the line of writing's) inner height in pixels.
     """
-    max_chars = spec.max_chars
     groups, tall = box_groups(pieces, height)
-    chars = tuple(
+    chars = [
         char_crop(i, mask, window.strength, window.to_page, window.page)
         for i, mask in enumerate(groups)
+    ]
+    lattice = (
+        build_lattice(pieces, max_chars, tall, window.strength, window.to_page, window.page)
+        if chars
+        else None
     )
+    return _with_chars(field, chars, lattice, max_chars)
+
+
+def _with_chars(
+    field: FieldCrops, chars: list[CharCrop], lattice: Lattice | None, max_chars: int
+) -> FieldCrops:
+    """A box field with its characters as grouped, and its lattice when there is one.
+
+    Grouped into more characters than the field holds, it is ``unreadable``, unless a reader
+    cuts it again from its lattice (which then decides).
+    """
     if not chars:
         return replace(field, status="empty", reason="no ink in the box")
-    lattice = build_lattice(pieces, max_chars, tall, window.strength, window.to_page, window.page)
+    field = replace(field, chars=tuple(chars), lattice=lattice)
     if len(chars) > max_chars:
         reason = f"{len(chars)} characters found, the field holds at most {max_chars}"
-        return replace(field, status="unreadable", reason=reason, chars=chars, lattice=lattice)
-    return replace(field, chars=chars, lattice=lattice)
+        return replace(field, status="unreadable", reason=reason)
+    return field
 
 
 def _box_writing(
@@ -119,12 +133,13 @@ def _box_writing(
     inner = (margin, margin, width - margin, height - margin)
     bands = text_bands(ink[:, margin:-margin], (margin, height - margin))
     if len(bands) == 1:
-        return _box_field(field, _pieces(ink, inner, dpi), spec, height - 2 * margin, window)
+        pieces = _pieces(ink, inner, dpi)
+        return _box_field(field, pieces, spec.max_chars, height - 2 * margin, window)
     lines = []
     for top, bottom in bands:
         band = _Window(window.strength[top:bottom], window.to_page @ _shift(0, top), window.page)
         pieces = _pieces(ink[top:bottom], (margin, 0, width - margin, bottom - top), dpi)
-        lines.append(_box_field(field, pieces, spec, bottom - top, band))
+        lines.append(_box_field(field, pieces, spec.max_chars, bottom - top, band))
     return _join_lines(field, lines, spec.max_chars)
 
 
@@ -146,15 +161,8 @@ def _join_lines(field: FieldCrops, lines: list[FieldCrops], max_chars: int) -> F
             for c in line.chars:
                 candidates.append(Candidate(len(skips), len(skips) + 1, c.image, c.box, 0.0))
                 skips.append(-math.inf)
-    if not chars:
-        return replace(field, status="empty", reason="no ink in the box")
-    lattice = Lattice(len(skips), tuple(candidates), tuple(skips), max_chars)
-    if len(chars) > max_chars:
-        reason = f"{len(chars)} characters found, the field holds at most {max_chars}"
-        return replace(
-            field, status="unreadable", reason=reason, chars=tuple(chars), lattice=lattice
-        )
-    return replace(field, chars=tuple(chars), lattice=lattice)
+    lattice = Lattice(len(skips), tuple(candidates), tuple(skips), max_chars) if skips else None
+    return _with_chars(field, chars, lattice, max_chars)
 
 
 def _margin(dpi: int) -> int:
@@ -168,8 +176,8 @@ def _shift(dx: float, dy: float) -> np.ndarray:
 
 def _rules(
     local: np.ndarray, spec: FieldSpec, offset: tuple[int, int], threshold: int, dpi: int
-) -> Rules:
-    """The field's printed lines as found in its image (``local``: uint8, dark ink).
+) -> np.ndarray:
+    """The field's printed lines as found in its image (``local``: uint8, dark ink): a mask.
 
     Lines are looked for in a lighter binarisation than the ink's, so that a light grey
     ("dropout") frame is found and erased whole rather than leaving its darker pixels behind.

@@ -44,7 +44,7 @@ def build_lattice(
     Returns:
         The lattice, or None when there is no ink, too much of it to cut, or no candidate.
     """
-    atoms = _atoms(pieces, tall)
+    atoms = split_touching(pieces, tall)  # wide pieces split where two characters may meet
     if not atoms or len(atoms) > MAX_ATOMS:
         return None
     spans = [mask_span(a) for a in atoms]
@@ -66,11 +66,6 @@ def build_lattice(
         return None
     skips = tuple(_skip(a, tall) for a in atoms)
     return Lattice(len(atoms), tuple(candidates), skips, max_chars)
-
-
-def _atoms(pieces: list[np.ndarray], tall: float) -> list[np.ndarray]:
-    """Pieces of ink, with the wide ones split where two touching characters may meet."""
-    return split_touching(pieces, tall)
 
 
 def _prior(

@@ -10,8 +10,6 @@ both erased whole. Pen strokes that cross a line are kept across it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 
 Segment = tuple[int, int, int, int]
@@ -28,21 +26,6 @@ FRINGE = 1  # rows of a line's blurred edge, beyond its core, that are erased wi
 CONTINUE = 2  # pixels a line may wander from one stretch to the next
 
 
-@dataclass(frozen=True, slots=True)
-class Rules:
-    """The printed lines found in a field's image.
-
-    Attributes:
-        mask: bool (H, W), True on line pixels to erase (pen strokes crossing a line excluded).
-        thickness: median thickness of the lines found, in pixels (0.0 when none was found).
-        found: share of the expected line length that was found printed.
-    """
-
-    mask: np.ndarray
-    thickness: float
-    found: float
-
-
 def find_rules(
     ink: np.ndarray,
     faint: np.ndarray,
@@ -52,7 +35,7 @@ def find_rules(
     search: int,
     divider_search: int,
     stretch: int,
-) -> Rules:
+) -> np.ndarray:
     """Find each expected line near its expected place, and the pixels to erase.
 
     A line is measured in the ink where it is dark enough to be ink, else in ``faint`` (a
@@ -69,45 +52,32 @@ def find_rules(
         stretch: length (pixels) of the stretches a line is followed in.
 
     Returns:
-        The line pixels to erase, with the measured thickness.
+        bool (H, W), True on the line pixels to erase (pen strokes crossing a line excluded).
     """
-    found = _Found(np.zeros_like(ink, dtype=bool))
+    mask = np.zeros_like(ink, dtype=bool)
     for x0, y0, x1, y1 in frame:
         vertical = x0 == x1 and y0 != y1
         views = (ink.T, faint.T) if vertical else (ink, faint)
-        out = found.mask.T if vertical else found.mask
+        out = mask.T if vertical else mask
         across, start, stop = (x0, y0, y1) if vertical else (y0, x0, x1)
-        _follow(views, out, found, across, search, (start, stop), stretch)
+        _follow(views, out, across, search, (start, stop), stretch)
     for x, y0, tick_top, y1 in dividers:
-        _divider((ink.T, faint.T), found, (x, y0, tick_top, y1), divider_search, stretch)
-    thickness = float(np.median(found.thicknesses)) if found.thicknesses else 0.0
-    share = found.length / found.expected if found.expected else 0.0
-    return Rules(found.mask, thickness, share)
-
-
-@dataclass(slots=True)
-class _Found:
-    """What has been found so far: the pixels to erase, thicknesses, and lengths."""
-
-    mask: np.ndarray
-    thicknesses: list[int] = field(default_factory=list)
-    expected: int = 0
-    length: int = 0
+        _divider((ink.T, faint.T), mask.T, (x, y0, tick_top, y1), divider_search, stretch)
+    return mask
 
 
 def _follow(
     views: tuple[np.ndarray, ...],
     out: np.ndarray,
-    found: _Found,
     across: int,
     reach: int,
     span: tuple[int, int],
     stretch: int,
-) -> list[int]:
+) -> bool:
     """Follow one line (horizontal in ``views``) along ``span``, stretch by stretch; erase it.
 
     Returns:
-        Where (across the line) it was found in each stretch where it was.
+        Whether it was found in any stretch.
     """
     start, stop = max(0, min(span)), min(views[0].shape[1], max(span) + 1)
     stretches = []
@@ -115,35 +85,30 @@ def _follow(
         b = min(stop, a + stretch)
         if b - a < stretch // 2 and a > start:
             a = max(start, b - stretch)  # a short last stretch: overlap the previous one
-        found.expected += b - a
         for view in views:
             bands = _bands(view[:, a:b], across, reach)
             if bands:
                 stretches.append((a, b, view, *bands[0]))
                 break
     if not stretches:
-        return []
+        return False
     # A stretch where writing runs along the line (a thick stroke over a short stretch) looks
     # like a thicker line: such a band is cut back to the line's own thickness, measured on
     # the line as a whole, around its place in the neighbouring stretches.
     cores = [bottom - top for *_, top, bottom in stretches]
     core = int(np.median(cores))
     place = int(np.median([(top + bottom) // 2 for *_, top, bottom in stretches]))
-    centres = []
     for a, b, view, top, bottom in stretches:
         if bottom - top > 1.5 * core + 2:
             middle = min(max((top + bottom) // 2, place - 1), place + 1)
             top, bottom = middle - core // 2, middle - core // 2 + core
-        found.length += b - a
-        found.thicknesses.append(bottom - top)
         first, erase = _erasable(view, top, bottom, a, b)
         out[first : first + erase.shape[0], a:b] |= erase
-        centres.append((top + bottom) // 2)
-    return centres
+    return True
 
 
 def _divider(
-    views: tuple[np.ndarray, ...], found: _Found, divider: Divider, reach: int, stretch: int
+    views: tuple[np.ndarray, ...], out: np.ndarray, divider: Divider, reach: int, stretch: int
 ) -> None:
     """Find and erase one comb divider, in whatever style it is drawn (views are transposed).
 
@@ -152,23 +117,19 @@ def _divider(
     box's full height: the second side of separate boxes, never a pen stroke of a 1.
     """
     x, y0, tick_top, y1 = divider
-    out = found.mask.T
-    tick = (tick_top, y1)
     for view in views:
         bands = _bands(view[:, tick_top : y1 + 1], x, reach)
         if bands:
             break
     else:
-        found.expected += y1 - tick_top
         return
     for k, (top, bottom) in enumerate(bands):
         centre = (top + bottom) // 2
         if k > 0 and not _bands(view[:, y0 : y1 + 1], centre, CONTINUE):
             continue  # a second line counts only when it runs the full height: a box's side
-        for part, across in ((tick, centre), ((y0, tick_top), centre)):
-            centres = _follow(views, out, found, across, CONTINUE, part, stretch)
-            if not centres:
-                break
+        # The tick, then on up to the top line for as long as the line goes on.
+        if _follow(views, out, centre, CONTINUE, (tick_top, y1), stretch):
+            _follow(views, out, centre, CONTINUE, (y0, tick_top), stretch)
 
 
 def _bands(strip: np.ndarray, across: int, search: int) -> list[tuple[int, int]]:

@@ -111,23 +111,26 @@ def read_page(result: PageResult, recognisers: Recognisers) -> tuple[PageResult,
         position) to the character's reading: its top-3 labels and probabilities, best
         first, and whether it needs review.
     """
-    # Every image to classify on the page, grouped by charset: one model call per group.
-    # A member is (field, crop) for a character, or (field, -1 - k) for lattice candidate k.
-    groups: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    # Every image to classify on the page, grouped by charset: one model call per group. A
+    # member is (field, crop) for a character, or (field, candidate) for a field with a lattice.
+    groups: dict[str, list[tuple[int, int, np.ndarray]]] = defaultdict(list)
     for f, crops in enumerate(result.fields):
-        if crops.lattice is not None and crops.lattice.candidates:
-            groups[crops.charset] += [(f, -1 - k) for k in range(len(crops.lattice.candidates))]
-            continue
-        groups[crops.charset] += [(f, c) for c, ch in enumerate(crops.chars) if ch.status == "ok"]
+        if crops.lattice is not None:
+            groups[crops.charset] += [
+                (f, k, c.image) for k, c in enumerate(crops.lattice.candidates)
+            ]
+        else:
+            groups[crops.charset] += [
+                (f, c, char.image) for c, char in enumerate(crops.chars) if char.status == "ok"
+            ]
     readings: Readings = {}
     scores: dict[int, tuple[list[np.ndarray], list[np.ndarray]]] = defaultdict(lambda: ([], []))
     for charset, members in groups.items():
         if not members:
             continue
-        images = np.stack([_image(result, f, c) for f, c in members])
-        pred = recognisers.classify(images, charset)
-        for i, (f, c) in enumerate(members):
-            if c < 0:
+        pred = recognisers.classify(np.stack([image for *_, image in members]), charset)
+        for i, (f, c, _) in enumerate(members):
+            if result.fields[f].lattice is not None:  # candidate c, in order: cut below
                 scores[f][0].append(pred.labels[i])
                 scores[f][1].append(pred.probs[i])
                 continue
@@ -148,14 +151,6 @@ def read_page(result: PageResult, recognisers: Recognisers) -> tuple[PageResult,
     for f, crops in enumerate(result.fields):
         _decode(f, crops, readings, recognisers.threshold_for(crops.charset))
     return result, readings
-
-
-def _image(result: PageResult, f: int, c: int) -> np.ndarray:
-    """The image of character ``c`` of field ``f``, or of lattice candidate ``-1 - c``."""
-    crops = result.fields[f]
-    if c < 0 and crops.lattice is not None:
-        return crops.lattice.candidates[-1 - c].image
-    return crops.chars[c].image
 
 
 @dataclass(frozen=True, slots=True)
