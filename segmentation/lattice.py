@@ -53,13 +53,15 @@ def build_lattice(
     heights = [mask_height(a) for a in atoms]
     candidates: list[Candidate] = []
     for start in range(len(atoms)):
-        union = np.zeros_like(atoms[start])
         for stop in range(start + 1, min(len(atoms), start + MAX_SPAN) + 1):
-            union = union | atoms[stop - 1]
-            prior = _prior(union, spans[start:stop], heights[start:stop], tall)
+            run = spans[start:stop]
+            prior = _prior(run, heights[start:stop], tall)
             if prior == -math.inf:
                 break
-            crop = char_crop(len(candidates), union, strength, to_page, page)
+            # Atoms are whole-field masks: join and frame them over the run's columns only.
+            a, b = min(s[0] for s in run), max(s[1] for s in run)
+            union = np.logical_or.reduce([atom[:, a:b] for atom in atoms[start:stop]])
+            crop = char_crop(len(candidates), union, strength, to_page, page, left=a)
             if crop.status == "ok":
                 candidates.append(Candidate(start, stop, crop.image, crop.box, prior))
     if not candidates:
@@ -68,9 +70,7 @@ def build_lattice(
     return Lattice(len(atoms), tuple(candidates), skips, max_chars)
 
 
-def _prior(
-    union: np.ndarray, spans: list[tuple[int, int]], heights: list[int], tall: float
-) -> float:
+def _prior(spans: list[tuple[int, int]], heights: list[int], tall: float) -> float:
     """Log-weight of a run of atoms as one character, from its shape alone.
 
     Two character-high atoms side by side are two characters (GAP_COST against joining
@@ -97,8 +97,7 @@ def _prior(
             prior -= 10.0 * max(0.0, gap - 0.1)
         if b1 > b0:
             last = i
-    height = mask_height(union) / tall
-    if len(spans) == 1 and height < 0.35:
+    if len(spans) == 1 and heights[0] < 0.35 * tall:
         prior -= 3.0  # too short to be a character on its own: a bar, a tail, a crumb
     return prior
 

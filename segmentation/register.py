@@ -184,7 +184,7 @@ class _Search:
 
 def _match_features(search: _Search, page: np.ndarray, templates: Sequence[Template]) -> None:
     """Fit each template by its features (ORB) and let the search consider each fit."""
-    page_features = _orb(page, 6000)
+    page_features = _orb(page, PAGE_FEATURES)
     for template in templates:
         estimate = _feature_homography(page_features, template)
         if estimate is None or not _plausible(estimate, search.scale_of(template)):
@@ -296,6 +296,11 @@ def _structure(template: Template) -> np.ndarray:
 
 
 _FEATURE_SCALE = 2  # feature matching works on pages shrunk by this factor
+# ORB features kept per page and per blank form. Matching costs their product, per template;
+# on the real HSF pages and on scanned generated pages (turned, skewed, marks removed) 2000
+# and 4000 registered every page as 4000 and 6000 did, with the same scores, in half the time.
+TEMPLATE_FEATURES = 2000
+PAGE_FEATURES = 4000
 
 
 @functools.lru_cache(maxsize=32)
@@ -304,7 +309,7 @@ def _template_features(template: Template) -> tuple[Any, Any]:
     blank = template.reference_image
     if blank is None:
         blank = render_blank_form(template, marks=False)
-    return _orb(blank, 4000)
+    return _orb(blank, TEMPLATE_FEATURES)
 
 
 def _orb(image: np.ndarray, features: int) -> tuple[Any, Any]:
