@@ -2,7 +2,8 @@
 
 What it measures and why is in ``ocr_core/reading/thresholds.py``.
 
-Usage: python -m flows.thresholds [--pages 200] [--seed 0] [--target-error 0.0015]
+Usage: python -m flows.thresholds [--pages 200] [--random-pages 200] [--seed 0]
+    [--target-error 0.0015]
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ def choose_review_thresholds(
     seed: int = 0,
     target_error: float = TARGET_ERROR,
     templates: str | None = None,
+    random_pages: int = 200,
 ) -> dict[str, dict[str, object]]:
     """Choose the bundles' review thresholds for forms (see ``ocr_core.reading.thresholds``).
 
@@ -37,6 +39,7 @@ def choose_review_thresholds(
         seed: seeds the forms.
         target_error: the largest error tolerated among all accepted characters.
         templates: a template file or folder (default: the settings' templates folder).
+        random_pages: forms drawn in random styles, read besides the ``pages`` in house style.
 
     Returns:
         Per bundle, the ``pipeline`` section written into its ``bundle.json``.
@@ -49,6 +52,7 @@ def choose_review_thresholds(
         pages=pages,
         seed=seed,
         target_error=target_error,
+        random_pages=random_pages,
     )
     logger = get_run_logger()
     for name, section in chosen.items():
@@ -65,6 +69,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--target-error", type=float, default=TARGET_ERROR)
     parser.add_argument("--templates", help="template file or folder")
+    parser.add_argument(
+        "--random-pages", type=int, default=200, help="forms drawn in random styles, besides"
+    )
     parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
     args = parser.parse_args(argv)
 
@@ -73,7 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         with local_server():
             chosen = choose_review_thresholds(
-                args.pages, args.seed, args.target_error, args.templates
+                args.pages, args.seed, args.target_error, args.templates, args.random_pages
             )
         for name, section in chosen.items():
             print(f"{name}: {json.dumps(section)}")

@@ -18,6 +18,7 @@ The flow and command line that run this are in ``flows/thresholds.py``.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import defaultdict
 from collections.abc import Sequence
@@ -41,14 +42,26 @@ Samples = dict[str, tuple[np.ndarray, np.ndarray]]
 
 
 def collect(
-    templates: Sequence[Template], pool: GlyphPool, recognisers: Recognisers, pages: int, seed: int
+    templates: Sequence[Template],
+    pool: GlyphPool,
+    recognisers: Recognisers,
+    pages: int,
+    seed: int,
+    random_pages: int = 0,
 ) -> Samples:
-    """Generate, segment and read ``pages`` forms; per bundle, each crop's confidence and result.
+    """Generate, segment and read forms; per bundle, each crop's confidence and result.
 
+    ``pages`` forms are drawn as we print them and ``random_pages`` more in random styles
+    (frames, cells, shade, marks, writing size and spacing), as users' own forms are.
     A crop that matches no written character (a speck read as a letter) counts as wrong.
     """
     found: dict[str, list[tuple[float, bool]]] = defaultdict(list)
-    for result, record in cut_forms(templates, pool, np.random.default_rng(seed), pages):
+    rng = np.random.default_rng(seed)
+    forms = itertools.chain(
+        cut_forms(templates, pool, rng, pages),
+        cut_forms(templates, pool, rng, random_pages, randomise=True),
+    )
+    for result, record in forms:
         if result is None:
             continue
         result, readings = read_page(result, recognisers)
@@ -89,13 +102,15 @@ def choose_thresholds(
     pages: int,
     seed: int,
     target_error: float,
+    random_pages: int = 0,
 ) -> dict[str, dict[str, object]]:
     """Choose and write every shipped bundle's ``pipeline`` section; return what was written.
 
-    The section also goes, as prose, at the end of the bundle's model card.
+    The section also goes, as prose, at the end of the bundle's model card. ``pages`` forms in
+    the house style and ``random_pages`` in random styles are read (see ``collect``).
     """
     recognisers = Recognisers(models_dir)
-    samples = collect(templates, pool, recognisers, pages, seed)
+    samples = collect(templates, pool, recognisers, pages, seed, random_pages)
     floors = {name: recognisers.bundles[name].threshold for name in samples}
     chosen = choose_joint_thresholds(samples, target_error, floors)
     overall = Share.of(  # confidence over each bundle's own threshold: accepted when >= 0
@@ -105,6 +120,7 @@ def choose_thresholds(
     )
     forms = {
         "pages": pages,
+        "random_style_pages": random_pages,
         "seed": seed,
         "templates": sorted({t.name for t in templates}),
         "handwriting": HANDWRITING,
@@ -146,7 +162,9 @@ def _card_text(
         f"`digitise-forms` flags a character of this bundle for review under "
         f"**{threshold:.4f}** (`pipeline.threshold` in `bundle.json`; the default threshold "
         f"above is for isolated characters). Chosen by `python -m flows.thresholds` on "
-        f"{forms['pages']} generated forms (templates {forms['templates']}, seed {forms['seed']})"
+        f"{forms['pages']} generated forms in the house style and "
+        f"{forms['random_style_pages']} in random styles (templates {forms['templates']}, "
+        f"seed {forms['seed']})"
         f" written with the {HANDWRITING}: of the thresholds that keep the error among all "
         f"accepted characters at most {target:.2%}, those flagging the fewest. Measured there: "
         f"this bundle {own.characters} characters, {own.flagged:.1%} flagged, {own.error:.2%} "

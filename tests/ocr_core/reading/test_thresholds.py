@@ -21,7 +21,9 @@ def test_chosen_pipeline_thresholds_are_written_and_applied(
     shutil.copytree(ROOT / "data" / "models", models)
     templates = load_templates([ROOT / "data" / "templates"])
     pool = load_glyph_pool(datasets_dir, split="val")
-    written = choose_thresholds(models, templates, pool, pages=4, seed=3, target_error=0.01)
+    written = choose_thresholds(
+        models, templates, pool, pages=4, seed=3, target_error=0.01, random_pages=2
+    )
     assert set(written) == {"digits", "alnum"}
     recognisers = Recognisers(models)
     for name, charset in (("digits", "digits"), ("alnum", "upper")):
@@ -29,7 +31,8 @@ def test_chosen_pipeline_thresholds_are_written_and_applied(
         section = meta["pipeline"]
         assert section == written[name]
         assert section["threshold"] >= meta["threshold"]  # never laxer than the bundle's own
-        assert section["forms"]["pages"] == 4 and section["characters"] > 20
+        assert section["forms"]["pages"] == 4 and section["forms"]["random_style_pages"] == 2
+        assert section["characters"] > 20
         assert recognisers.threshold_for(charset) == section["threshold"]
     assert (
         Recognisers(models, threshold=0.3).threshold_for("digits") == 0.3
