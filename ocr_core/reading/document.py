@@ -16,10 +16,12 @@ from ocr_core.errors import OutputError
 from ocr_core.reading.fields import assemble_value, decode_field, validate_value
 from ocr_core.reading.lattice import read_cut
 from ocr_core.reading.recognisers import Recognisers
+from ocr_core.results.field_images import field_image
 from ocr_core.results.records import (
     CharKey,
     CharReading,
     CharRow,
+    FieldKey,
     FieldRow,
     FieldStatus,
     model_input_path,
@@ -43,6 +45,7 @@ class DocumentResult:
     templates: tuple[str, ...]  # the template each page was registered to ("" when none)
     rules: tuple[tuple[int, str, dict[str, object]], ...]  # (page, field, validators) to re-check
     seconds: float
+    images: tuple[tuple[FieldKey, str], ...] = ()  # each field's image, run-relative (review)
 
 
 def _write_image(path: Path, image: np.ndarray, params: Sequence[int] = ()) -> None:
@@ -169,27 +172,34 @@ class PageOutput:
 
 def _page_rows(
     out: PageOutput, page: np.ndarray, result: PageResult, recognisers: Recognisers
-) -> tuple[list[FieldRow], list[CharRow]]:
+) -> tuple[list[FieldRow], list[CharRow], list[tuple[FieldKey, str]]]:
     if result.status != "ok":
         status: FieldStatus = "empty" if result.status == "blank" else "unreadable"
-        return [FieldRow(out.document, out.number, "", "", None, True, status, result.reason)], []
+        row = FieldRow(out.document, out.number, "", "", None, True, status, result.reason)
+        return [row], [], []
 
     result, readings = read_page(result, recognisers)
     field_rows: list[FieldRow] = []
     char_rows: list[CharRow] = []
+    images: list[tuple[FieldKey, str]] = []
     turns = quarter_turns(result.transform)
     for f, crops in enumerate(result.fields):
         read = [c for c in range(len(crops.chars)) if (f, c) in readings]
         rows = [_char_row(out, crops, c, readings[(f, c)], page, turns) for c in read]
         field = _field_row(out.document, out.number, crops, rows)
         for c, char_row in zip(read, rows, strict=True):
-            if char_row.needs_review or field.needs_review:
-                # What the model saw, kept so that a reviewed character can become training data.
-                path = out.run_dir / model_input_path(char_row.crop)
-                _write_image(path, crops.chars[c].image, PNG_FAST)
+            # What the model saw, kept so that a character a reviewer confirms (in any field:
+            # a reviewer may pull in one that was not flagged) can become training data.
+            path = out.run_dir / model_input_path(char_row.crop)
+            _write_image(path, crops.chars[c].image, PNG_FAST)
+        image = field_image(page, crops.box, rows, turns)
+        if image is not None:
+            path = out.crop_dir / f"p{out.number}-{_safe_name(crops.name)}.field.png"
+            _write_image(path, image, PNG_FAST)
+            images.append((field.key, str(path.relative_to(out.run_dir))))
         char_rows.extend(rows)
         field_rows.append(field)
-    return field_rows, char_rows
+    return field_rows, char_rows, images
 
 
 def _decode(
@@ -295,12 +305,14 @@ def digitise_document(
     field_rows: list[FieldRow] = []
     char_rows: list[CharRow] = []
     rules: list[tuple[int, str, dict[str, object]]] = []
+    images: list[tuple[FieldKey, str]] = []
     page_templates: list[str] = []
     pages = 0
     for pages, page in enumerate(iter_pages(path, dpi=dpi, timeout_s=timeout_s), start=1):
         result = segment_page(page, templates)
         out = PageOutput(document, pages, crop_dir, run_dir)
-        fields, chars = _page_rows(out, page, result, recognisers)
+        fields, chars, field_images = _page_rows(out, page, result, recognisers)
+        images.extend(field_images)
         field_rows.extend(fields)
         char_rows.extend(chars)
         page_templates.append(result.template or "")
@@ -315,6 +327,7 @@ def digitise_document(
         templates=tuple(page_templates),
         rules=tuple(rules),
         seconds=time.perf_counter() - started,
+        images=tuple(images),
     )
 
 
