@@ -187,7 +187,7 @@ def write_results(
     write_records(run_dir / "characters.csv", CHAR_COLUMNS, chars)
     write_csv(run_dir / "review.csv", REVIEW_COLUMNS, ((*astuple(c), "", "") for c in to_review))
     sheet = review_field_rows(fields, images)
-    write_csv(run_dir / "review_fields.csv", REVIEW_FIELD_COLUMNS, (r.values() for r in sheet))
+    write_csv(run_dir / "review_fields.csv", REVIEW_FIELD_COLUMNS, (list(r.values()) for r in sheet))
     write_records(run_dir / "errors.csv", ERROR_COLUMNS, errors)
     page = review_page(fields, to_review, images)
     write_atomic(run_dir / "review.html", page.encode("utf-8"))
