@@ -1,4 +1,4 @@
-"""apply-review: field and character answers, checks, and examples only from what a person confirmed."""
+"""apply-review: field and character answers, their checks, examples only from confirmed ones."""
 
 from __future__ import annotations
 
@@ -12,8 +12,13 @@ import yaml
 
 from ocr_core.errors import InputFileError
 from ocr_core.results.csvfiles import read_csv_rows
-from ocr_core.results.records import REVIEW_COLUMNS, CharReading, CharRow, FieldRow
-from ocr_core.results.records import model_input_path
+from ocr_core.results.records import (
+    REVIEW_COLUMNS,
+    CharReading,
+    CharRow,
+    FieldRow,
+    model_input_path,
+)
 from ocr_core.results.review_fields import REVIEW_FIELD_COLUMNS
 from ocr_core.results.write import write_results
 from ocr_core.review.apply import apply_review
