@@ -130,9 +130,11 @@ def create_app(run: ReviewRun, *, reviewed_dir: Path, reviewer: str, host: str) 
 
     @app.get("/files/{path:path}")
     def files(path: str) -> FileResponse:
-        if path not in run.served_files():
+        target = (run.run_dir / path).resolve()
+        inside = target.is_relative_to(run.run_dir.resolve())
+        if path not in run.served_files() or not inside or not target.is_file():
             raise HTTPException(404, "not a file of this run's review")
-        return FileResponse(run.run_dir / path)
+        return FileResponse(target)
 
     return app
 
