@@ -2,6 +2,7 @@
 "use strict";
 let fields = [];
 let current = 0;
+const answeredOrder = [];  // fields answered in this tab, latest last: Up reopens them in turn
 
 const $ = (id) => document.getElementById(id);
 
@@ -44,7 +45,7 @@ function card(item, i) {
                           "data-document": item.document, "data-state": item.state}, title);
   if (item.image) node.append(el("img", {class: "page", src: item.image, alt: `${item.field} on the page`}));
   node.append(el("div", {class: "reason"}, `read as “${item.value}”` + (item.reason ? ` — ${item.reason}` : "")));
-  if (i === current && item.uncertain.length) {
+  if (item.uncertain.length) {
     const chars = el("div", {class: "chars"});
     for (const c of item.uncertain) {
       const top = c.top.map(([a, p]) => `${a} ${Math.round(100 * p)}%`).join(" · ");
@@ -55,15 +56,29 @@ function card(item, i) {
   const input = el("input", {class: "value", autocomplete: "off", spellcheck: "false", "aria-label": `value of ${item.field}`});
   input.value = item.state === "corrected" ? item.correction : item.value;
   input.addEventListener("keydown", (event) => onKey(event, i, input));
-  input.addEventListener("focus", () => { if (current !== i) { current = i; render(); } });
+  let fresh = false;
+  input.addEventListener("focus", () => { if (current !== i) { current = i; mark(); } input.select(); fresh = true; });
+  // The click that focused the field would put the caret where it landed: keep the value
+  // selected, so that typing replaces it (a second click places the caret to edit).
+  input.addEventListener("mouseup", (event) => { if (fresh) event.preventDefault(); fresh = false; });
   node.append(input, el("div", {class: "msg"}));
   return node;
+}
+
+function mark() {
+  const cards = $("list").children;
+  for (let k = 0; k < cards.length; k++) cards[k].classList.toggle("current", k === current);
 }
 
 function render() {
   const list = $("list");
   list.replaceChildren(...fields.map(card));
-  const node = list.children[current];
+  focusCurrent();
+}
+
+function focusCurrent() {
+  mark();
+  const node = $("list").children[current];
   if (node) {
     const input = node.querySelector("input");
     input.focus();
@@ -90,6 +105,7 @@ async function answer(i, action, value) {
       msg.textContent = "Not saved: " + reply.problems.join("; ");
       return;
     }
+    answeredOrder.push(i);
     current = nextPending(i);
     render();
   } catch (error) {
@@ -108,10 +124,11 @@ function onKey(event, i, input) {
     answer(i, "unreadable", "");
   } else if (event.key === "ArrowUp") {
     event.preventDefault();
-    if (i > 0) { current = i - 1; render(); }
+    const previous = answeredOrder.length ? answeredOrder.pop() : i - 1;
+    if (previous >= 0) { current = previous; focusCurrent(); }
   } else if (event.key === "ArrowDown") {
     event.preventDefault();
-    if (i < fields.length - 1) { current = i + 1; render(); }
+    if (i < fields.length - 1) { current = i + 1; focusCurrent(); }
   }
 }
 
