@@ -91,7 +91,8 @@ def _apply(args: argparse.Namespace) -> int:
     with local_server():
         outcome = apply_review_flow(args.run_dir, args.review_csv, args.reviewer)
     print(outcome.report())
-    return ExitCode.OK
+    # Some answers were refused (each named above): the sheet needs another look.
+    return ExitCode.INPUT_FILE if outcome.problems else ExitCode.OK
 
 
 def _serve(args: argparse.Namespace) -> int:
