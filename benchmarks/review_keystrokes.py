@@ -109,6 +109,7 @@ def _review(url: str, truth: dict[tuple[str, int, str], str]) -> dict[str, int]:
                 page.keyboard.press("Escape")
                 counts["keystrokes"] += 1
                 counts["refused"] += 1
+                counts["accepted" if right == item["value"] else "corrected"] -= 1
             expect(page.locator("#progress")).not_to_have_text(before)
         browser.close()
     return counts
@@ -134,19 +135,21 @@ def main() -> int:
         finally:
             process.kill()
         outcome = apply_review(run, run / "review.csv", reviewed, reviewer="benchmark")
-    target = counts["accepted"] + counts["typed"]
-    fields = counts["accepted"] + counts["corrected"] + counts["unreadable"]
+    typed = counts["typed"]
+    fields = sum(counts[k] for k in ("accepted", "corrected", "unreadable", "refused"))
     print(
         f"fields in review: {fields} ({counts['accepted']} accepted, "
-        f"{counts['corrected']} corrected, {counts['unreadable']} unreadable; of these, "
-        f"{counts['refused']} refused by their checks and then marked unreadable with Esc)"
+        f"{counts['corrected']} corrected, {counts['unreadable']} blank on paper and marked "
+        f"unreadable, {counts['refused']} whose written value fails its checks: refused, then "
+        "marked unreadable)"
     )
+    print(f"keystrokes: {counts['keystrokes']}; mouse clicks: 0")
     print(
-        f"keystrokes: {counts['keystrokes']} (accepted fields: {counts['accepted']}, typed "
-        f"characters: {counts['typed']}, Enter after each correction: {counts['corrected']}, "
-        f"Esc: {counts['unreadable'] + counts['refused']}); mouse clicks: 0"
+        f"  per accepted field: 1 ({counts['accepted']}); per correction: its {typed} typed "
+        f"characters in all, then Enter ({counts['corrected']}); Esc per unreadable field "
+        f"({counts['unreadable'] + counts['refused']}); Enter on a refused value "
+        f"({counts['refused']})"
     )
-    print(f"target (one per accepted field + typed characters): {target}")
     print(f"training examples from applying before any answer: {untouched}")
     print(
         f"training examples after the review: {outcome.examples_added} "

@@ -172,16 +172,14 @@ class PageOutput:
 
 def _page_rows(
     out: PageOutput, page: np.ndarray, result: PageResult, recognisers: Recognisers
-) -> tuple[list[FieldRow], list[CharRow], list[tuple[FieldKey, str]]]:
+) -> tuple[list[FieldRow], list[CharRow]]:
     if result.status != "ok":
         status: FieldStatus = "empty" if result.status == "blank" else "unreadable"
-        row = FieldRow(out.document, out.number, "", "", None, True, status, result.reason)
-        return [row], [], []
+        return [FieldRow(out.document, out.number, "", "", None, True, status, result.reason)], []
 
     result, readings = read_page(result, recognisers)
     field_rows: list[FieldRow] = []
     char_rows: list[CharRow] = []
-    images: list[tuple[FieldKey, str]] = []
     turns = quarter_turns(result.transform)
     for f, crops in enumerate(result.fields):
         read = [c for c in range(len(crops.chars)) if (f, c) in readings]
@@ -194,12 +192,22 @@ def _page_rows(
             _write_image(path, crops.chars[c].image, PNG_FAST)
         image = field_image(page, crops.box, rows, turns)
         if image is not None:
-            path = out.crop_dir / f"p{out.number}-{_safe_name(crops.name)}.field.png"
-            _write_image(path, image, PNG_FAST)
-            images.append((field.key, str(path.relative_to(out.run_dir))))
+            _write_image(_field_image_path(out.crop_dir, field), image, PNG_FAST)
         char_rows.extend(rows)
         field_rows.append(field)
-    return field_rows, char_rows, images
+    return field_rows, char_rows
+
+
+def _field_image_path(crop_dir: Path, field: FieldRow) -> Path:
+    return crop_dir / f"p{field.page}-{_safe_name(field.field)}.field.png"
+
+
+def _field_images(
+    run_dir: Path, crop_dir: Path, fields: Sequence[FieldRow]
+) -> list[tuple[FieldKey, str]]:
+    """Each field's image written for review, run-relative (a field cut from no page has none)."""
+    paths = [(f.key, _field_image_path(crop_dir, f)) for f in fields if f.field]
+    return [(key, str(path.relative_to(run_dir))) for key, path in paths if path.is_file()]
 
 
 def _decode(
@@ -285,8 +293,7 @@ def digitise_document(
         document: the name people know it by (written to every row).
         templates: the candidate form templates; empty for template-free mode.
         recognisers: the loaded classifiers.
-        run_dir: the run's result folder; crops and overlays go in its ``crops/`` and
-            ``overlays/`` sub-folders.
+        run_dir: the run's result folder (crops go in ``crops/``, overlays in ``overlays/``).
         slot: the document's position in the run, to keep its file names unique.
         dpi: PDF rendering resolution.
         timeout_s: bound on each external call (poppler).
@@ -305,14 +312,12 @@ def digitise_document(
     field_rows: list[FieldRow] = []
     char_rows: list[CharRow] = []
     rules: list[tuple[int, str, dict[str, object]]] = []
-    images: list[tuple[FieldKey, str]] = []
     page_templates: list[str] = []
     pages = 0
     for pages, page in enumerate(iter_pages(path, dpi=dpi, timeout_s=timeout_s), start=1):
         result = segment_page(page, templates)
         out = PageOutput(document, pages, crop_dir, run_dir)
-        fields, chars, field_images = _page_rows(out, page, result, recognisers)
-        images.extend(field_images)
+        fields, chars = _page_rows(out, page, result, recognisers)
         field_rows.extend(fields)
         char_rows.extend(chars)
         page_templates.append(result.template or "")
@@ -327,7 +332,7 @@ def digitise_document(
         templates=tuple(page_templates),
         rules=tuple(rules),
         seconds=time.perf_counter() - started,
-        images=tuple(images),
+        images=tuple(_field_images(run_dir, crop_dir, field_rows)),
     )
 
 

@@ -100,26 +100,9 @@ def apply_review(
         )
     char_answers = read_char_answers(review_csv) if review_csv.exists() else {}
     field_answers = read_field_answers(fields_csv or run_dir / "review_fields.csv")
-    specs = field_specs(run_dir, manifest)
-    crops: dict[FieldKey, list[Row]] = defaultdict(list)
-    for row in read_csv_rows(run_dir / "characters.csv"):
-        crops[char_key(row)[:3]].append(row)
-    now = datetime.now(UTC).isoformat(timespec="seconds")
-    rows, changes, examples, problems = [], [], [], []
-    for row in read_csv_rows(run_dir / "fields.csv"):
-        key = (row["document"], int(row["page"]), row["field"])
-        spec = spec_for(key, specs, manifest)
-        decision = decide(row, crops.get(key, []), field_answers.get(key), char_answers, spec)
-        who = decision.reviewer or reviewer
-        rows.append(_reviewed_row(row, decision, who))
-        changes += [(*c, who) for c in decision.changes]
-        examples += [
-            Example(
-                run_dir / model_input_path(c["crop"]), label, run_dir.name, char_key(c), who, now
-            )
-            for c, label in decision.examples
-        ]
-        problems += [decision.problem] if decision.problem else []
+    rows, changes, examples, problems = _decide_all(
+        run_dir, manifest, field_answers, char_answers, reviewer
+    )
     out = run_dir / "fields_reviewed.csv"
     write_csv(out, (*FIELD_COLUMNS, "changed", "reviewer"), rows)
     write_csv(run_dir / "changes.csv", CHANGE_COLUMNS, changes)
@@ -136,6 +119,40 @@ def apply_review(
         problems=tuple(problems),
         fields_reviewed_csv=str(out),
     )
+
+
+def _decide_all(
+    run_dir: Path,
+    manifest: Mapping[str, object],
+    field_answers: Mapping[FieldKey, FieldAnswer],
+    char_answers: Mapping[CharKey, CharAnswer],
+    reviewer: str,
+) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]], list[Example], list[str]]:
+    """Every field of the run after review: its row, its changes, its examples, its problem."""
+    specs = field_specs(run_dir, manifest)
+    crops: dict[FieldKey, list[Row]] = defaultdict(list)
+    for row in read_csv_rows(run_dir / "characters.csv"):
+        crops[char_key(row)[:3]].append(row)
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    rows: list[tuple[object, ...]] = []
+    changes: list[tuple[object, ...]] = []
+    examples: list[Example] = []
+    problems: list[str] = []
+    for row in read_csv_rows(run_dir / "fields.csv"):
+        key = (row["document"], int(row["page"]), row["field"])
+        spec = spec_for(key, specs, manifest)
+        decision = decide(row, crops.get(key, []), field_answers.get(key), char_answers, spec)
+        who = decision.reviewer or reviewer
+        rows.append(_reviewed_row(row, decision, who))
+        changes += [(*c, who) for c in decision.changes]
+        examples += [
+            Example(
+                run_dir / model_input_path(c["crop"]), label, run_dir.name, char_key(c), who, now
+            )
+            for c, label in decision.examples
+        ]
+        problems += [decision.problem] if decision.problem else []
+    return rows, changes, examples, problems
 
 
 def _reviewed_row(row: Row, d: Decision, reviewer: str) -> tuple[object, ...]:

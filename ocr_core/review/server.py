@@ -84,6 +84,14 @@ def create_app(run: ReviewRun, *, reviewed_dir: Path, reviewer: str, host: str) 
         response.headers.update(SECURITY_HEADERS)
         return response
 
+    _add_pages(app, run)
+    _add_api(app, run, reviewed_dir, reviewer)
+    return app
+
+
+def _add_pages(app: FastAPI, run: ReviewRun) -> None:
+    """The page, its script, and the run's field images and crops (nothing else)."""
+
     @app.get("/", response_class=HTMLResponse)
     def page() -> str:
         return _static("station.html")
@@ -91,6 +99,18 @@ def create_app(run: ReviewRun, *, reviewed_dir: Path, reviewer: str, host: str) 
     @app.get("/station.js")
     def script() -> Response:
         return Response(_static("station.js"), media_type="text/javascript")
+
+    @app.get("/files/{path:path}")
+    def files(path: str) -> FileResponse:
+        target = (run.run_dir / path).resolve()
+        inside = target.is_relative_to(run.run_dir.resolve())
+        if path not in run.served_files() or not inside or not target.is_file():
+            raise HTTPException(404, "not a file of this run's review")
+        return FileResponse(target)
+
+
+def _add_api(app: FastAPI, run: ReviewRun, reviewed_dir: Path, reviewer: str) -> None:
+    """The state, the answers, pulling a field into review, and applying the review."""
 
     @app.get("/api/state")
     def state() -> dict[str, object]:
@@ -127,16 +147,6 @@ def create_app(run: ReviewRun, *, reviewed_dir: Path, reviewer: str, host: str) 
         except DigitiseError as e:
             raise HTTPException(400, str(e)) from e
         return {"report": outcome.report()}
-
-    @app.get("/files/{path:path}")
-    def files(path: str) -> FileResponse:
-        target = (run.run_dir / path).resolve()
-        inside = target.is_relative_to(run.run_dir.resolve())
-        if path not in run.served_files() or not inside or not target.is_file():
-            raise HTTPException(404, "not a file of this run's review")
-        return FileResponse(target)
-
-    return app
 
 
 def _refusal(request: Request, allowed_hosts: frozenset[str] | set[str]) -> str:

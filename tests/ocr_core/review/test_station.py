@@ -130,3 +130,22 @@ def test_pending_lists_runs_with_unanswered_fields_oldest_first(
     for field in ("account", "surname"):
         assert older.answer(("a.png", 1, field), "unreadable", "", "ann").saved
     assert [r.run_dir.name for r in pending_runs(output)] == ["a-newer"]
+
+
+def test_a_field_not_flagged_can_be_pulled_into_review(client: TestClient, run_dir: Path) -> None:
+    sheet = run_dir / "review_fields.csv"
+    lines = sheet.read_text().splitlines()
+    sheet.write_text("\n".join(line for line in lines if ",surname," not in line) + "\n")
+    run = ReviewRun(run_dir)
+    assert "crops/0000-a/p1-surname-1.png" not in run.served_files()
+    app = create_app(run, reviewed_dir=run_dir / "r", reviewer="ann", host=HOST)
+    fresh = TestClient(app, base_url=BASE)
+    listed = {f["field"]: f["in_review"] for f in fresh.get("/api/fields?document=a.png").json()}
+    assert listed == {"account": True, "surname": False}
+    reply = fresh.post("/api/pull", json=SURNAME, headers=ORIGIN).json()
+    assert reply["saved"] and reply["total"] == 2
+    assert "crops/0000-a/p1-surname-1.png" in run.served_files()  # its crops are shown now
+    [row] = [r for r in read_csv_rows(sheet) if r["field"] == "surname"]
+    assert (row["value"], row["image"]) == ("GMRIGHT", "crops/0000-a/p1-surname.field.png")
+    missing = {"document": "a.png", "page": 1, "field": "nope"}
+    assert not fresh.post("/api/pull", json=missing, headers=ORIGIN).json()["saved"]
