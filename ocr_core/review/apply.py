@@ -92,7 +92,7 @@ def apply_review(
         OutputError: a result could not be written.
     """
     manifest = read_manifest(run_dir)
-    if not manifest or not (run_dir / "fields.csv").exists():
+    if not (run_dir / "run.json").is_file() or not (run_dir / "fields.csv").is_file():
         raise InputFileError(
             "not a finished digitise-forms run (no run.json or fields.csv)",
             path=run_dir,
