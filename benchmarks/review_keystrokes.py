@@ -85,8 +85,9 @@ def _review(url: str, truth: dict[tuple[str, int, str], str]) -> dict[str, int]:
             current = page.locator(".field.current")
             document = current.get_attribute("data-document") or ""
             field = current.get_attribute("data-field") or ""
+            where = (document, int(current.get_attribute("data-page") or 0), field)
             item = next(
-                f for f in state["fields"] if (f["document"], f["field"]) == (document, field)
+                f for f in state["fields"] if (f["document"], f["page"], f["field"]) == where
             )
             right = truth.get((Path(document).name, item["page"], field), "")
             before = page.inner_text("#progress")

@@ -134,7 +134,8 @@ def _pick(sheet: list[dict[str, str]]) -> tuple[dict[str, str], dict[str, str], 
 
 
 def _card(page: Any, row: dict[str, str]) -> Any:
-    return page.locator(f".field[data-document='{row['document']}'][data-field='{row['field']}']")
+    where = f"[data-document='{row['document']}'][data-page='{row['page']}']"
+    return page.locator(f".field{where}[data-field='{row['field']}']")
 
 
 def _shot(page: Any, name: str) -> None:
@@ -200,22 +201,25 @@ def test_a_run_reviewed_end_to_end_in_a_browser(
 def _check_applied(
     run: Path, fix: dict[str, str], accept: dict[str, str], unreadable: dict[str, str]
 ) -> None:
-    reviewed = {(r["document"], r["field"]): r for r in read_csv_rows(run / "fields_reviewed.csv")}
-    after = reviewed[(fix["document"], fix["field"])]
+    rows = read_csv_rows(run / "fields_reviewed.csv")
+    reviewed = {(r["document"], r["page"], r["field"]): r for r in rows}
+    after = reviewed[(fix["document"], fix["page"], fix["field"])]
     assert (after["value"], after["status"], after["changed"]) == (fix["truth"], "ok", "true")
-    assert reviewed[(accept["document"], accept["field"])]["status"] == "ok"
-    gone = reviewed[(unreadable["document"], unreadable["field"])]
+    assert reviewed[(accept["document"], accept["page"], accept["field"])]["status"] == "ok"
+    gone = reviewed[(unreadable["document"], unreadable["page"], unreadable["field"])]
     assert (gone["value"], gone["status"]) == ("", "unreadable")
     changes = {(c["field"], c["before"], c["after"]) for c in read_csv_rows(run / "changes.csv")}
     assert (fix["field"], fix["value"], fix["truth"]) in changes
     labels = read_csv_rows(Path(os.environ["DIGITISE_REVIEWED_DIR"]) / "labels.csv")
     # Examples only from the accepted field (and the corrected one only if it pairs with its crops).
-    by_field: dict[str, list[str]] = {}
+    by_field: dict[tuple[str, str, str], list[str]] = {}
     for row in labels:
-        by_field.setdefault(row["field"], []).append(row["label"])
+        by_field.setdefault((row["document"], row["page"], row["field"]), []).append(row["label"])
         assert row["reviewer"] == "tester" and row["reviewed_at"]
-    assert "".join(by_field.pop(accept["field"])) == accept["value"].replace(" ", "")
+    key = (accept["document"], accept["page"], accept["field"])
+    assert "".join(by_field.pop(key)) == accept["value"].replace(" ", "")
+    fixed = (fix["document"], fix["page"], fix["field"])
     if len(fix["truth"]) != len(fix["value"]):
-        assert fix["field"] not in by_field
-    assert set(by_field) <= {fix["field"]}
+        assert fixed not in by_field
+    assert set(by_field) <= {fixed}
     shutil.rmtree(run / "crops", ignore_errors=True)  # keep tmp small

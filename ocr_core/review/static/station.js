@@ -42,7 +42,8 @@ function card(item, i) {
   const title = el("h2", {}, `${item.document} · page ${item.page} · `, el("b", {}, item.field),
                    el("span", {class: `badge ${item.state}`}, label));
   const node = el("div", {class: "field" + (i === current ? " current" : ""), "data-field": item.field,
-                          "data-document": item.document, "data-state": item.state}, title);
+                          "data-document": item.document, "data-page": String(item.page),
+                          "data-state": item.state}, title);
   if (item.image) node.append(el("img", {class: "page", src: item.image, alt: `${item.field} on the page`}));
   node.append(el("div", {class: "reason"}, `read as “${item.value}”` + (item.reason ? ` — ${item.reason}` : "")));
   if (item.uncertain.length) {
