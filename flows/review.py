@@ -13,7 +13,7 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 
 from ocr_core.cli import EXIT_CODES_HELP, run_cli
-from ocr_core.errors import ExitCode, InputFileError
+from ocr_core.errors import ConfigurationError, ExitCode, InputFileError
 from ocr_core.review.apply import ReviewOutcome, apply_review
 from ocr_core.review.queue import pending_runs
 from ocr_core.settings import load_settings
@@ -106,7 +106,7 @@ def _serve(args: argparse.Namespace) -> int:
             path=run_dir,
             remedy="Name a run folder; python -m flows.review pending lists them",
         )
-    port = args.port or _free_port(args.host)
+    port = _usable_port(args.host, args.port)
     run = ReviewRun(run_dir)
     answered, total = run.progress()
     print(f"Reviewing {run_dir} ({answered} of {total} fields answered)")
@@ -127,9 +127,16 @@ def _oldest_pending() -> Path:
     return runs[0].run_dir
 
 
-def _free_port(host: str) -> int:
+def _usable_port(host: str, port: int) -> int:
+    """``port`` when it is free (any free one for 0), else a one-line error naming the fix."""
     with socket.socket() as probe:
-        probe.bind((host, 0))
+        try:
+            probe.bind((host, port))
+        except OSError as e:
+            raise ConfigurationError(
+                f"cannot listen on {host}:{port} ({e.strerror or e})",
+                remedy="Pass --port with a free port, or --port 0 for any free one",
+            ) from e
         return int(probe.getsockname()[1])
 
 

@@ -76,3 +76,15 @@ def test_serve_a_folder_that_is_not_a_run(
 ) -> None:
     assert main(["serve", str(tmp_path)]) == 2
     assert "no review_fields.csv" in capsys.readouterr().err
+
+
+def test_serve_on_a_port_in_use_is_one_line(run: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["serve", str(run), "--port", str(port)]) == 5
+    err = capsys.readouterr().err
+    assert f"cannot listen on 127.0.0.1:{port}" in err and "--port 0" in err
