@@ -32,6 +32,9 @@ from segmentation.records import FieldCrops, PageResult, Template
 CROP_MARGIN = 4
 # Crops are small and written by the hundred per page: favour speed over size.
 PNG_FAST = [cv2.IMWRITE_PNG_COMPRESSION, 1]
+# A field's image is for a person to look at: JPEG is a tenth of the time and a quarter of the
+# size of the PNG (2.5 ms and 50 KiB for a field of the samples), and reads as well.
+FIELD_JPEG = [cv2.IMWRITE_JPEG_QUALITY, 85]
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,14 +195,14 @@ def _page_rows(
             _write_image(path, crops.chars[c].image, PNG_FAST)
         image = field_image(page, crops.box, rows, turns)
         if image is not None:
-            _write_image(_field_image_path(out.crop_dir, field), image, PNG_FAST)
+            _write_image(_field_image_path(out.crop_dir, field), image, FIELD_JPEG)
         char_rows.extend(rows)
         field_rows.append(field)
     return field_rows, char_rows
 
 
 def _field_image_path(crop_dir: Path, field: FieldRow) -> Path:
-    return crop_dir / f"p{field.page}-{_safe_name(field.field)}.field.png"
+    return crop_dir / f"p{field.page}-{_safe_name(field.field)}.field.jpg"
 
 
 def _field_images(

@@ -59,14 +59,14 @@ def run_dir(tmp_path: Path) -> Path:
         "templates": [str(template)],
         "page_templates": {"a.png": ["tiny"]},
         "field_rules": {"a.png|1|account": {"regex": "^1[0-9]3$"}},
-        "field_images": {f"a.png|1|{f}": f"crops/0000-a/p1-{f}.field.png" for f in FIELDS},
+        "field_images": {f"a.png|1|{f}": f"crops/0000-a/p1-{f}.field.jpg" for f in FIELDS},
     }
     write_results(folder, fields, chars, [], manifest)
     rng = np.random.default_rng(1)
     (folder / "crops" / "0000-a").mkdir(parents=True)
     for name in FIELDS:
         image = np.full((40, 200), 255, np.uint8)
-        assert cv2.imwrite(str(folder / f"crops/0000-a/p1-{name}.field.png"), image)
+        assert cv2.imwrite(str(folder / f"crops/0000-a/p1-{name}.field.jpg"), image)
     for c in chars:
         path = folder / model_input_path(c.crop)
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -60,7 +60,7 @@ def test_the_page_and_its_api(client: TestClient, run_dir: Path) -> None:
     state = client.get("/api/state").json()
     assert (state["answered"], state["total"]) == (0, 2)
     surname = state["fields"][1]
-    assert surname["image"] == "/files/crops/0000-a/p1-surname.field.png"
+    assert surname["image"] == "/files/crops/0000-a/p1-surname.field.jpg"
     assert [c["index"] for c in surname["uncertain"]] == [0, 1, 4]
     assert surname["uncertain"][0]["top"][0] == ["G", "0.4000"]
     assert client.get(surname["image"]).status_code == 200
@@ -146,6 +146,6 @@ def test_a_field_not_flagged_can_be_pulled_into_review(client: TestClient, run_d
     assert reply["saved"] and reply["total"] == 2
     assert "crops/0000-a/p1-surname-1.png" in run.served_files()  # its crops are shown now
     [row] = [r for r in read_csv_rows(sheet) if r["field"] == "surname"]
-    assert (row["value"], row["image"]) == ("GMRIGHT", "crops/0000-a/p1-surname.field.png")
+    assert (row["value"], row["image"]) == ("GMRIGHT", "crops/0000-a/p1-surname.field.jpg")
     missing = {"document": "a.png", "page": 1, "field": "nope"}
     assert not fresh.post("/api/pull", json=missing, headers=ORIGIN).json()["saved"]
