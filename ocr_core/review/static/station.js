@@ -156,8 +156,10 @@ async function applyReview() {
   const report = $("report");
   report.style.display = "block";
   report.textContent = "applying…";
+  report.scrollIntoView({block: "start"});
   try {
     report.textContent = (await call("/api/apply", {})).report;
+    report.scrollIntoView({block: "start"});
   } catch (error) {
     report.textContent = "Not applied: " + error.message;
   }
