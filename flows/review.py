@@ -97,12 +97,12 @@ def _apply(args: argparse.Namespace) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     from ocr_core.review.server import serve
-    from ocr_core.review.station import ReviewRun
+    from ocr_core.review.station import ReviewRun, ensure_sheet
 
     run_dir = Path(args.run_dir) if args.run_dir else _oldest_pending()
-    if not (run_dir / "review_fields.csv").is_file():
+    if not ensure_sheet(run_dir):
         raise InputFileError(
-            "no review_fields.csv: not a run folder, or one from before field review",
+            "not a finished digitise-forms run (no run.json or fields.csv)",
             path=run_dir,
             remedy="Name a run folder; python -m flows.review pending lists them",
         )

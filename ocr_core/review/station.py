@@ -146,5 +146,25 @@ class ReviewRun:
         self.rows = rows  # only once the file holds them
 
 
+def ensure_sheet(run_dir: Path) -> bool:
+    """Write ``review_fields.csv`` for a run made before it existed; True when the run has one.
+
+    Its rows are the fields ``fields.csv`` says need review (a run of that age kept no field
+    images, so the page shows their readings and characters only).
+    """
+    sheet = run_dir / SHEET
+    if sheet.is_file():
+        return True
+    if not (run_dir / "fields.csv").is_file() or not (run_dir / "run.json").is_file():
+        return False
+    rows = [
+        [r.get(c, "") for c in REVIEW_FIELD_COLUMNS]
+        for r in read_csv_rows(run_dir / "fields.csv")
+        if r["field"] and r["status"] == "needs_review"
+    ]
+    write_csv(sheet, REVIEW_FIELD_COLUMNS, rows)
+    return True
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")

@@ -75,7 +75,7 @@ def test_serve_a_folder_that_is_not_a_run(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["serve", str(tmp_path)]) == 2
-    assert "no review_fields.csv" in capsys.readouterr().err
+    assert "not a finished digitise-forms run" in capsys.readouterr().err
 
 
 def test_serve_on_a_port_in_use_is_one_line(run: Path, capsys: pytest.CaptureFixture[str]) -> None:

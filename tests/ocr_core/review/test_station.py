@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from ocr_core.results.csvfiles import read_csv_rows
 from ocr_core.review.queue import pending_runs
 from ocr_core.review.server import create_app
-from ocr_core.review.station import ReviewRun
+from ocr_core.review.station import ReviewRun, ensure_sheet
 
 HOST = "127.0.0.1"
 BASE = "http://127.0.0.1:8765"
@@ -149,3 +149,9 @@ def test_a_field_not_flagged_can_be_pulled_into_review(client: TestClient, run_d
     assert (row["value"], row["image"]) == ("GMRIGHT", "crops/0000-a/p1-surname.field.jpg")
     missing = {"document": "a.png", "page": 1, "field": "nope"}
     assert not fresh.post("/api/pull", json=missing, headers=ORIGIN).json()["saved"]
+
+
+def test_a_run_from_before_field_review_gets_its_sheet(run_dir: Path) -> None:
+    (run_dir / "review_fields.csv").unlink()
+    assert ensure_sheet(run_dir) and ReviewRun(run_dir).progress() == (0, 2)
+    assert not ensure_sheet(run_dir / "crops")  # not a run
