@@ -45,6 +45,29 @@ def _truth() -> dict[tuple[str, int, str], str]:
     return out
 
 
+def _char_truth() -> dict[tuple[str, int, str, int], str]:
+    out = {}
+    for path in SAMPLES.glob("*.json"):
+        data = json.loads(path.read_text())
+        for page in data["pages"]:
+            for field in page["fields"]:
+                for char in field.get("chars", []):
+                    out[(data["document"], page["page"], field["name"], char["index"])] = char[
+                        "char"
+                    ]
+    return out
+
+
+def _label_agreement(reviewed: Path) -> tuple[int, int]:
+    """(labels equal to the character written at the crop's index, labels) in labels.csv."""
+    from ocr_core.results.csvfiles import read_csv_rows
+
+    truth = _char_truth()
+    rows = [r for r in read_csv_rows(reviewed / "labels.csv") if r["label"]]
+    keys = [(Path(r["document"]).name, int(r["page"]), r["field"], int(r["index"])) for r in rows]
+    return sum(truth.get(k) == r["label"] for k, r in zip(keys, rows, strict=True)), len(rows)
+
+
 def _serve(run: Path) -> tuple[subprocess.Popen[bytes], str]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -136,6 +159,7 @@ def main() -> int:
         finally:
             process.kill()
         outcome = apply_review(run, run / "review.csv", reviewed, reviewer="benchmark")
+        agree, labelled = _label_agreement(reviewed)
     typed = counts["typed"]
     fields = sum(counts[k] for k in ("accepted", "corrected", "unreadable", "refused"))
     print(
@@ -155,6 +179,10 @@ def main() -> int:
     print(
         f"training examples after the review: {outcome.examples_added} "
         f"({len(outcome.problems)} answer(s) refused)"
+    )
+    print(
+        f"labels equal to the character written at the crop's place (samples' ground truth): "
+        f"{agree} of {labelled}"
     )
     return 0
 
