@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import shutil
 from pathlib import Path
 
 import pytest
@@ -14,12 +15,22 @@ from ocr_core.results.csvfiles import read_csv_rows
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
 
+@pytest.fixture(scope="module")
+def digitised(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One real run of a sample form, made once for the module."""
+    folder = tmp_path_factory.mktemp("digitised")
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("DIGITISE_OUTPUT_DIR", str(folder))
+        summary = digitise_forms(input=["data/samples/scan-001.png"], templates=["data/templates"])
+    return Path(summary.run_dir)
+
+
 @pytest.fixture
-def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def run(digitised: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the run of its own, in an output folder of its own."""
     for name in ("output", "reviewed"):
         monkeypatch.setenv(f"DIGITISE_{name.upper()}_DIR", str(tmp_path / name))
-    summary = digitise_forms(input=["data/samples/scan-001.png"], templates=["data/templates"])
-    return Path(summary.run_dir)
+    return Path(shutil.copytree(digitised, tmp_path / "output" / digitised.name))
 
 
 def save_as_excel(run: Path, answers: dict[str, dict[str, str]]) -> None:
