@@ -156,7 +156,8 @@ def _decide_all(
 
 
 def _reviewed_row(row: Row, d: Decision, reviewer: str) -> tuple[object, ...]:
-    changed = d.value != row["value"] or d.status == "unreadable" != row["status"]
+    became_unreadable = d.status == "unreadable" and row["status"] != "unreadable"
+    changed = d.value != row["value"] or became_unreadable
     return (
         row["document"],
         int(row["page"]),
