@@ -47,7 +47,7 @@ class Answer(FieldRef):
     """A reviewer's answer about a field."""
 
     action: Literal["accept", "correct", "unreadable", "reopen"]
-    value: str = Field("", max_length=500)
+    value: str = Field("", max_length=5000)  # a paragraph field can hold a few hundred
 
     @field_validator("value")
     @classmethod
