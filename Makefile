@@ -14,12 +14,12 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 
 PYTEST_ARGS ?= -m "not slow"
 
-.PHONY: demo test test-all lint serve train clean poppler setup
+.PHONY: demo test test-all lint serve train review clean poppler chromium setup
 
 demo: setup
 	$(PY) -m flows.demo
 
-test: setup lint
+test: setup chromium lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 test-all: PYTEST_ARGS :=
@@ -36,6 +36,10 @@ serve: setup
 train: setup
 	$(PY) -m ocr_core.training $(TRAIN_ARGS)
 
+# The review station for RUN (default: the oldest run with fields to review).
+review: setup
+	$(PY) -m flows.review serve $(RUN)
+
 setup: $(STAMP) poppler
 
 $(STAMP): pyproject.toml
@@ -51,6 +55,14 @@ poppler:
 	  if [ "$$(id -u)" = 0 ]; then sudo=; else sudo=sudo; fi; \
 	  $$sudo apt-get update -qq && \
 	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils; }
+
+# The review station's browser test drives Debian's chromium; install it with apt when missing.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "chromium not found: installing it with apt"; \
+	  if [ "$$(id -u)" = 0 ]; then sudo=; else sudo=sudo; fi; \
+	  $$sudo apt-get update -qq && \
+	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

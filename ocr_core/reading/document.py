@@ -16,10 +16,12 @@ from ocr_core.errors import OutputError
 from ocr_core.reading.fields import assemble_value, decode_field, validate_value
 from ocr_core.reading.lattice import read_cut
 from ocr_core.reading.recognisers import Recognisers
+from ocr_core.results.field_images import field_image
 from ocr_core.results.records import (
     CharKey,
     CharReading,
     CharRow,
+    FieldKey,
     FieldRow,
     FieldStatus,
     model_input_path,
@@ -30,6 +32,9 @@ from segmentation.records import FieldCrops, PageResult, Template
 CROP_MARGIN = 4
 # Crops are small and written by the hundred per page: favour speed over size.
 PNG_FAST = [cv2.IMWRITE_PNG_COMPRESSION, 1]
+# A field's image is for a person to look at: JPEG is a tenth of the time and a quarter of the
+# size of the PNG (2.5 ms and 50 KiB for a field of the samples), and reads as well.
+FIELD_JPEG = [cv2.IMWRITE_JPEG_QUALITY, 85]
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +48,7 @@ class DocumentResult:
     templates: tuple[str, ...]  # the template each page was registered to ("" when none)
     rules: tuple[tuple[int, str, dict[str, object]], ...]  # (page, field, validators) to re-check
     seconds: float
+    images: tuple[tuple[FieldKey, str], ...] = ()  # each field's image, run-relative (review)
 
 
 def _write_image(path: Path, image: np.ndarray, params: Sequence[int] = ()) -> None:
@@ -183,13 +189,28 @@ def _page_rows(
         rows = [_char_row(out, crops, c, readings[(f, c)], page, turns) for c in read]
         field = _field_row(out.document, out.number, crops, rows)
         for c, char_row in zip(read, rows, strict=True):
-            if char_row.needs_review or field.needs_review:
-                # What the model saw, kept so that a reviewed character can become training data.
-                path = out.run_dir / model_input_path(char_row.crop)
-                _write_image(path, crops.chars[c].image, PNG_FAST)
+            # What the model saw, kept so that a character a reviewer confirms (in any field:
+            # a reviewer may pull in one that was not flagged) can become training data.
+            path = out.run_dir / model_input_path(char_row.crop)
+            _write_image(path, crops.chars[c].image, PNG_FAST)
+        image = field_image(page, crops.box, rows, turns)
+        if image is not None:
+            _write_image(_field_image_path(out.crop_dir, field), image, FIELD_JPEG)
         char_rows.extend(rows)
         field_rows.append(field)
     return field_rows, char_rows
+
+
+def _field_image_path(crop_dir: Path, field: FieldRow) -> Path:
+    return crop_dir / f"p{field.page}-{_safe_name(field.field)}.field.jpg"
+
+
+def _field_images(
+    run_dir: Path, crop_dir: Path, fields: Sequence[FieldRow]
+) -> list[tuple[FieldKey, str]]:
+    """Each field's image written for review, run-relative (a field cut from no page has none)."""
+    paths = [(f.key, _field_image_path(crop_dir, f)) for f in fields if f.field]
+    return [(key, str(path.relative_to(run_dir))) for key, path in paths if path.is_file()]
 
 
 def _decode(
@@ -275,8 +296,7 @@ def digitise_document(
         document: the name people know it by (written to every row).
         templates: the candidate form templates; empty for template-free mode.
         recognisers: the loaded classifiers.
-        run_dir: the run's result folder; crops and overlays go in its ``crops/`` and
-            ``overlays/`` sub-folders.
+        run_dir: the run's result folder (crops go in ``crops/``, overlays in ``overlays/``).
         slot: the document's position in the run, to keep its file names unique.
         dpi: PDF rendering resolution.
         timeout_s: bound on each external call (poppler).
@@ -315,6 +335,7 @@ def digitise_document(
         templates=tuple(page_templates),
         rules=tuple(rules),
         seconds=time.perf_counter() - started,
+        images=tuple(_field_images(run_dir, crop_dir, field_rows)),
     )
 
 

@@ -133,7 +133,8 @@ class ErrorRow:
 FIELD_COLUMNS = tuple(f.name for f in fields(FieldRow))
 CHAR_COLUMNS = tuple(f.name for f in fields(CharRow))
 ERROR_COLUMNS = tuple(f.name for f in fields(ErrorRow))
-REVIEW_COLUMNS = (*CHAR_COLUMNS, "correction")
+# ``confirmed`` (yes) says a person checked the character as read; ``correction`` replaces it.
+REVIEW_COLUMNS = (*CHAR_COLUMNS, "confirmed", "correction")
 
 
 def model_input_path(crop: str) -> str:

@@ -15,6 +15,7 @@ from ocr_core.files import write_atomic
 from ocr_core.reading.context import RunContext
 from ocr_core.reading.document import DocumentResult
 from ocr_core.results.csvfiles import write_csv, write_records
+from ocr_core.results.field_images import image_listing
 from ocr_core.results.records import (
     CHAR_COLUMNS,
     ERROR_COLUMNS,
@@ -26,6 +27,7 @@ from ocr_core.results.records import (
     FieldRow,
     rules_key,
 )
+from ocr_core.results.review_fields import REVIEW_FIELD_COLUMNS, review_field_rows
 
 MANIFEST = "run.json"
 
@@ -121,6 +123,7 @@ def run_manifest(
             for r in results
             for page, field, rules in r.rules
         },
+        "field_images": image_listing([i for r in results for i in r.images]),
         "summary": {row["figure"]: row["value"] for row in summary.table()},
         # Folder watch: the SHA-256 of each file whose results these are (run.json is written
         # last, so its presence means they are complete; see intake.plan.committed_inputs).
@@ -178,11 +181,16 @@ def write_results(
         OutputError: a file could not be written.
     """
     to_review = review_rows(fields, chars)
+    images = manifest.get("field_images", {})
+    assert isinstance(images, dict)
     write_records(run_dir / "fields.csv", FIELD_COLUMNS, fields)
     write_records(run_dir / "characters.csv", CHAR_COLUMNS, chars)
-    write_csv(run_dir / "review.csv", REVIEW_COLUMNS, ((*astuple(c), "") for c in to_review))
+    write_csv(run_dir / "review.csv", REVIEW_COLUMNS, ((*astuple(c), "", "") for c in to_review))
+    sheet = (list(r.values()) for r in review_field_rows(fields, images))
+    write_csv(run_dir / "review_fields.csv", REVIEW_FIELD_COLUMNS, sheet)
     write_records(run_dir / "errors.csv", ERROR_COLUMNS, errors)
-    write_atomic(run_dir / "review.html", review_page(fields, to_review).encode("utf-8"))
+    page = review_page(fields, to_review, images)
+    write_atomic(run_dir / "review.html", page.encode("utf-8"))
     write_atomic(run_dir / MANIFEST, json.dumps(manifest, indent=2).encode("utf-8"))
 
 
@@ -195,33 +203,44 @@ class ReviewGroup:
     field: str
     row: FieldRow | None
     chars: tuple[CharRow, ...]
+    image: str = ""
+
+    @property
+    def uncertain(self) -> list[CharRow]:
+        """The field's uncertain characters, by index."""
+        return sorted((c for c in self.chars if c.needs_review), key=lambda c: c.index)
 
 
-def review_page(fields: Sequence[FieldRow], chars: Sequence[CharRow]) -> str:
-    """A static HTML page showing each crop beside its top-3 suggestions, grouped by field.
+def review_page(
+    fields: Sequence[FieldRow], chars: Sequence[CharRow], images: Mapping[str, object] | None = None
+) -> str:
+    """A static, read-only report: each field's image in place, its uncertain characters.
 
-    Each field shows its value as read and why it needs review, and its characters' crops side
-    by side, so that a character is read in its neighbours' company (a reviewer tells an O from
-    a 0 by the rest of the postcode). The characters that are themselves uncertain are marked;
-    the others are shown because their field failed a check or holds an uncertain one. The page
-    is rendered from ``templates/review.html.j2`` with every value escaped.
+    Each field shows its image cut from the page (character boxes drawn, uncertain ones orange),
+    its value as read and why it needs review, and only its uncertain characters beside their
+    top-3 suggestions; the page names the commands that review and apply. It is rendered from
+    ``templates/review.html.j2`` with every value escaped.
 
     Args:
         fields: the run's fields (for the value and reason of each field shown).
         chars: the characters to review, grouped by field (``review_rows``).
+        images: ``document|page|field`` -> the field's image, run-relative.
     """
     about = {f.key: f for f in fields}
     grouped: dict[FieldKey, list[CharRow]] = {}
     for c in chars:
         grouped.setdefault(c.field_key, []).append(c)
-    groups = [ReviewGroup(*key, about.get(key), tuple(rows)) for key, rows in grouped.items()]
+    images = images or {}
+    groups = [
+        ReviewGroup(*key, about.get(key), tuple(rows), str(images.get(rules_key(key), "")))
+        for key, rows in grouped.items()
+    ]
     return (
         _templates()
         .get_template("review.html.j2")
         .render(
             groups=groups,
             uncertain=sum(c.needs_review for c in chars),
-            mark=_mark,
             percent=lambda p: f"{p:.0%}",
         )
     )
@@ -236,7 +255,3 @@ def _templates() -> jinja2.Environment:
         lstrip_blocks=True,
         undefined=jinja2.StrictUndefined,
     )
-
-
-def _mark(char: CharRow) -> str:
-    return "check" if char.needs_review else ""

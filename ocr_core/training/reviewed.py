@@ -34,8 +34,9 @@ class ReviewedExamples:
     Attributes:
         examples: uint8 (N, 28, 28) framed, white ink on black, with targets in the bundle's space.
         folder: the folder that was read.
-        rows: the ``labels.csv`` rows read, skipped ones included. apply-review only ever appends
-            to ``labels.csv``, so reading this many rows again gives the same examples.
+        rows: the ``labels.csv`` rows read, skipped ones included. apply-review appends new
+            crops and relabels a crop in its own row (an empty label withdraws it), so reading
+            this many rows again gives the same crops, with their latest labels.
         skipped: rows left out, by reason (``missing image``, ``unreadable image``,
             ``not 28x28 grayscale``, ``label outside the bundle``).
     """

@@ -23,7 +23,7 @@ from ocr_core.recognition.normalise import CONTRACT
 from ocr_core.results.csvfiles import FORMULA_PREFIXES, read_csv_rows, write_csv
 from ocr_core.results.records import CharRow, FieldRow
 from ocr_core.results.write import review_page
-from ocr_core.review.apply import REVIEWED_LABELS, add_training_examples
+from ocr_core.review.examples import REVIEWED_LABELS, Example, store_examples
 from ocr_core.settings import load_settings
 from segmentation import load_template
 
@@ -75,21 +75,14 @@ def test_every_csv_writer_neutralises_formulas(tmp_path: Path) -> None:
     # Reviewed training labels (data/reviewed/labels.csv): document, field and label cells.
     run = tmp_path / "run"
     (run / "crops").mkdir(parents=True)
-    chars, final = [], {}
+    examples = []
     for i, text in enumerate(HOSTILE):
         image = np.full((28, 28), i * 20, np.uint8)
         cv2.imwrite(str(run / "crops" / f"{i}.input.png"), image)
-        chars.append(
-            {
-                "document": text,
-                "page": "1",
-                "field": text,
-                "index": str(i),
-                "crop": f"crops/{i}.png",
-            }
-        )
-        final[(text, 1, text, i)] = "=+-@"[i % 4]
-    added = add_training_examples(run, chars, final, tmp_path / "reviewed", "=run")
+        key = (text, 1, text, i)
+        source = run / "crops" / f"{i}.input.png"
+        examples.append(Example(source, "=+-@"[i % 4], "=run", key, text, "@now"))
+    added = store_examples(tmp_path / "reviewed", examples).added
     assert added == len(HOSTILE)
     for row in _rows(tmp_path / "reviewed" / REVIEWED_LABELS):
         assert not any(cell.startswith(FORMULA_PREFIXES) for cell in row), row

@@ -1,0 +1,124 @@
+"""The reviewed-examples store: crops a person confirmed, each with its label, who and when."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+import cv2
+import numpy as np
+
+from ocr_core.errors import OutputError
+from ocr_core.files import write_atomic
+from ocr_core.results.csvfiles import read_csv_rows, write_csv
+from ocr_core.results.records import CharKey
+
+REVIEWED_LABELS: Final = "labels.csv"
+REVIEWED_COLUMNS: Final = (
+    "image",
+    "label",
+    "run",
+    "document",
+    "page",
+    "field",
+    "index",
+    "reviewer",
+    "reviewed_at",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    """A crop's model input (a file in a run folder) with the label a person confirmed."""
+
+    source: Path
+    label: str  # empty: withdraw an earlier label of this crop (its field no longer pairs)
+    run: str
+    key: CharKey
+    reviewer: str
+    reviewed_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoreCounts:
+    """What storing examples did."""
+
+    added: int
+    relabelled: int
+    withdrawn: int
+
+
+def store_examples(reviewed_dir: Path, examples: Iterable[Example]) -> StoreCounts:
+    """Add confirmed crops to ``reviewed_dir``; a later label for a crop replaces the earlier.
+
+    Images are ``images/<sha256>.png`` (the 28x28 model input, white ink on black) listed in
+    ``labels.csv``. A crop already listed keeps its row (so a training run that resumes by
+    reading the same number of rows reads the same crops): a new label replaces its label,
+    reviewer and time, and an empty one withdraws it (the row stays with an empty label,
+    which training skips). The listing is rewritten atomically.
+
+    Returns:
+        How many crops were added, relabelled and withdrawn.
+
+    Raises:
+        OutputError: the folder or the listing could not be written.
+    """
+    listing = reviewed_dir / REVIEWED_LABELS
+    rows = read_csv_rows(listing) if listing.exists() else []
+    where = {row["image"]: i for i, row in enumerate(rows)}
+    added = relabelled = withdrawn = 0
+    for example in examples:
+        data = _model_input(example.source)
+        if data is None:
+            continue
+        name = f"images/{hashlib.sha256(data).hexdigest()}.png"
+        document, page, field, index = example.key
+        row = {
+            "image": name,
+            "label": example.label,
+            "run": example.run,
+            "document": document,
+            "page": str(page),
+            "field": field,
+            "index": str(index),
+            "reviewer": example.reviewer,
+            "reviewed_at": example.reviewed_at,
+        }
+        if name in where:
+            old = rows[where[name]]
+            if old.get("label", "") == example.label:
+                continue
+            withdrawn += not example.label
+            relabelled += bool(example.label)
+            rows[where[name]] = row
+        elif example.label:
+            _write(reviewed_dir / name, data)
+            where[name] = len(rows)
+            rows.append(row)
+            added += 1
+    if added or relabelled or withdrawn:
+        table = ([row.get(c, "") for c in REVIEWED_COLUMNS] for row in rows)
+        write_csv(listing, REVIEWED_COLUMNS, table)
+    return StoreCounts(added, relabelled, withdrawn)
+
+
+def _model_input(path: Path) -> bytes | None:
+    """The PNG bytes of a model input, or None when it is missing or not an image."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    if cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE) is None:
+        return None
+    return data
+
+
+def _write(path: Path, data: bytes) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise OutputError(f"cannot make folder ({e.strerror or e})", path=path.parent) from e
+    write_atomic(path, data)
