@@ -124,22 +124,22 @@ class InboxWatcher(threading.Thread):
         self.period_s = period_s
         self.inbox_too = inbox_too
         self.started_runs: list[UUID] = []
-        self._stop = threading.Event()
+        self._halt = threading.Event()
 
     def stop(self) -> None:
         """Stop watching (the thread ends within one period)."""
-        self._stop.set()
+        self._halt.set()
 
     def run(self) -> None:
         """Check, start a run when there is work and none is in progress, sleep, again."""
         wait_for_deployment(FOLDER_WATCH)  # serve registers it as it starts
-        while not self._stop.is_set():
+        while not self._halt.is_set():
             try:
                 if self._work() and not self._in_progress():
                     self.started_runs.append(self._start())
             except Exception as e:  # a server hiccup: try again next period
                 log.warning("folder watch: %s: %s", type(e).__name__, e)
-            self._stop.wait(self.period_s)
+            self._halt.wait(self.period_s)
 
     def _work(self) -> bool:
         if self.inbox_too:

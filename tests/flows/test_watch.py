@@ -109,8 +109,8 @@ def test_serve_settles_the_runs_a_killed_serve_left(folder_watch: UUID) -> None:
     crashed, cancelled = settle_dead_runs(datetime.now(UTC), timedelta(seconds=60))
     assert crashed >= 2 and cancelled >= 1
     with get_client(sync_client=True) as client:
-        states = {run: client.read_flow_run(run.id).state for run in (running, submitting)}
-        assert all(s is not None and s.is_crashed() for s in states.values())
+        states = [client.read_flow_run(run.id).state for run in (running, submitting)]
+        assert all(s is not None and s.is_crashed() for s in states)
         missed_state = client.read_flow_run(missed.id).state
         assert missed_state is not None and missed_state.is_cancelled()
         upcoming_state = client.read_flow_run(upcoming.id).state
