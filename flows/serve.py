@@ -17,6 +17,7 @@ from typing import Any
 
 from prefect import serve
 from prefect.client.schemas.schedules import CronSchedule
+from prefect.settings import PREFECT_RUNNER_POLL_FREQUENCY, temporary_settings
 
 from flows.digitise_flow import digitise_forms
 from flows.prefect_server import local_server, prefect_home, quiet_console
@@ -29,6 +30,7 @@ from ocr_core.errors import ConfigurationError
 from ocr_core.settings import Settings
 
 IMMEDIATE_CHECK_S = 2.0  # how often the immediate watcher lists the inbox (cheap: no run)
+RUNNER_POLL_S = 2  # how often serve asks the server for runs to start
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -70,7 +72,9 @@ def _serve(verbose: bool) -> int:
             train_model.to_deployment(name="manual"),
         ]
         try:
-            serve(*deployments)  # type: ignore[arg-type]  # sync context: never coroutines
+            # The watcher's runs are picked up within RUNNER_POLL_S, not Prefect's default 10 s.
+            with temporary_settings(updates={PREFECT_RUNNER_POLL_FREQUENCY: RUNNER_POLL_S}):
+                serve(*deployments)  # type: ignore[arg-type]  # sync context: never coroutines
         finally:
             watcher.stop()
     return 0
