@@ -29,8 +29,8 @@ from ocr_core.cli import CliParser, add_common_options, load_cli_settings, run_c
 from ocr_core.errors import ConfigurationError
 from ocr_core.settings import Settings
 
-IMMEDIATE_CHECK_S = 2.0  # how often the immediate watcher lists the inbox (cheap: no run)
-RUNNER_POLL_S = 2  # how often serve asks the server for runs to start
+IMMEDIATE_CHECK_S = 1.0  # how often the immediate watcher lists the inbox (cheap: no run)
+RUNNER_POLL_S = 1  # how often serve asks the server for runs to start
 
 
 def main(argv: Sequence[str] | None = None) -> int:
