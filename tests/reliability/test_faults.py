@@ -56,8 +56,9 @@ def test_sigkill_loop_on_a_larger_batch(
 
 
 def test_output_under_a_file_is_an_output_error_before_any_claim(
-    folders: dict[str, Path], tmp_path: Path
+    folders: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("DIGITISE_SETTLE_S", "0")  # work to do: an empty poll makes no folder
     # Root ignores permissions, so the unwritable folder is one whose parent is a file.
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the output folder should be")
