@@ -29,6 +29,7 @@ from prefect.client.schemas.filters import (
 )
 from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.deployments import run_deployment
+from prefect.exceptions import ObjectNotFound
 from prefect.states import Cancelled, Crashed
 
 from ocr_core.errors import ConfigurationError
@@ -68,12 +69,13 @@ def serve_lock(home: Path) -> Iterator[None]:
 
 
 def settle_dead_runs(started: datetime, missed_after: timedelta) -> tuple[int, int]:
-    """Mark Crashed the deployment runs a killed serve left Pending or Running; drop missed ones.
+    """Mark Crashed the runs a killed serve left Pending or Running; drop missed folder watches.
 
     Only one serve runs per project (``serve_lock``) and its runs are its own subprocesses, so
     a deployment run that is Pending, Submitting or Running when serve starts has no process
-    left. Scheduled runs that should have started more than ``missed_after`` ago (while serve
-    was down) are cancelled rather than all started at once.
+    left. Scheduled folder-watch runs that should have started more than ``missed_after`` ago
+    (while serve was down) are cancelled rather than all started at once; the next run takes
+    their work. Runs of other deployments that someone asked for wait to be run.
 
     Returns:
         (runs marked Crashed, scheduled runs cancelled).
@@ -90,9 +92,13 @@ def settle_dead_runs(started: datetime, missed_after: timedelta) -> tuple[int, i
             message = "serve stopped while this run was in progress; its process is gone"
             client.set_flow_run_state(run.id, Crashed(message=message), force=True)
             crashed += 1
+        try:  # only the folder watch's own schedule: a run someone asked for is kept
+            watch = client.read_deployment_by_name(FOLDER_WATCH).id
+        except ObjectNotFound:
+            return crashed, cancelled
         missed = client.read_flow_runs(
             flow_run_filter=FlowRunFilter(
-                deployment_id=FlowRunFilterDeploymentId(is_null_=False),
+                deployment_id=FlowRunFilterDeploymentId(any_=[watch]),
                 state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.SCHEDULED])),
                 expected_start_time=FlowRunFilterExpectedStartTime(
                     before_=started - missed_after,  # type: ignore[arg-type]  # a DateTime base
