@@ -94,3 +94,23 @@ def _umask() -> int:
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
+
+
+def test_serve_makes_its_folders_and_refuses_a_second_serve(tmp_path: Path) -> None:
+    from flows.watch import serve_lock
+
+    env = {**BASE_ENV, "PREFECT_HOME": str(tmp_path / "home")}
+    names = ("inbox", "processing", "archive", "quarantine", "output")
+    env |= {f"DIGITISE_{name.upper()}_DIR": str(tmp_path / name) for name in names}
+    with serve_lock(tmp_path / "home"):  # a serve already running for this project
+        done = subprocess.run(
+            [sys.executable, "-m", "flows.serve"],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert done.returncode == ExitCode.CONFIGURATION
+    assert done.stderr.count("\n") == 1 and "another serve process" in done.stderr
+    assert all((tmp_path / name).is_dir() for name in names)  # the first cp into inbox works
