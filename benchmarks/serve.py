@@ -37,7 +37,7 @@ from benchmarks.reliability import _start_server
 
 ROOT = Path(__file__).resolve().parent.parent
 FOLDERS = ("inbox", "processing", "archive", "quarantine", "output", "reviewed")
-SAMPLE = ROOT / "data" / "samples" / "scan-001.png"
+KEEP_LOG: Path | None = None  # where to copy serve's log (--log)
 
 
 def _free_port() -> int:
@@ -127,10 +127,12 @@ class Serve:
                 self.process.wait()
 
     def close(self) -> None:
-        """Stop serve and the server."""
+        """Stop serve and the server; keep serve's log where ``--log`` says."""
         self.kill(signal.SIGINT)
         self.server.terminate()
         self.server.wait(timeout=60)
+        if KEEP_LOG:
+            shutil.copy(self.root / "serve.log", KEEP_LOG)
 
     def files(self, name: str) -> list[Path]:
         """The files (not locks) under one run-time folder."""
@@ -249,6 +251,7 @@ def kills(documents: int, count: int, seed: int) -> dict[str, object]:
 def main() -> int:
     """Parse the arguments, run the chosen measurement, print its figures."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks.serve", description=__doc__)
+    parser.add_argument("--log", type=Path, help="keep serve's log there")
     sub = parser.add_subparsers(dest="what", required=True)
     one = sub.add_parser("idle", help="an empty inbox, then one scan")
     one.add_argument("--minutes", type=float, default=10.0)
@@ -260,6 +263,8 @@ def main() -> int:
     two.add_argument("--kills", type=int, default=5)
     two.add_argument("--seed", type=int, default=3)
     args = parser.parse_args()
+    global KEEP_LOG
+    KEEP_LOG = args.log
     if args.what == "idle":
         figures = idle(args.minutes, args.poll, args.mode, args.settle)
     else:
