@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.faults.badfiles import distinct_scans
-from benchmarks.faults.kills import audit, inputs_of
+from benchmarks.faults.kills import Audit, audit, inputs_of
 from benchmarks.reliability import _start_server
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -224,16 +224,28 @@ def kills(documents: int, count: int, seed: int) -> dict[str, object]:
             result = audit(inputs, **{k: v for k, v in serve.folders.items() if k != "reviewed"})
         finally:
             serve.close()
+    return _kill_figures(documents, moments, take_ups, finished is not None, runs, result)
+
+
+def _kill_figures(
+    documents: int,
+    moments: list[float],
+    take_ups: list[float | None],
+    finished: bool,
+    runs: list[dict[str, Any]],
+    result: Audit,
+) -> dict[str, object]:
     states = Counter(str(r["state"]["name"]) for r in runs if r.get("state"))
     stuck = sum(states[name] for name in ("Pending", "Submitting", "Running"))
     worst = max((t for t in take_ups if t is not None), default=None)
+    passed = result.ok and not stuck and None not in take_ups and (worst or 0) <= 30
     return {
         "documents": documents,
         "SIGKILLs of serve's process group": len(moments),
         "kill moments (s after the files were claimed)": moments,
         "restart -> dead run's files taken up (s)": take_ups,
         "slowest take-up (s; target 30)": worst,
-        "finished after the last restart": finished is not None,
+        "finished after the last restart": finished,
         "processed / quarantined": f"{result.processed} / {result.quarantined}",
         "lost (must be 0)": len(result.lost),
         "read twice (must be 0)": len(result.twice),
@@ -242,9 +254,7 @@ def kills(documents: int, count: int, seed: int) -> dict[str, object]:
         "flow runs": len(runs),
         "their states": dict(states),
         "runs left Pending/Submitting/Running (must be 0)": stuck,
-        "verdict": "PASS"
-        if result.ok and not stuck and worst is not None and worst <= 30 and None not in take_ups
-        else "FAIL",
+        "verdict": "PASS" if passed else "FAIL",
     }
 
 
