@@ -8,9 +8,9 @@ STAMP := $(VENV)/.installed
 # Nothing may phone home: Prefect and its dependencies honour DO_NOT_TRACK.
 export DO_NOT_TRACK := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
-# The local Prefect server keeps its SQLite database inside the project.
-export PREFECT_HOME ?= $(CURDIR)/.prefect
-export TF_CPP_MIN_LOG_LEVEL ?= 2
+# PREFECT_HOME, the API URL and TensorFlow's quiet are set for every `python -m flows.*` command
+# in one place, flows/__init__.py (ocr_core/environment.py), not here; this covers the rest.
+export TF_CPP_MIN_LOG_LEVEL ?= 3
 
 PYTEST_ARGS ?= -m "not slow"
 

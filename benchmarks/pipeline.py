@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from flows.digitise import digitise_forms
+from flows.digitise import run_digitise_forms
 from flows.prefect_server import local_server
 from ocr_core.reading.recognisers import Recognisers
 from ocr_core.results.csvfiles import read_csv_rows
@@ -167,7 +167,7 @@ def memory_run(forms: Path, copies: int) -> None:
         for src in sources:
             (batch / f"{i:03d}-{src.name}").symlink_to(src)
     with tempfile.TemporaryDirectory() as out:
-        summary = digitise_forms(input=[str(batch)], output=out, templates=[str(TEMPLATES)])
+        summary = run_digitise_forms(input=[str(batch)], output=out, templates=[str(TEMPLATES)])
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"pages": summary.pages, "peak_mib": peak}))
     shutil.rmtree(batch)
@@ -184,8 +184,8 @@ def _run_style(folder: Path, style: str, args: argparse.Namespace, prefix: bool)
     warm.mkdir()
     for src in sorted(forms.glob("*.png"))[:2]:
         shutil.copy(src, warm / src.name)
-    digitise_forms(input=[str(warm)], output=str(folder / "out"), templates=templates)
-    summary = digitise_forms(
+    run_digitise_forms(input=[str(warm)], output=str(folder / "out"), templates=templates)
+    summary = run_digitise_forms(
         input=[str(forms)],
         output=str(folder / "out"),
         templates=templates,

@@ -61,19 +61,19 @@ def _bounded(call: object, limit_s: float) -> tuple[object, bool]:
 
 def corpus(root: Path) -> dict[str, int]:
     """Every bad file through a manual run and the folder watch; count what became of them."""
-    from flows.digitise import digitise_forms
+    from flows.digitise import run_digitise_forms
 
     figures = {"tried": 0, "result": 0, "error": 0, "waiting": 0, "missing": 0, "hangs": 0}
     cases = [c for c in make_corpus(root / "manual", root / "outside") if c.manual]
     files = [str(root / "manual" / c.name) for c in cases]
     summary, finished = _bounded(
-        lambda: digitise_forms(input=files, output=str(root / "out")), HANG_S
+        lambda: run_digitise_forms(input=files, output=str(root / "out")), HANG_S
     )
     figures["hangs"] += not finished
     folders = _set_folders(root / "watch")
     os.environ["DIGITISE_SETTLE_S"] = "120"
     watch_cases = make_corpus(folders["inbox"], root / "watch-outside")
-    watched, finished = _bounded(lambda: digitise_forms(watch_inbox=True), HANG_S)
+    watched, finished = _bounded(lambda: run_digitise_forms(watch_inbox=True), HANG_S)
     figures["hangs"] += not finished
     for run, names in ((summary, [*files]), (watched, [c.name for c in watch_cases])):
         if run is None:

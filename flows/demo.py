@@ -5,9 +5,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from flows.digitise import digitise_forms
-from flows.prefect_server import local_server
+from flows.digitise import run_digitise_forms
+from flows.prefect_server import local_server, quiet_console
 from ocr_core.cli import run_cli
+from ocr_core.results.report import read_report
 from ocr_core.settings import load_settings
 
 
@@ -22,7 +23,8 @@ def _demo() -> int:
     with local_server() as url:
         print(f"Prefect server answering at {url}")
         print(f"Digitising the sample forms in {samples}, templates {settings.templates_dir}")
-        summary = digitise_forms(
+        quiet_console("--verbose" in sys.argv[1:])
+        summary = run_digitise_forms(
             input=[str(samples)],
             output=str(settings.output_dir),
             templates=[str(settings.templates_dir)],
@@ -30,7 +32,7 @@ def _demo() -> int:
         )
     run_dir = Path(summary.run_dir)
     print()
-    print(summary.markdown())
+    print(read_report(summary).text())
     for name in ("fields.csv", "characters.csv", "review.csv", "review.html", "errors.csv"):
         print(f"  {run_dir / name}")
     print(f"\nOpen {run_dir / 'review.html'} in a browser to see what needs review.")

@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
+import socket
 import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
+import prefect
 from prefect.settings import PREFECT_API_URL
+
+from ocr_core.errors import ConfigurationError
+from ocr_core.settings import project_root
 
 if TYPE_CHECKING:
     from prefect.events.schemas.automations import AutomationCore
@@ -44,6 +51,81 @@ def server_is_up(url: str | None = None, timeout_s: float = 2.0) -> bool:
         return False
 
 
+def flow_run_url(api: str, flow_run_id: object) -> str:
+    """The Prefect UI page of a flow run on the server at ``api``."""
+    return f"{api.removesuffix('/api')}/runs/flow-run/{flow_run_id}"
+
+
+def quiet_console(verbose: bool = False) -> None:
+    """Keep Prefect's per-run and per-task log lines off the terminal (the UI has them).
+
+    A command prints its own summary; Prefect's console lines (two per document) only bury it.
+    With ``verbose`` they stay.
+    """
+    if verbose:
+        return
+    from prefect.logging.handlers import PrefectConsoleHandler
+
+    for logger in (logging.getLogger(), *_prefect_loggers()):
+        for handler in logger.handlers:
+            if isinstance(handler, PrefectConsoleHandler):
+                handler.setLevel(logging.CRITICAL)
+
+
+def _prefect_loggers() -> list[logging.Logger]:
+    manager = logging.Logger.manager
+    return [
+        logger
+        for name, logger in manager.loggerDict.items()
+        if name.startswith("prefect") and isinstance(logger, logging.Logger)
+    ]
+
+
+def prefect_home() -> Path:
+    """The Prefect home every entry point shares (set by ``flows/__init__.py``)."""
+    return Path(os.environ.get("PREFECT_HOME") or project_root() / ".prefect").expanduser()
+
+
+def _get_json(url: str, timeout_s: float) -> Any:
+    with urllib.request.urlopen(url, timeout=timeout_s) as reply:
+        return json.loads(reply.read().decode("utf-8"))
+
+
+def check_server_is_ours(url: str, timeout_s: float = 5.0) -> None:
+    """Refuse a server that is not this project's: another Prefect home, or another version.
+
+    Raises:
+        ConfigurationError: the server answers but is not ours, or does not answer in time.
+    """
+    remedy = (
+        "Stop that server, or point this project at a free port with PREFECT_API_URL "
+        "(or [api] url and [server.api] port in prefect.toml)"
+    )
+    try:
+        version = str(_get_json(f"{url}/admin/version", timeout_s))
+        home = str(_get_json(f"{url}/admin/settings", timeout_s).get("home", ""))
+    except (urllib.error.URLError, OSError, ValueError, AttributeError) as e:
+        raise ConfigurationError(
+            f"the server at {url} does not answer as a Prefect server ({e})", remedy=remedy
+        ) from e
+    ours = prefect_home().resolve()
+    if version != prefect.__version__ or Path(home).expanduser().resolve() != ours:
+        raise ConfigurationError(
+            f"the Prefect server at {url} is not this project's (Prefect {version}, home "
+            f"{home or '?'}; ours: Prefect {prefect.__version__}, home {ours})",
+            remedy=remedy,
+        )
+
+
+def _port_taken(url: str) -> bool:
+    parts = urllib.parse.urlsplit(url)
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 80), 1.0):
+            return True
+    except OSError:
+        return False
+
+
 def _drain_clients(timeout_s: float = 10.0) -> None:
     # Send queued logs and events while the server we are about to stop can still take them.
     from prefect.events.worker import EventsWorker
@@ -56,24 +138,31 @@ def _drain_clients(timeout_s: float = 10.0) -> None:
 
 @contextlib.contextmanager
 def local_server(log_path: Path | None = None, start_timeout_s: float = 120.0) -> Iterator[str]:
-    """Reuse the local Prefect server if it runs, else start one and stop it on exit.
+    """Reuse this project's local Prefect server if it runs, else start one and stop it on exit.
 
     Args:
-        log_path: where the started server's output goes (default ``.prefect/server.log``).
+        log_path: where the started server's output goes (default ``PREFECT_HOME/server.log``).
         start_timeout_s: how long to wait for a started server to answer.
 
     Yields:
         The API URL.
 
     Raises:
-        RuntimeError: the server did not come up in time (its log is named).
+        ConfigurationError: something else answers at the URL (another project's server, or
+            one starting or stopping), or the server did not start in time (its log is named).
     """
     url = api_url()
     if server_is_up(url):
+        check_server_is_ours(url)
         ensure_crash_detection()
         yield url
         return
-    home = Path(os.environ.get("PREFECT_HOME", ".prefect"))
+    if _port_taken(url):
+        raise ConfigurationError(
+            f"something at {url} takes connections but is not a working Prefect server",
+            remedy="Stop it, or point this project at a free port with PREFECT_API_URL",
+        )
+    home = prefect_home()
     home.mkdir(parents=True, exist_ok=True)
     log_path = log_path or home / "server.log"
     env = {**os.environ, "DO_NOT_TRACK": "1", "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
@@ -83,13 +172,16 @@ def local_server(log_path: Path | None = None, start_timeout_s: float = 120.0) -
             stdout=log,
             stderr=subprocess.STDOUT,
             env=env,
+            cwd=project_root(),
             start_new_session=True,
         )
     try:
         deadline = time.monotonic() + start_timeout_s
         while not server_is_up(url):
             if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the Prefect server did not start; see {log_path}")
+                raise ConfigurationError(
+                    "the Prefect server did not start", path=log_path, remedy="See its log"
+                )
             time.sleep(0.5)
         ensure_crash_detection()
         yield url

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import cv2
 import numpy as np
 
@@ -10,15 +12,19 @@ from segmentation.records import PageResult
 _OK, _EMPTY, _FIELD, _BAD = (0, 170, 0), (170, 170, 170), (255, 90, 0), (0, 0, 230)
 
 
-def draw_overlay(page: np.ndarray, result: PageResult) -> np.ndarray:
+def draw_overlay(
+    page: np.ndarray, result: PageResult, labels: Mapping[str, str] | None = None
+) -> np.ndarray:
     """Draw field boxes, character boxes and cell indices over a page.
 
-    Fields are blue (red when unreadable), found characters green, empty cells gray; the page's
-    template, status, score and reason are written at the top.
+    Fields are blue (red when unreadable or labelled for review), found characters green, empty
+    cells gray; the page's template, status, score and reason are written at the top.
 
     Args:
         page: uint8 (H, W), dark ink on light paper, as loaded (the page ``result`` came from).
         result: what ``segment_page`` returned for it.
+        labels: field name -> the label to show (``review``, ``ok``, ...), from reading the
+            field; a field not named shows its segmentation status.
 
     Returns:
         uint8 (H, W, 3) BGR image.
@@ -28,10 +34,11 @@ def draw_overlay(page: np.ndarray, result: PageResult) -> np.ndarray:
     thick = max(1, round(3 * scale))
     font = cv2.FONT_HERSHEY_SIMPLEX
     for field in result.fields:
-        colour = _BAD if field.status == "unreadable" else _FIELD
+        label = (labels or {}).get(field.name, field.status)
+        colour = _BAD if label in ("unreadable", "review") else _FIELD
         x0, y0, x1, y1 = field.box
         cv2.rectangle(image, (x0, y0), (x1, y1), colour, thick)
-        text = f"{field.name} [{field.status}] {field.reason}".strip()
+        text = f"{field.name} [{label}] {field.reason}".strip()
         # Under the box: printed labels usually sit above it.
         below = min(image.shape[0] - 4, y1 + round(30 * scale))
         cv2.putText(image, text, (x0, below), font, 0.8 * scale, colour, thick)

@@ -42,7 +42,7 @@ def work_left(inbox: Path, processing: Path) -> bool:
 
 def watch_until_empty() -> int:
     """Run the folder watch until nothing is left to take (the body of the worker process)."""
-    from flows.digitise import digitise_forms
+    from flows.digitise import run_digitise_forms
     from ocr_core import load_classifier
     from ocr_core.settings import load_settings
 
@@ -51,7 +51,7 @@ def watch_until_empty() -> int:
         load_classifier(settings.models_dir / bundle)
     print("ready", flush=True)
     while work_left(settings.inbox_dir, settings.processing_dir):
-        summary = digitise_forms(watch_inbox=True)
+        summary = run_digitise_forms(watch_inbox=True)
         print(f"run {summary.processed} {summary.failed} {summary.skipped}", flush=True)
     print("done", flush=True)
     return 0

@@ -145,10 +145,22 @@ class RunClaims:
         self._lock: int | None = None
 
     def __enter__(self) -> RunClaims:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        self._lock = os.open(self.folder / LOCK_NAME, os.O_CREAT | os.O_RDWR, 0o644)
-        fcntl.flock(self._lock, fcntl.LOCK_EX)
-        return self
+        # Runs may overlap: another run adopting "orphans" may remove this folder between its
+        # making and its locking, so the lock counts only once it is on the folder's own file.
+        while True:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            try:
+                fd = os.open(self.folder / LOCK_NAME, os.O_CREAT | os.O_RDWR, 0o644)
+            except FileNotFoundError:
+                continue
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                if os.stat(self.folder / LOCK_NAME).st_ino == os.fstat(fd).st_ino:
+                    self._lock = fd
+                    return self
+            except FileNotFoundError:
+                pass
+            os.close(fd)
 
     def __exit__(self, *exc: object) -> None:
         if self._lock is not None:
@@ -235,3 +247,56 @@ def _try_lock(path: Path) -> Iterator[bool]:
         yield True
     finally:
         os.close(fd)
+
+
+def orphan_folders(processing: Path) -> list[Path]:
+    """The folders in ``processing/`` that runs which died left with files in them."""
+    if not processing.is_dir():
+        return []
+    found = []
+    for folder in sorted(processing.iterdir()):
+        if not folder.is_dir() or not any(p.name != LOCK_NAME for p in folder.iterdir()):
+            continue
+        with _try_lock(folder / LOCK_NAME) as free:
+            if free:
+                found.append(folder)
+    return found
+
+
+def has_work(folders: Folders, settle_s: float) -> bool:
+    """True when the inbox holds a settled file or a dead run left files in ``processing/``.
+
+    Cheap (a listing, a stat per file and a lock probe per run folder), so that a poll with
+    nothing to do costs no run, no result folder and no model load.
+    """
+    if folders.inbox.is_dir():
+        now = time.time()
+        for entry in folders.inbox.iterdir():
+            if (entry.is_symlink() or not entry.is_dir()) and is_settled(entry, settle_s, now):
+                return True
+    return bool(orphan_folders(folders.processing))
+
+
+INCOMPLETE_NOTE = "INCOMPLETE.txt"
+
+
+def mark_incomplete(output_root: Path, dead_runs: set[str], taken_by: str) -> list[str]:
+    """Mark the half-made result folders of runs that died; return the runs marked.
+
+    A run killed before writing ``run.json`` leaves crops and overlays but no results; its files
+    are read again by ``taken_by``, so its folder gets a note saying so (it is kept, not
+    removed: it may be what someone looks at to see what happened).
+    """
+    marked = []
+    for run in sorted(dead_runs):
+        folder = output_root / run
+        if not folder.is_dir() or (folder / "run.json").exists():
+            continue
+        note = (
+            f"This run stopped before writing its results (its process was killed).\n"
+            f"Its files were read again by run {taken_by}: see {output_root / taken_by}\n"
+        )
+        with contextlib.suppress(OSError):
+            (folder / INCOMPLETE_NOTE).write_text(note, encoding="utf-8")
+            marked.append(run)
+    return marked

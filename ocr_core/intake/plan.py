@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ocr_core.intake.inbox import Claim, RunClaims, sha256_of
-from ocr_core.intake.sources import expand_inputs
+from ocr_core.intake.sources import expand_inputs, sort_inputs
 from ocr_core.reading.document import DocumentResult
-from ocr_core.results.records import ErrorRow
+from ocr_core.results.records import UNSUPPORTED, ErrorRow
 from ocr_core.results.write import MANIFEST
 
 
@@ -66,6 +66,13 @@ class Batch:
 def manual_jobs(inputs: Sequence[str]) -> list[Job]:
     """The documents a manual run's files and folders name, each a job (see ``expand_inputs``)."""
     return [Job(str(p), str(p), i) for i, p in enumerate(expand_inputs([Path(s) for s in inputs]))]
+
+
+def manual_batch(inputs: Sequence[str]) -> tuple[list[Job], list[ErrorRow]]:
+    """A manual run's jobs, and an ``unsupported`` error row for each file of a folder skipped."""
+    documents, skipped = sort_inputs([Path(s) for s in inputs])
+    jobs = [Job(str(p), str(p), i) for i, p in enumerate(documents)]
+    return jobs, [ErrorRow(str(p), UNSUPPORTED, reason, "") for p, reason in skipped]
 
 
 def committed_inputs(output_root: Path, adopted_from: dict[str, str]) -> dict[str, str]:

@@ -10,6 +10,10 @@ from ocr_core.settings import Settings
 from segmentation import sniff_type
 
 DOCUMENT_SUFFIXES = frozenset({".pdf", ".tif", ".tiff", ".png", ".jpg", ".jpeg", ".bmp"})
+# Files that sit beside scans (ground truth, notes, listings) and are not meant to be read.
+SIDECAR_SUFFIXES = frozenset(
+    {".json", ".txt", ".md", ".yaml", ".yml", ".csv", ".tsv", ".xml", ".ini", ".db", ".log"}
+)
 
 
 def _looks_like_document(path: Path) -> bool:
@@ -22,30 +26,46 @@ def _looks_like_document(path: Path) -> bool:
     return True
 
 
-def expand_inputs(inputs: Sequence[Path]) -> list[Path]:
-    """List the documents named by files and folders.
+def unsupported_reason(path: Path) -> str:
+    """Why a file in an input folder is not read: what it seems to be, and what to do."""
+    kind = f"a {path.suffix.lower()} file" if path.suffix else "a file of unknown type"
+    return (
+        f"{path.name}: skipped, {kind} is not a PDF, TIFF, PNG, JPEG or BMP; "
+        "convert it to PDF or an image to read it"
+    )
+
+
+def sort_inputs(inputs: Sequence[Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """List the documents named by files and folders, and the files of those folders not read.
 
     A file named directly is always read (an unreadable one becomes an error row). Of a folder,
     the files directly in it that are documents by name or content are read; other files there
-    (ground-truth JSON, READMEs), sub-folders and hidden files are left alone.
+    are reported as skipped with their reason, except hidden files and sidecars (ground-truth
+    JSON, READMEs, listings), and sub-folders are left alone.
 
     Args:
         inputs: files and folders.
 
     Returns:
-        Documents in a stable order, each once.
+        Documents in a stable order, each once; and (file, reason) for each file skipped.
     """
     found: list[Path] = []
+    skipped: list[tuple[Path, str]] = []
     for item in inputs:
-        if item.is_dir():
-            candidates = sorted(
-                p for p in item.iterdir() if p.is_file() and not p.name.startswith(".")
-            )
-            found.extend(p for p in candidates if _looks_like_document(p))
-        else:
+        if not item.is_dir():
             found.append(item)
-    unique: dict[Path, None] = dict.fromkeys(found)
-    return list(unique)
+            continue
+        for path in sorted(p for p in item.iterdir() if p.is_file() and not p.name.startswith(".")):
+            if _looks_like_document(path):
+                found.append(path)
+            elif path.suffix.lower() not in SIDECAR_SUFFIXES:
+                skipped.append((path, unsupported_reason(path)))
+    return list(dict.fromkeys(found)), skipped
+
+
+def expand_inputs(inputs: Sequence[Path]) -> list[Path]:
+    """List the documents named by files and folders (see ``sort_inputs``)."""
+    return sort_inputs(inputs)[0]
 
 
 def confine_parameters(settings: Settings, paths: Sequence[str], what: str) -> None:

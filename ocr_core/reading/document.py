@@ -326,7 +326,7 @@ def digitise_document(
         page_templates.append(result.template or "")
         rules.extend((pages, c.name, rules_of(c)) for c in result.fields if rules_of(c))
         if overlays:
-            _write_overlay(run_dir / "overlays" / f"{folder}-p{pages}.jpg", page, result)
+            _write_overlay(run_dir / "overlays" / f"{folder}-p{pages}.jpg", page, result, fields)
     return DocumentResult(
         document=document,
         pages=pages,
@@ -339,9 +339,12 @@ def digitise_document(
     )
 
 
-def _write_overlay(path: Path, page: np.ndarray, result: PageResult) -> None:
-    """A half-size debug image of the page with its field and crop boxes drawn."""
+def _write_overlay(
+    path: Path, page: np.ndarray, result: PageResult, fields: Sequence[FieldRow]
+) -> None:
+    """A half-size debug image of the page, its fields labelled as read (``review`` or status)."""
     _make_dir(path.parent)
-    image = draw_overlay(page, result)
+    labels = {f.field: "review" if f.needs_review else f.status for f in fields}
+    image = draw_overlay(page, result, labels)
     small = cv2.resize(image, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
     _write_image(path, small)

@@ -10,6 +10,7 @@ from typing import Any, Final
 
 import numpy as np
 
+from ocr_core.environment import quiet_native_logs, quiet_python_logs
 from ocr_core.errors import ModelError
 from ocr_core.recognition.bundle import META_FILE, MODEL_FILE, RETRAIN, read_metadata
 from ocr_core.recognition.calibration import softmax
@@ -170,16 +171,7 @@ def load_classifier(path: str | Path) -> Classifier:
     )
     with _LOCK:
         if key not in _CACHE:
-            import keras
-
-            try:
-                model = keras.models.load_model(model_path, compile=False, safe_mode=True)
-            except Exception as e:  # Keras raises many types for a broken file
-                raise ModelError(
-                    f"model.keras cannot be loaded ({type(e).__name__}: {e})",
-                    path=model_path,
-                    remedy=RETRAIN,
-                ) from e
+            model = _load_model(model_path)
             outputs = model.output_shape[-1]
             if outputs != len(meta["labels"]):
                 raise ModelError(
@@ -187,5 +179,26 @@ def load_classifier(path: str | Path) -> Classifier:
                     path=folder,
                     remedy=RETRAIN,
                 )
-            _CACHE[key] = Classifier(folder, model, meta)
+            with quiet_native_logs():  # the first graph is where "cuInit" is printed
+                _CACHE[key] = Classifier(folder, model, meta)
         return _CACHE[key]
+
+
+def _load_model(model_path: Path) -> Any:
+    """Load a bundle's Keras model, TensorFlow's start-up lines held back unless ``--verbose``.
+
+    Raises:
+        ModelError: the file cannot be loaded.
+    """
+    with quiet_native_logs():
+        import keras
+
+        quiet_python_logs()
+        try:
+            return keras.models.load_model(model_path, compile=False, safe_mode=True)
+        except Exception as e:  # Keras raises many types for a broken file
+            raise ModelError(
+                f"model.keras cannot be loaded ({type(e).__name__}: {e})",
+                path=model_path,
+                remedy=RETRAIN,
+            ) from e

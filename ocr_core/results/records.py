@@ -130,6 +130,9 @@ class ErrorRow:
     quarantined_to: str
 
 
+# The error of a file in an input folder that is not a document: listed, skipped, not a failure.
+UNSUPPORTED = "unsupported"
+
 FIELD_COLUMNS = tuple(f.name for f in fields(FieldRow))
 CHAR_COLUMNS = tuple(f.name for f in fields(CharRow))
 ERROR_COLUMNS = tuple(f.name for f in fields(ErrorRow))

@@ -21,6 +21,7 @@ from ocr_core.results.records import (
     ERROR_COLUMNS,
     FIELD_COLUMNS,
     REVIEW_COLUMNS,
+    UNSUPPORTED,
     CharRow,
     ErrorRow,
     FieldKey,
@@ -63,7 +64,7 @@ class RunSummary:
             {"figure": "documents", "value": self.documents},
             {"figure": "processed", "value": self.processed},
             {"figure": "failed (see errors.csv)", "value": self.failed},
-            {"figure": "skipped as already processed", "value": self.skipped},
+            {"figure": "skipped (already processed, or not a document)", "value": self.skipped},
             {"figure": "pages", "value": self.pages},
             {"figure": "fields", "value": self.fields},
             {"figure": "characters", "value": self.characters},
@@ -88,12 +89,13 @@ def summarise(
 ) -> RunSummary:
     """The run's figures, its time measured up to now."""
     chars = [row for r in results for row in r.chars]
+    unsupported = sum(e.error == UNSUPPORTED for e in errors)  # listed, not failed
     return RunSummary(
         run_dir=str(context.run_dir),
         documents=len(results) + len(errors) + len(skipped),
         processed=len(results),
-        failed=len(errors),
-        skipped=len(skipped),
+        failed=len(errors) - unsupported,
+        skipped=len(skipped) + unsupported,
         pages=sum(r.pages for r in results),
         fields=sum(len(r.fields) for r in results),
         characters=len(chars),

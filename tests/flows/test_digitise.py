@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from flows.digitise import digitise_forms, main
+from flows.digitise import main, run_digitise_forms
 from ocr_core.errors import ModelError
 from ocr_core.results.csvfiles import read_csv_rows
 from ocr_core.results.records import CHAR_COLUMNS, ERROR_COLUMNS, FIELD_COLUMNS, REVIEW_COLUMNS
@@ -61,7 +61,7 @@ def test_samples_in_every_format(folders: Path) -> None:
     inputs = [
         SAMPLES / n for n in ("loan-application-001.pdf", "mixed-fax-001.tif", "scan-002.png")
     ]
-    summary = digitise_forms(
+    summary = run_digitise_forms(
         input=[str(p) for p in inputs], output=str(folders / "out"), templates=[str(TEMPLATES)]
     )
     assert (summary.processed, summary.failed, summary.pages) == (3, 0, 6)
@@ -130,7 +130,7 @@ def test_folder_watch_archives_quarantines_and_skips_duplicates(folders: Path) -
     later = time.time() + 300
     os.utime(inbox / "still-copying.png", (later, later))
 
-    summary = digitise_forms(watch_inbox=True, templates=[str(TEMPLATES)])
+    summary = run_digitise_forms(watch_inbox=True, templates=[str(TEMPLATES)])
     assert (summary.processed, summary.failed, summary.skipped) == (1, 1, 1)
     run = Path(summary.run_dir)
     [error] = read_csv_rows(run / "errors.csv")
@@ -147,7 +147,7 @@ def test_folder_watch_archives_quarantines_and_skips_duplicates(folders: Path) -
     drop(inbox, SAMPLES / "scan-001.png", "resent.png")
     past = time.time() - 30
     os.utime(inbox / "still-copying.png", (past, past))  # its copy has finished meanwhile
-    again = digitise_forms(watch_inbox=True, templates=[str(TEMPLATES)])
+    again = run_digitise_forms(watch_inbox=True, templates=[str(TEMPLATES)])
     assert (again.skipped, again.failed) == (1, 0)
     assert {r["document"] for r in read_csv_rows(Path(again.run_dir) / "fields.csv")} == {
         "still-copying.png"
@@ -158,7 +158,7 @@ def test_files_left_by_a_killed_run_are_processed(folders: Path) -> None:
     dead = folders / "processing" / "20260101T000000Z-killed-run"
     dead.mkdir(parents=True)
     shutil.copyfile(SAMPLES / "scan-002.png", dead / "left-behind.png")
-    summary = digitise_forms(watch_inbox=True, templates=[str(TEMPLATES)])
+    summary = run_digitise_forms(watch_inbox=True, templates=[str(TEMPLATES)])
     assert summary.processed == 1
     assert [p.name for p in (folders / "archive").rglob("left-behind.png")] == ["left-behind.png"]
     assert not dead.exists()
@@ -170,13 +170,13 @@ def test_broken_model_stops_before_any_input_is_claimed(
     monkeypatch.setenv("DIGITISE_MODELS_DIR", str(folders / "no-models"))
     dropped = drop(folders / "inbox", SAMPLES / "scan-001.png")
     with pytest.raises(ModelError, match="no-models"):
-        digitise_forms(watch_inbox=True, templates=[str(TEMPLATES)])
+        run_digitise_forms(watch_inbox=True, templates=[str(TEMPLATES)])
     assert dropped.exists()
 
 
 def test_review_of_a_real_run(folders: Path) -> None:
     # A threshold of 1 sends every character to review.
-    summary = digitise_forms(
+    summary = run_digitise_forms(
         input=[str(SAMPLES / "scan-001.png")], templates=[str(TEMPLATES)], threshold=1.0
     )
     run = Path(summary.run_dir)
@@ -203,7 +203,7 @@ def test_review_threshold_setting_applies_below_the_flag(
 ) -> None:
     monkeypatch.setenv("DIGITISE_REVIEW_THRESHOLD", "0.5")
     document = [str(SAMPLES / "scan-001.png")]
-    summary = digitise_forms(input=document, templates=[str(TEMPLATES)])
+    summary = run_digitise_forms(input=document, templates=[str(TEMPLATES)])
     manifest = json.loads((Path(summary.run_dir) / "run.json").read_text())
     assert manifest["thresholds"] == {"digits": 0.5, "alnum": 0.5}
     assert manifest["threshold"] == 0.5
@@ -211,6 +211,6 @@ def test_review_threshold_setting_applies_below_the_flag(
     clear = [r for r in rows if abs(float(r["confidence"]) - 0.5) > 1e-3]  # not rounded across
     assert all((float(r["confidence"]) < 0.5) == (r["needs_review"] == "true") for r in clear)
     # The run's own threshold wins over the setting.
-    flagged = digitise_forms(input=document, templates=[str(TEMPLATES)], threshold=1.0)
+    flagged = run_digitise_forms(input=document, templates=[str(TEMPLATES)], threshold=1.0)
     manifest = json.loads((Path(flagged.run_dir) / "run.json").read_text())
     assert manifest["thresholds"] == {"digits": 1.0, "alnum": 1.0}

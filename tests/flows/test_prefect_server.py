@@ -2,19 +2,36 @@
 
 from __future__ import annotations
 
+import http.server
+import json
 import os
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
+from pathlib import Path
 from uuid import UUID
 
+import pytest
 from prefect.client.orchestration import get_client
 from prefect.events.filters import EventFilter, EventNameFilter, EventResourceFilter
 from prefect.events.schemas.automations import AutomationCore
-from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+from prefect.settings import (
+    PREFECT_API_URL,
+    PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
+    temporary_settings,
+)
 
-from flows.prefect_server import CRASH_AUTOMATION, MISSED_HEARTBEATS, ensure_crash_detection
+from flows.prefect_server import (
+    CRASH_AUTOMATION,
+    MISSED_HEARTBEATS,
+    check_server_is_ours,
+    ensure_crash_detection,
+    local_server,
+)
+from ocr_core.errors import ConfigurationError
 
 # The shortest heartbeat period Prefect allows.
 HEARTBEAT_S = 30
@@ -90,3 +107,56 @@ def test_a_killed_run_is_marked_crashed(prefect_harness: str) -> None:
     waited = time.monotonic() - killed
     assert state.is_crashed(), f"still {state.name} {waited:.0f} s after the kill"
     assert "heartbeat" in (state.message or "")
+
+
+class _NotOurs(http.server.BaseHTTPRequestHandler):
+    """A server that answers like another project's Prefect: healthy, another version and home."""
+
+    def do_GET(self) -> None:
+        replies = {"/api/health": "true", "/api/admin/version": '"2.0.0"'}
+        replies["/api/admin/settings"] = json.dumps({"home": "/somewhere/else/.prefect"})
+        body = replies.get(self.path, "null").encode()
+        self.send_response(200 if self.path in replies else 404)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def _serving(handler: type[http.server.BaseHTTPRequestHandler]) -> http.server.HTTPServer:
+    server = http.server.HTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def test_another_projects_server_is_refused_in_one_line(prefect_harness: str) -> None:
+    check_server_is_ours(prefect_harness)  # the test server shares our home and version
+    server = _serving(_NotOurs)
+    url = f"http://127.0.0.1:{server.server_port}/api"
+    try:
+        started = time.monotonic()
+        refused = pytest.raises(ConfigurationError, match="is not this project's")
+        with temporary_settings(updates={PREFECT_API_URL: url}), refused as caught, local_server():
+            pass
+        assert time.monotonic() - started < 10
+        assert "2.0.0" in str(caught.value) and "/somewhere/else" in str(caught.value)
+        assert "\n" not in str(caught.value)
+    finally:
+        server.shutdown()
+
+
+def test_a_port_taken_by_something_else_is_refused(tmp_path: Path) -> None:
+    with socket.socket() as listener:  # takes connections, answers nothing
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}/api"
+        refused = pytest.raises(ConfigurationError, match="not a working Prefect server")
+        with (
+            temporary_settings(updates={PREFECT_API_URL: url}),
+            refused,
+            local_server(log_path=tmp_path / "server.log"),
+        ):
+            pass
+    assert not (tmp_path / "server.log").exists()  # no server was started

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.faults.badfiles import FORMULA_NAME, Case, make_corpus
-from flows.digitise import digitise_forms
+from flows.digitise import run_digitise_forms
 from ocr_core.results.csvfiles import read_csv_rows
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
@@ -49,7 +49,7 @@ def _check_outcomes(
 def test_manual_run_reads_or_reports_every_bad_file(tmp_path: Path) -> None:
     cases = [c for c in make_corpus(tmp_path / "in", tmp_path / "outside") if c.manual]
     inputs = [str(tmp_path / "in" / c.name) for c in cases]
-    summary = digitise_forms(input=inputs, output=str(tmp_path / "out"))
+    summary = run_digitise_forms(input=inputs, output=str(tmp_path / "out"))
     run = Path(summary.run_dir)
     seen = _check_outcomes(
         cases, "manual", run, {c.name: str(tmp_path / "in" / c.name) for c in cases}
@@ -73,7 +73,7 @@ def test_folder_watch_archives_quarantines_or_waits(
     cases = make_corpus(inbox, folders["inbox"].parent / "outside")
     secret = folders["inbox"].parent / "outside" / "secret-scan.png"
     secret_bytes = secret.read_bytes()
-    summary = digitise_forms(watch_inbox=True)
+    summary = run_digitise_forms(watch_inbox=True)
     run = Path(summary.run_dir)
     seen = _check_outcomes(cases, "watch", run, {c.name: c.name for c in cases})
 
@@ -115,7 +115,7 @@ def test_a_copy_of_a_failing_file_is_quarantined_with_it(
     monkeypatch.setenv("DIGITISE_SETTLE_S", "0")
     for name in ("a-empty.pdf", "b-copy.pdf"):  # read in name order: b is the copy
         (folders["inbox"] / name).write_bytes(b"")
-    summary = digitise_forms(watch_inbox=True)
+    summary = run_digitise_forms(watch_inbox=True)
     assert (summary.processed, summary.failed, summary.skipped) == (0, 2, 0)
     errors = read_csv_rows(Path(summary.run_dir) / "errors.csv")
     assert sorted(e["document"] for e in errors) == ["a-empty.pdf", "b-copy.pdf"]

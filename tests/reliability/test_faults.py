@@ -13,7 +13,7 @@ import pytest
 
 from benchmarks.faults.badfiles import SAMPLES, distinct_scans
 from benchmarks.faults.kills import audit, inputs_of, kill_loop
-from flows.digitise import digitise_forms, main
+from flows.digitise import main, run_digitise_forms
 from ocr_core.errors import ModelError, OutputError
 from ocr_core.intake.inbox import LEDGER_NAME, sha256_of
 from ocr_core.recognition.normalise import CONTRACT
@@ -56,14 +56,15 @@ def test_sigkill_loop_on_a_larger_batch(
 
 
 def test_output_under_a_file_is_an_output_error_before_any_claim(
-    folders: dict[str, Path], tmp_path: Path
+    folders: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("DIGITISE_SETTLE_S", "0")  # work to do: an empty poll makes no folder
     # Root ignores permissions, so the unwritable folder is one whose parent is a file.
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the output folder should be")
     dropped = shutil.copy(SAMPLES / "scan-001.png", folders["inbox"] / "waiting.png")
     with pytest.raises(OutputError, match="not-a-folder"):
-        digitise_forms(watch_inbox=True, output=str(blocker / "results"))
+        run_digitise_forms(watch_inbox=True, output=str(blocker / "results"))
     assert Path(dropped).exists()
     code = main([str(SAMPLES / "scan-001.png"), "--output", str(blocker / "results")])
     assert code == OutputError.exit_code
@@ -85,7 +86,7 @@ def test_full_disk_while_writing_results_keeps_the_inputs(
     resource.setrlimit(resource.RLIMIT_FSIZE, (100 * 1024, hard))
     try:
         with pytest.raises(OutputError, match=r"overlays/\S+\.jpg: cannot write image") as caught:
-            digitise_forms(watch_inbox=True)
+            run_digitise_forms(watch_inbox=True)
     finally:
         resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
         signal.signal(signal.SIGXFSZ, previous)
@@ -95,7 +96,7 @@ def test_full_disk_while_writing_results_keeps_the_inputs(
     assert not folders["quarantine"].exists()
     assert not folders["archive"].exists() or not any(folders["archive"].rglob("*.png"))
     # Space again: the next run takes the files over and finishes them.
-    summary = digitise_forms(watch_inbox=True)
+    summary = run_digitise_forms(watch_inbox=True)
     assert (summary.processed, summary.failed) == (2, 0)
     assert sorted(p.name for p in folders["archive"].rglob("*.png")) == ["a.png", "b.png"]
 
@@ -147,7 +148,7 @@ def test_broken_bundle_is_a_model_error_before_any_claim(
     monkeypatch.setenv("DIGITISE_SETTLE_S", "0")
     dropped = Path(shutil.copy(SAMPLES / "scan-001.png", folders["inbox"] / "waiting.png"))
     with pytest.raises(ModelError, match=expected) as caught:
-        digitise_forms(watch_inbox=True, model="digits")
+        run_digitise_forms(watch_inbox=True, model="digits")
     assert str(models / "digits") in str(caught.value)
     assert dropped.exists() and not folders["processing"].exists()
 
@@ -170,7 +171,7 @@ def test_a_run_killed_after_its_results_is_not_read_twice(
     unfinished.parent.mkdir(parents=True)
     shutil.copy(SAMPLES / "scan-002.png", unfinished)
 
-    summary = digitise_forms(watch_inbox=True)
+    summary = run_digitise_forms(watch_inbox=True)
     assert (summary.processed, summary.skipped, summary.failed) == (1, 1, 0)
     documents = {r["document"] for r in read_csv_rows(Path(summary.run_dir) / "fields.csv")}
     assert documents == {"redo.png"}  # done.png's rows are in the dead run's results only

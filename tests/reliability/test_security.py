@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from benchmarks.faults.badfiles import SAMPLES
-from flows.digitise import digitise_forms
+from flows.digitise import digitise_forms, run_digitise_forms
 from ocr_core.errors import ConfigurationError, ModelError, TemplateError
 from ocr_core.intake.sources import confine_parameters
 from ocr_core.recognition.inference import load_classifier
@@ -146,7 +146,7 @@ def test_a_bundle_with_a_lambda_layer_is_refused_unrun(
     (tmp_path / "inbox").mkdir()
     dropped = Path(shutil.copy(SAMPLES / "scan-001.png", tmp_path / "inbox" / "waiting.png"))
     with pytest.raises(ModelError, match="Lambda"):
-        digitise_forms(watch_inbox=True, model="digits")
+        run_digitise_forms(watch_inbox=True, model="digits")
     assert dropped.exists() and not marker.exists()
 
 

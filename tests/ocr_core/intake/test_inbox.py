@@ -129,3 +129,37 @@ def test_files_of_a_killed_run_are_adopted_by_the_next(folders: Folders) -> None
         assert not (folders.processing / "dead").exists()
     finally:
         process.kill()
+
+
+def test_work_is_a_settled_inbox_file_or_a_dead_runs_leftovers(tmp_path: Path) -> None:
+    from ocr_core.intake.inbox import has_work, orphan_folders
+
+    folders = Folders(*(tmp_path / n for n in ("inbox", "processing", "archive", "quarantine")))
+    assert not has_work(folders, settle_s=0)  # no folders at all yet
+    folders.inbox.mkdir()
+    (folders.inbox / "sub").mkdir()
+    (folders.inbox / "copying.pdf.part").write_bytes(b"%PDF")
+    (folders.inbox / "fresh.pdf").write_bytes(b"%PDF")
+    assert not has_work(folders, settle_s=60)
+    assert has_work(folders, settle_s=0)
+    (folders.inbox / "fresh.pdf").unlink()
+    dead = folders.processing / "20260101T000000Z-dead"
+    dead.mkdir(parents=True)
+    (dead / ".lock").write_text("")
+    assert not has_work(folders, settle_s=0)  # an empty folder is nothing to adopt
+    (dead / "left.png").write_bytes(b"png")
+    assert orphan_folders(folders.processing) == [dead]
+    with RunClaims(folders, "20260101T000001Z-alive") as alive:
+        (alive.folder / "mine.png").write_bytes(b"png")
+        assert orphan_folders(folders.processing) == [dead]  # a live run's folder is not
+
+
+def test_a_dead_runs_half_made_result_folder_is_marked(tmp_path: Path) -> None:
+    from ocr_core.intake.inbox import INCOMPLETE_NOTE, mark_incomplete
+
+    (tmp_path / "half" / "crops").mkdir(parents=True)
+    (tmp_path / "whole").mkdir()
+    (tmp_path / "whole" / "run.json").write_text("{}")
+    assert mark_incomplete(tmp_path, {"half", "whole", "gone"}, "next") == ["half"]
+    assert "next" in (tmp_path / "half" / INCOMPLETE_NOTE).read_text()
+    assert not (tmp_path / "whole" / INCOMPLETE_NOTE).exists()

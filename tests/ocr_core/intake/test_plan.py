@@ -97,3 +97,20 @@ def test_manual_jobs_keep_the_order_of_the_inputs(tmp_path: Path) -> None:
         (tmp_path / name).write_bytes(b"x")
     jobs = manual_jobs([str(tmp_path), str(tmp_path / "a.png")])
     assert [(Path(j.path).name, j.slot) for j in jobs] == [("a.png", 0), ("b.png", 1)]
+
+
+def test_a_folders_unsupported_files_are_listed_not_lost(tmp_path: Path) -> None:
+    from ocr_core.intake.plan import manual_batch
+
+    (tmp_path / "scan.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    (tmp_path / "letter.docx").write_bytes(b"PK\x03\x04")
+    (tmp_path / "NOTES").write_bytes(b"plain words")
+    (tmp_path / "scan.json").write_text("{}")  # ground truth beside a scan
+    (tmp_path / ".DS_Store").write_bytes(b"\0")
+    jobs, skipped = manual_batch([str(tmp_path)])
+    assert [Path(j.document).name for j in jobs] == ["scan.png"]
+    assert [(Path(e.document).name, e.error) for e in skipped] == [
+        ("NOTES", "unsupported"),
+        ("letter.docx", "unsupported"),
+    ]
+    assert "a .docx file is not a PDF" in skipped[1].message
