@@ -1,0 +1,197 @@
+"""Tick boxes: the ink left in each box once its printed frame is erased, and what it means.
+
+A tick box's frame is found and erased by the same line finder as character fields
+(``lines.find_rules``), so a hairline and an 8 px frame are erased alike and a stroke crossing
+the frame is kept. What is left is measured three ways (``MarkInk``): how much of the inside is
+ink, how far it spreads, and how much ink joined to it runs on outside the frame. A tick, a
+cross, a fill, a scribble or a loop over the frame all leave ink inside; specks of scan noise
+are dropped by size first. A mark struck through (ink inside, and dense strokes running out
+across the frame) is a cross-out.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+import cv2
+import numpy as np
+
+from segmentation.ink import to_page_box
+from segmentation.lines import find_rules
+from segmentation.records import Box, FieldCrops, FieldSpec, MarkInk, MarkOption
+
+MarkState = Literal["ticked", "empty", "crossed_out", "unsure"]
+
+# Chosen on generated *validation* marks (python -m benchmarks.ticks --split val --fit), never
+# on the test marks the benchmark reports: p(ticked) = 1 / (1 + exp(-(SLOPE * (log10 fill -
+# CENTRE)))), and a mark is crossed out when both its fill and its spill pass these.
+SLOPE = 3.6
+CENTRE = -2.27
+CROSSED_FILL = 0.15
+CROSSED_SPILL = 0.2
+FILL_FLOOR = 1e-4
+
+
+@dataclass(frozen=True, slots=True)
+class MarkReading:
+    """What one tick box says: its state and the calibrated probability that it is ticked."""
+
+    state: MarkState
+    p_ticked: float
+
+    @property
+    def confidence(self) -> float:
+        """The probability of the state read (ticked or empty)."""
+        return self.p_ticked if self.state in ("ticked", "crossed_out") else 1.0 - self.p_ticked
+
+
+def read_mark(ink: MarkInk, threshold: float) -> MarkReading:
+    """Read one tick box from its measured ink.
+
+    Args:
+        ink: what is in the box (``measure_box``).
+        threshold: the confidence under which the box is ``unsure`` (goes to review).
+
+    Returns:
+        ``crossed_out`` (ink inside, struck through beyond the frame), ``ticked``, ``empty``,
+        or ``unsure`` when the more probable of ticked and empty is under ``threshold``.
+    """
+    p = tick_probability(ink.fill)
+    if ink.fill >= CROSSED_FILL and ink.spill >= CROSSED_SPILL:
+        return MarkReading("crossed_out", p)
+    state: MarkState = "ticked" if p >= 0.5 else "empty"
+    if max(p, 1.0 - p) < threshold:
+        state = "unsure"
+    return MarkReading(state, p)
+
+
+def tick_probability(fill: float) -> float:
+    """The calibrated probability that a box whose inside is ``fill`` ink holds a mark."""
+    z = SLOPE * (math.log10(max(fill, FILL_FLOOR)) - CENTRE)
+    return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+
+
+def cut_marks(
+    page: np.ndarray, spec: FieldSpec, homography: np.ndarray, threshold: int, dpi: int
+) -> FieldCrops:
+    """Measure every tick box of a ``mark`` or ``choice`` field of a registered page.
+
+    Args:
+        page: uint8 (H, W), dark ink on light paper, as loaded.
+        spec: the field, in template coordinates.
+        homography: float64 (3, 3), template to page coordinates.
+        threshold: gray level under which a pixel is ink.
+        dpi: the template's resolution (sets speck sizes and how far a frame is looked for).
+
+    Returns:
+        The field with one ``MarkInk`` per option (no character crops), ``unreadable`` when
+        a box is partly off the scanned page.
+    """
+    marks = []
+    for index, option in enumerate(spec.options):
+        ink = measure_box(page, option, index, homography, (threshold, dpi))
+        if ink is None:
+            reason = f"tick box {option.value!r} is partly outside the scanned page"
+            return FieldCrops(
+                spec.name,
+                spec.kind,
+                spec.charset,
+                _page_box(spec.box, homography, page),
+                spec.validation,
+                "unreadable",
+                reason,
+                (),
+            )
+        marks.append(ink)
+    box = _page_box(spec.box, homography, page)
+    return FieldCrops(
+        spec.name, spec.kind, spec.charset, box, spec.validation, "ok", "", (), marks=tuple(marks)
+    )
+
+
+def measure_box(
+    page: np.ndarray, option: MarkOption, index: int, homography: np.ndarray, at: tuple[int, int]
+) -> MarkInk | None:
+    """The ink in one tick box, its frame erased; None when the box is off the page.
+
+    ``at`` is (ink threshold, dpi). The box is looked at in a window half its side wider on
+    every side, where ink that runs on out of it is measured.
+    """
+    threshold, dpi = at
+    x0, y0, x1, y1 = option.box
+    side = min(x1 - x0, y1 - y0)
+    margin = max(4, side // 2)
+    to_page = homography @ _shift(x0 - margin, y0 - margin)
+    size = (x1 - x0 + 2 * margin, y1 - y0 + 2 * margin)
+    inverse = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+    local = cv2.warpPerspective(page, to_page, size, flags=inverse, borderValue=255)
+    inside_page = cv2.warpPerspective(
+        np.ones_like(page), to_page, size, flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP
+    )
+    if inside_page[margin:-margin, margin:-margin].mean() < 0.97:
+        return None
+    ink = _unframed_ink(local, (margin, margin, size[0] - margin, size[1] - margin), threshold, dpi)
+    fill, spill, cover = _measure(ink, margin, side)
+    box = to_page_box((margin, margin, size[0] - margin, size[1] - margin), to_page, page)
+    return MarkInk(index, option.value, box, fill, spill, cover)
+
+
+def _unframed_ink(local: np.ndarray, box: Box, threshold: int, dpi: int) -> np.ndarray:
+    """Bool (H, W): the window's ink with the box's printed frame and specks removed.
+
+    ``local`` is uint8 (H, W), dark ink on light paper; ``box`` the frame's place in it.
+    """
+    x0, y0, x1, y1 = box
+    side = min(x1 - x0, y1 - y0)
+    # Pen marks are measured in the lighter binarisation too: a faint pencil tick, or a thin
+    # stroke broken up by a scanner's threshold, is a mark all the same.
+    ink = local < threshold
+    faint = local < (int(threshold) + 255) // 2
+    frame = [(x0, y0, x1, y0), (x0, y1, x1, y1), (x0, y0, x0, y1), (x1, y0, x1, y1)]
+    search = max(2, min(round(0.04 * dpi), side // 5))
+    rules = find_rules(
+        ink, faint, frame, [], search=search, divider_search=search, stretch=max(8, side // 2)
+    )
+    left = faint & ~rules
+    # A thin stroke that a scanner's threshold broke into dashes is one stroke: pieces a few
+    # pixels apart are grouped before a group too small to be a pen mark is dropped as specks.
+    grouped = cv2.dilate(left.astype(np.uint8), np.ones((5, 5), np.uint8))
+    count, labels = cv2.connectedComponents(grouped, connectivity=8)
+    sizes = np.bincount(labels[left], minlength=count)
+    speck = min(0.00025 * dpi * dpi, 0.01 * side * side)
+    keep = sizes >= speck
+    keep[0] = False
+    return keep[labels] & left
+
+
+def _measure(ink: np.ndarray, margin: int, side: int) -> tuple[float, float, float]:
+    """(fill, spill, cover) of a box's unframed ink (bool window, the box ``margin`` in)."""
+    height, width = ink.shape
+    inset = max(2, round(0.15 * side))
+    inner = ink[margin + inset : height - margin - inset, margin + inset : width - margin - inset]
+    fill = float(inner.mean()) if inner.size else 0.0
+    cover = float((inner.any(axis=0).mean() + inner.any(axis=1).mean()) / 2) if inner.size else 0.0
+    # Ink beyond the frame counts only when it is joined to ink inside: never a printed label.
+    count, labels = cv2.connectedComponents(ink.astype(np.uint8), connectivity=8)
+    inside_labels = np.unique(
+        labels[margin + inset : height - margin - inset, margin + inset : width - margin - inset]
+    )
+    joined = np.isin(labels, inside_labels[inside_labels > 0])
+    rows, cols = np.flatnonzero(joined.any(axis=1)), np.flatnonzero(joined.any(axis=0))
+    if not rows.size:
+        return fill, 0.0, cover
+    # How far the ink runs out beyond the box on both of two opposite sides, in box sides.
+    out_x = min(margin - cols[0], cols[-1] + 1 - (width - margin))
+    out_y = min(margin - rows[0], rows[-1] + 1 - (height - margin))
+    spill = max(0.0, float(max(out_x, out_y)) / side)
+    return fill, spill, cover
+
+
+def _page_box(box: Box, homography: np.ndarray, page: np.ndarray) -> Box:
+    return to_page_box(box, homography, page)
+
+
+def _shift(dx: float, dy: float) -> np.ndarray:
+    return np.array([[1.0, 0.0, dx], [0.0, 1.0, dy], [0.0, 0.0, 1.0]])
