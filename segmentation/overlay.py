@@ -13,7 +13,8 @@ _OK, _EMPTY, _FIELD, _BAD = (0, 170, 0), (170, 170, 170), (255, 90, 0), (0, 0, 2
 def draw_overlay(page: np.ndarray, result: PageResult) -> np.ndarray:
     """Draw field boxes, character boxes and cell indices over a page.
 
-    Fields are blue (red when unreadable), found characters green, empty cells gray; the page's
+    Fields are blue (red when unreadable), found characters green, empty cells gray, tick
+    boxes green (with their ink share) when they hold ink and gray when not; the page's
     template, status, score and reason are written at the top.
 
     Args:
@@ -35,6 +36,11 @@ def draw_overlay(page: np.ndarray, result: PageResult) -> np.ndarray:
         # Under the box: printed labels usually sit above it.
         below = min(image.shape[0] - 4, y1 + round(30 * scale))
         cv2.putText(image, text, (x0, below), font, 0.8 * scale, colour, thick)
+        for mark in field.marks:  # tick boxes: green with ink in them, gray without
+            tint = _OK if mark.fill > 0 else _EMPTY
+            mx0, my0, mx1, my1 = mark.box
+            cv2.rectangle(image, (mx0, my0), (mx1, my1), tint, max(1, thick - 1))
+            cv2.putText(image, f"{mark.fill:.2f}", (mx0, my0 - 4), font, 0.6 * scale, tint, thick)
         for char in field.chars:
             cx0, cy0, cx1, cy1 = char.box
             tint = _OK if char.status == "ok" else _EMPTY

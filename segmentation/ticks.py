@@ -174,7 +174,7 @@ def _measure(ink: np.ndarray, margin: int, side: int) -> tuple[float, float, flo
     fill = float(inner.mean()) if inner.size else 0.0
     cover = float((inner.any(axis=0).mean() + inner.any(axis=1).mean()) / 2) if inner.size else 0.0
     # Ink beyond the frame counts only when it is joined to ink inside: never a printed label.
-    count, labels = cv2.connectedComponents(ink.astype(np.uint8), connectivity=8)
+    _count, labels = cv2.connectedComponents(ink.astype(np.uint8), connectivity=8)
     inside_labels = np.unique(
         labels[margin + inset : height - margin - inset, margin + inset : width - margin - inset]
     )

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
-from ocr_core.results.records import FieldStatus
+from ocr_core.results.records import CharReading, CharRow, FieldRow, FieldStatus
 from segmentation.records import FieldCrops
 from segmentation.ticks import MarkReading, read_mark
 
@@ -82,3 +83,52 @@ def read_mark_field(crops: FieldCrops, threshold: float = MARK_THRESHOLD) -> Mar
 
 def _name(crops: FieldCrops, index: int) -> str:
     return "box" if crops.kind == "mark" else f"option {crops.marks[index].value!r}"
+
+
+def mark_rows(
+    document: str, page: int, crops: FieldCrops, crop_dir: str, threshold: float = MARK_THRESHOLD
+) -> tuple[FieldRow, list[CharRow]]:
+    """The ``fields.csv`` row of a tick-box field, and a review row per box when it needs review.
+
+    Tick boxes have no ``characters.csv`` rows. A field that needs review gets one
+    ``review.csv`` row per box, shaped like a character's: ``1`` (ticked) or ``0`` (empty) as
+    read, its confidence, and the box's image (``crop_dir``/``p<page>-<field>-box<i>.png``,
+    run-relative), which the caller writes.
+
+    Args:
+        document: the document's name.
+        page: the 1-based page.
+        crops: the field as segmented.
+        crop_dir: run-relative folder of the document's crops.
+        threshold: a box read less surely than this goes to review.
+    """
+    read = read_mark_field(crops, threshold)
+    row = FieldRow(
+        document,
+        page,
+        crops.name,
+        read.value,
+        read.confidence,
+        read.needs_review,
+        read.status,
+        read.reason,
+    )
+    if not read.needs_review:
+        return row, []
+    boxes = []
+    for ink, box in zip(crops.marks, read.boxes, strict=True):
+        ticked = box.p_ticked >= 0.5
+        char, other = ("1", "0") if ticked else ("0", "1")
+        confidence = round(max(box.p_ticked, 1.0 - box.p_ticked), 4)
+        reading = CharReading(
+            (char, other),
+            (confidence, round(1.0 - confidence, 4)),
+            box.state in ("unsure", "crossed_out"),
+        )
+        crop = f"{crop_dir}/p{page}-{_safe(crops.name)}-box{ink.index}.png"
+        boxes.append(CharRow.of((document, page, crops.name, ink.index), reading, ink.box, crop))
+    return row, boxes
+
+
+def _safe(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text)[:60] or "_"

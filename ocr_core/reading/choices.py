@@ -1,0 +1,241 @@
+"""Fields with a list of allowed values: the most probable value, one slipped character allowed.
+
+Each character read carries its calibrated top-k. A value of the list is scored as the
+probability that the characters read are it: the product over aligned characters of the
+probability read for the value's character there (what the top-k leave is spread over the
+other classes). A segmentation slip, one character read too many or one missed, is allowed
+at a fixed cost. The field's confidence is the best value's share of the probability summed
+over all values of the list; a list of 10,000 values is scored whole, by array operations,
+so no pre-filter can drop the right value.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from functools import lru_cache
+
+import numpy as np
+
+from ocr_core.results.records import CharRow, FieldRow
+
+SLIP = 0.02
+"""Probability of a segmentation slip: one character read too many, or one not found."""
+OTHER_CLASSES = 46
+"""Classes the top-k leave out (the alnum bundle has 47), over which the rest is spread."""
+REST_FLOOR = 1e-3
+"""Least probability left to the classes a character's top-k leave out."""
+
+Reading = Sequence[tuple[str, float]]  # one character's alternatives (character, probability)
+
+
+@dataclass(frozen=True, slots=True)
+class ListChoice:
+    """The value of a list chosen for a field.
+
+    Attributes:
+        value: the list's value, as the list spells it; ``""`` when none is near enough.
+        share: its share of the probability over all the list's values (0 when none near).
+        near: whether it is within reach of the reading: at most a quarter of its characters
+            (and at least one) not among the read top-k, a slipped character counting one.
+        misses: how many of its characters are not among the read top-k (a slip counts one);
+            a value with more than one is never accepted without review.
+        runner_up: the next most probable value (``""`` when the list has one).
+    """
+
+    value: str
+    share: float
+    near: bool
+    misses: int
+    runner_up: str
+
+
+def choose_value(readings: Sequence[Reading], choices: tuple[str, ...]) -> ListChoice:
+    """Choose the most probable value of ``choices`` given the characters read.
+
+    Args:
+        readings: per character read, left to right, its alternatives best first.
+        choices: the allowed values (case and anything but letters and digits are ignored
+            when comparing: ``St Albans`` is written ``STALBANS``).
+
+    Returns:
+        The chosen value and its share; ``value`` empty when no value is near enough.
+    """
+    index = _index(choices)
+    n = len(readings)
+    if n == 0 or not choices:
+        return ListChoice("", 0.0, False, 0, "")
+    logp, hit = _matrix(readings, index.alphabet)
+    scores, ids = [], []
+    for length, slip in ((n, 0), (n - 1, 1), (n + 1, -1)):
+        codes, members = index.by_length.get(length, (None, None))
+        if codes is None or members is None:
+            continue
+        scores.append(_score(logp, codes, slip))
+        ids.append(members)
+    if not scores:
+        return ListChoice("", 0.0, False, 0, "")
+    score, member = np.concatenate(scores), np.concatenate(ids)
+    order = np.argpartition(-score, 1)[:2] if len(score) > 1 else np.array([0])
+    order = order[np.argsort(-score[order])]
+    top = float(score[order[0]])
+    share = 1.0 / float(np.exp(score - top).sum())
+    best = int(member[order[0]])
+    runner = choices[int(member[order[1]])] if len(order) > 1 else ""
+    key = index.keys[best]
+    misses = _misses(hit, [index.alphabet[c] for c in key])
+    near = misses <= max(1, len(key) // 4)
+    return ListChoice(choices[best] if near else "", share if near else 0.0, near, misses, runner)
+
+
+def _score(logp: np.ndarray, codes: np.ndarray, slip: int) -> np.ndarray:
+    """Log-probability of each value (codes: int (N, L)) given the readings (float (n, A)).
+
+    ``slip`` 0: aligned one to one; 1: one character read too many (L = n - 1); -1: one of
+    the value's characters not read (L = n + 1). A slip's place is the most probable one.
+    """
+    n = logp.shape[0]
+    if slip == 0:
+        return logp[np.arange(n), codes].sum(axis=1)
+    if slip == 1:  # reading j left out: readings before it match value[:j], after it value[j:]
+        a, b = logp[np.arange(n - 1), codes], logp[np.arange(1, n), codes]
+    else:  # value character j not read: readings before match value[:j], after value[j + 1:]
+        a, b = logp[np.arange(n), codes[:, :n]], logp[np.arange(n), codes[:, 1:]]
+    zero = np.zeros((codes.shape[0], 1), logp.dtype)
+    head = np.concatenate([zero, np.cumsum(a, axis=1)], axis=1)
+    tail = np.concatenate([np.cumsum(b[:, ::-1], axis=1)[:, ::-1], zero], axis=1)
+    return (head + tail).max(axis=1) + math.log(SLIP)  # gap j: a[:, :j] and b[:, j:]
+
+
+def _misses(hit: np.ndarray, code: list[int]) -> int:
+    """Characters of a value not among the read top-k, a slip counting one, at the best place."""
+    n, length = hit.shape[0], len(code)
+    if length == n:
+        return sum(not hit[i, c] for i, c in enumerate(code))
+    if length == n - 1:  # a reading left out
+        return 1 + min(
+            sum(not hit[i if i < j else i + 1, c] for i, c in enumerate(code)) for j in range(n)
+        )
+    return (
+        1
+        + min(  # a value character not read
+            sum(not hit[i, c] for i, c in enumerate(code[:j] + code[j + 1 :]))
+            for j in range(length)
+        )
+    )
+
+
+def _matrix(readings: Sequence[Reading], alphabet: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Log-probabilities (float32 (n, |alphabet|)) of each character per reading, and hits.
+
+    A character among a reading's alternatives has its probability (a hit); any other the
+    share of what the alternatives leave, spread over the classes they leave out.
+    """
+    n, size = len(readings), len(alphabet)
+    logp = np.empty((n, size), np.float32)
+    hit = np.zeros((n, size), bool)
+    for i, reading in enumerate(readings):
+        rest = max(REST_FLOOR, 1.0 - sum(p for _, p in reading))
+        logp[i] = math.log(rest / OTHER_CLASSES)
+        listed: dict[int, float] = {}
+        for char, prob in reading:  # "o" and "O" are one character here
+            k = alphabet.get(_key(char))
+            if k is not None and prob > 0:
+                listed[k] = listed.get(k, 0.0) + prob
+        for k, prob in listed.items():
+            hit[i, k] = True
+            logp[i, k] = math.log(prob)
+    return logp, hit
+
+
+@dataclass(frozen=True, slots=True)
+class _Index:
+    """A list prepared for scoring: its characters, and its values grouped by length."""
+
+    alphabet: dict[str, int]
+    keys: list[str]  # each value as compared: capitals and digits only
+    by_length: dict[int, tuple[np.ndarray, np.ndarray]]  # length -> (codes (N, L), value ids)
+
+
+@lru_cache(maxsize=32)
+def _index(choices: tuple[str, ...]) -> _Index:
+    keys = ["".join(_key(c) for c in value if c.isalnum()) for value in choices]
+    alphabet = {c: k for k, c in enumerate(sorted({c for key in keys for c in key}))}
+    groups: dict[int, list[int]] = {}
+    for i, key in enumerate(keys):
+        if key:
+            groups.setdefault(len(key), []).append(i)
+    by_length = {
+        length: (
+            np.array([[alphabet[c] for c in keys[i]] for i in ids], np.intp),
+            np.array(ids, np.intp),
+        )
+        for length, ids in groups.items()
+    }
+    return _Index(alphabet, keys, by_length)
+
+
+def _key(char: str) -> str:
+    return char.upper()
+
+
+def listed_field(
+    field: FieldRow, rows: Sequence[CharRow], choices: tuple[str, ...], threshold: float
+) -> tuple[FieldRow, list[CharRow]]:
+    """A field with a list of allowed values, read as the list's most probable value.
+
+    Args:
+        field: the field as read character by character.
+        rows: its characters, left to right, each with its top-3.
+        choices: the allowed values.
+        threshold: a value whose share is under this goes to review.
+
+    Returns:
+        The field row: the list's value with its share as confidence (``ok`` at or over
+        ``threshold``); under it, the value and why (the runner-up) for review; with no value
+        near enough, the raw reading kept for review. And the character rows, which need
+        review exactly when their field does (the list may settle an uncertain character).
+    """
+    if not rows or field.status in ("unreadable", "empty"):
+        return field, list(rows)
+    readings = [
+        [
+            (a, p)
+            for a, p in (
+                (r.char, r.confidence),
+                (r.alt1, r.alt1_confidence),
+                (r.alt2, r.alt2_confidence),
+            )
+            if a and p > 0
+        ]
+        for r in sorted(rows, key=lambda r: r.index)
+    ]
+    choice = choose_value(readings, choices)
+    if not choice.near:
+        reason = f"{field.value!r} is not near any allowed value"
+        row = replace(
+            field,
+            needs_review=True,
+            status="needs_review",
+            reason="; ".join(r for r in (field.reason, reason) if r),
+        )
+        return row, list(rows)
+    sure = choice.share >= threshold and choice.misses <= 1
+    reason = (
+        ""
+        if sure
+        else (
+            f"list: {choice.value!r} ({choice.share:.0%}, {choice.misses} character(s) off) "
+            f"or {choice.runner_up!r}"
+        )
+    )
+    row = replace(
+        field,
+        value=choice.value,
+        confidence=round(choice.share, 4),
+        needs_review=not sure,
+        status="ok" if sure else "needs_review",
+        reason=reason,
+    )
+    return row, [replace(r, needs_review=r.needs_review and not sure) for r in rows]
