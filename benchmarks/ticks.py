@@ -156,12 +156,12 @@ def fit_logistic(inks: list[tuple[str, MarkInk]]) -> tuple[float, float]:
 def print_inks(inks: list[tuple[str, MarkInk]]) -> None:
     """Quantiles of each measure per true state: what the thresholds were chosen from."""
     for state in ("empty", "ticked", "crossed_out"):
-        rows = np.array([(i.fill, i.spill, i.cover) for s, i in inks if s == state])
+        rows = np.array([(i.fill, i.spill, i.around) for s, i in inks if s == state])
         if not rows.size:
             continue
         q = np.quantile(rows, [0.0, 0.001, 0.01, 0.5, 0.99, 0.999, 1.0], axis=0)
         print(f"{state} ({len(rows)}): quantiles 0/0.1/1/50/99/99.9/100%")
-        for name, column in zip(("fill", "spill", "cover"), q.T, strict=True):
+        for name, column in zip(("fill", "spill", "around"), q.T, strict=True):
             print(f"  {name:>5}: " + " ".join(f"{v:.4f}" for v in column))
 
 

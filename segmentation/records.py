@@ -130,7 +130,8 @@ class MarkInk:
         fill: share of the box's inside that is ink (specks dropped).
         spill: how far ink joined to the ink inside runs out beyond the frame on *both* of two
             opposite sides, in box sides (a cross-out's strokes; never a tick's tail alone).
-        cover: share of the inside's rows and columns that hold ink (how far the ink spreads).
+        around: ink beyond the frame joined to the frame or to ink inside, in box areas (a loop
+            drawn around the box, or over its frame, leaves little inside).
     """
 
     index: int
@@ -138,7 +139,7 @@ class MarkInk:
     box: Box
     fill: float
     spill: float
-    cover: float
+    around: float
 
 
 @dataclass(frozen=True, slots=True)

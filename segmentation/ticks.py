@@ -27,8 +27,8 @@ MarkState = Literal["ticked", "empty", "crossed_out", "unsure"]
 # Chosen on generated *validation* marks (python -m benchmarks.ticks --split val --fit), never
 # on the test marks the benchmark reports: p(ticked) = 1 / (1 + exp(-(SLOPE * (log10 fill -
 # CENTRE)))), and a mark is crossed out when both its fill and its spill pass these.
-SLOPE = 3.6
-CENTRE = -2.27
+SLOPE = 3.42
+CENTRE = -2.20
 CROSSED_FILL = 0.15
 CROSSED_SPILL = 0.2
 FILL_FLOOR = 1e-4
@@ -58,7 +58,7 @@ def read_mark(ink: MarkInk, threshold: float) -> MarkReading:
         ``crossed_out`` (ink inside, struck through beyond the frame), ``ticked``, ``empty``,
         or ``unsure`` when the more probable of ticked and empty is under ``threshold``.
     """
-    p = tick_probability(ink.fill)
+    p = tick_probability(ink.fill + ink.around)
     if ink.fill >= CROSSED_FILL and ink.spill >= CROSSED_SPILL:
         return MarkReading("crossed_out", p)
     state: MarkState = "ticked" if p >= 0.5 else "empty"
@@ -68,7 +68,11 @@ def read_mark(ink: MarkInk, threshold: float) -> MarkReading:
 
 
 def tick_probability(fill: float) -> float:
-    """The calibrated probability that a box whose inside is ``fill`` ink holds a mark."""
+    """The calibrated probability that a box holds a mark, given its ink.
+
+    ``fill`` is the share of the inside that is ink, plus the ink joined to the box that lies
+    beyond its frame (``MarkInk.around``), in box areas.
+    """
     z = SLOPE * (math.log10(max(fill, FILL_FLOOR)) - CENTRE)
     return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 
@@ -126,22 +130,28 @@ def measure_box(
     to_page = homography @ _shift(x0 - margin, y0 - margin)
     size = (x1 - x0 + 2 * margin, y1 - y0 + 2 * margin)
     inverse = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
-    local = cv2.warpPerspective(page, to_page, size, flags=inverse, borderValue=255)
-    inside_page = cv2.warpPerspective(
-        np.ones_like(page), to_page, size, flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP
-    )
-    if inside_page[margin:-margin, margin:-margin].mean() < 0.97:
+    inner = (margin, margin, size[0] - margin, size[1] - margin)
+    corners = np.array([[[inner[0], inner[1]], [inner[2], inner[1]], [inner[2], inner[3]],
+                         [inner[0], inner[3]]]], np.float64)  # fmt: skip
+    mapped = cv2.perspectiveTransform(corners, to_page)[0]
+    height, width = page.shape
+    if (mapped < -1).any() or (mapped[:, 0] > width + 1).any() or (mapped[:, 1] > height + 1).any():
         return None
-    ink = _unframed_ink(local, (margin, margin, size[0] - margin, size[1] - margin), threshold, dpi)
-    fill, spill, cover = _measure(ink, margin, side)
-    box = to_page_box((margin, margin, size[0] - margin, size[1] - margin), to_page, page)
-    return MarkInk(index, option.value, box, fill, spill, cover)
+    local = cv2.warpPerspective(page, to_page, size, flags=inverse, borderValue=255)
+    ink, frame = _unframed_ink(local, inner, threshold, dpi)
+    fill, spill, around = _measure(ink, frame, margin, side)
+    return MarkInk(index, option.value, to_page_box(inner, to_page, page), fill, spill, around)
 
 
-def _unframed_ink(local: np.ndarray, box: Box, threshold: int, dpi: int) -> np.ndarray:
-    """Bool (H, W): the window's ink with the box's printed frame and specks removed.
+def _unframed_ink(
+    local: np.ndarray, box: Box, threshold: int, dpi: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The window's ink with the box's printed frame and specks removed, and the frame.
 
     ``local`` is uint8 (H, W), dark ink on light paper; ``box`` the frame's place in it.
+
+    Returns:
+        bool (H, W) pen ink; bool (H, W) the frame's pixels as found (erased from the ink).
     """
     x0, y0, x1, y1 = box
     side = min(x1 - x0, y1 - y0)
@@ -154,39 +164,51 @@ def _unframed_ink(local: np.ndarray, box: Box, threshold: int, dpi: int) -> np.n
     rules = find_rules(
         ink, faint, frame, [], search=search, divider_search=search, stretch=max(8, side // 2)
     )
-    left = faint & ~rules
+    # Marks are measured in the light binarisation, where a blurred frame's grey edge is wider
+    # than the line found in the dark one: the edge goes with the frame, not into the box.
+    halo = cv2.dilate(rules.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    left = faint & ~halo
     # A thin stroke that a scanner's threshold broke into dashes is one stroke: pieces a few
     # pixels apart are grouped before a group too small to be a pen mark is dropped as specks.
     grouped = cv2.dilate(left.astype(np.uint8), np.ones((5, 5), np.uint8))
     count, labels = cv2.connectedComponents(grouped, connectivity=8)
     sizes = np.bincount(labels[left], minlength=count)
-    speck = min(0.00025 * dpi * dpi, 0.01 * side * side)
+    speck = min(0.0001 * dpi * dpi, 0.005 * side * side)  # 9 px at 300 dpi
     keep = sizes >= speck
     keep[0] = False
-    return keep[labels] & left
+    return keep[labels] & left, halo
 
 
-def _measure(ink: np.ndarray, margin: int, side: int) -> tuple[float, float, float]:
-    """(fill, spill, cover) of a box's unframed ink (bool window, the box ``margin`` in)."""
+def _measure(
+    ink: np.ndarray, frame: np.ndarray, margin: int, side: int
+) -> tuple[float, float, float]:
+    """(fill, spill, around) of a box's unframed ink (bool window, the box ``margin`` in).
+
+    ``frame`` (bool, the window's shape) is the erased frame: a stroke struck across it is
+    still joined to the ink inside through it, whether or not the eraser kept the crossing.
+    """
     height, width = ink.shape
-    inset = max(2, round(0.15 * side))
+    # The whole inside counts: a loop drawn just inside the frame is a mark. The frame and its
+    # grey edge are already erased (``frame``), so what is left there is pen.
+    inset = 1
     inner = ink[margin + inset : height - margin - inset, margin + inset : width - margin - inset]
     fill = float(inner.mean()) if inner.size else 0.0
-    cover = float((inner.any(axis=0).mean() + inner.any(axis=1).mean()) / 2) if inner.size else 0.0
-    # Ink beyond the frame counts only when it is joined to ink inside: never a printed label.
-    _count, labels = cv2.connectedComponents(ink.astype(np.uint8), connectivity=8)
-    inside_labels = np.unique(
-        labels[margin + inset : height - margin - inset, margin + inset : width - margin - inset]
-    )
-    joined = np.isin(labels, inside_labels[inside_labels > 0])
+    # Ink beyond the frame counts only when it is joined to the frame or to ink inside (a loop
+    # around the box, a stroke run out of it): never a printed label standing apart.
+    _count, labels = cv2.connectedComponents((ink | frame).astype(np.uint8), connectivity=8)
+    inside_labels = np.unique(labels[margin : height - margin, margin : width - margin])
+    joined = np.isin(labels, inside_labels[inside_labels > 0]) & ink
+    beyond = joined.copy()
+    beyond[margin : height - margin, margin : width - margin] = False
+    around = float(beyond.sum()) / float(side * side)
     rows, cols = np.flatnonzero(joined.any(axis=1)), np.flatnonzero(joined.any(axis=0))
     if not rows.size:
-        return fill, 0.0, cover
+        return fill, 0.0, around
     # How far the ink runs out beyond the box on both of two opposite sides, in box sides.
     out_x = min(margin - cols[0], cols[-1] + 1 - (width - margin))
     out_y = min(margin - rows[0], rows[-1] + 1 - (height - margin))
     spill = max(0.0, float(max(out_x, out_y)) / side)
-    return fill, spill, cover
+    return fill, spill, around
 
 
 def _page_box(box: Box, homography: np.ndarray, page: np.ndarray) -> Box:

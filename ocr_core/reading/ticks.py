@@ -9,7 +9,7 @@ from ocr_core.results.records import CharReading, CharRow, FieldRow, FieldStatus
 from segmentation.records import FieldCrops
 from segmentation.ticks import MarkReading, read_mark
 
-MARK_THRESHOLD = 0.97
+MARK_THRESHOLD = 0.9
 """A box whose more probable reading (ticked or empty) is under this goes to review. Chosen
 on generated validation marks (``python -m benchmarks.ticks --split val``)."""
 
