@@ -102,6 +102,8 @@ def tally(counts: dict[str, int], label: str, rows: dict[str, FieldRow], want: d
         add(f"{label} exact", read == expected)
         add(f"{label} flagged", town.needs_review)
         add(f"{label} right unflagged", read == expected and not town.needs_review)
+        if label == "list" and read != expected:
+            print(f"  town {expected!r} read {read!r} ({town.status}: {town.reason})")
     if label == "list":
         for name in ("title", "moved_before"):
             row = rows[name]

@@ -27,8 +27,8 @@ MarkState = Literal["ticked", "empty", "crossed_out", "unsure"]
 # Chosen on generated *validation* marks (python -m benchmarks.ticks --split val --fit), never
 # on the test marks the benchmark reports: p(ticked) = 1 / (1 + exp(-(SLOPE * (log10 fill -
 # CENTRE)))), and a mark is crossed out when both its fill and its spill pass these.
-SLOPE = 3.42
-CENTRE = -2.20
+SLOPE = 3.58
+CENTRE = -2.53
 CROSSED_FILL = 0.15
 CROSSED_SPILL = 0.2
 FILL_FLOOR = 1e-4
