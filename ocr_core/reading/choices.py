@@ -37,8 +37,8 @@ class ListChoice:
     Attributes:
         value: the list's value, as the list spells it; ``""`` when none is near enough.
         share: its share of the probability over all the list's values (0 when none near).
-        near: whether it is within reach of the reading: at most a quarter of its characters
-            (and at least one) not among the read top-k, a slipped character counting one.
+        near: whether it is within reach of the reading: at most one character and a third of
+            the rest not among the read top-k, a slipped character counting one.
         misses: how many of its characters are not among the read top-k (a slip counts one);
             a value with more than one is never accepted without review.
         runner_up: the next most probable value (``""`` when the list has one).
@@ -85,27 +85,30 @@ def choose_value(readings: Sequence[Reading], choices: tuple[str, ...]) -> ListC
     runner = choices[int(member[order[1]])] if len(order) > 1 else ""
     key = index.keys[best]
     misses = _misses(hit, [index.alphabet[c] for c in key])
-    near = misses <= max(1, len(key) // 4)
+    near = misses <= 1 + len(key) // 3
     return ListChoice(choices[best] if near else "", share if near else 0.0, near, misses, runner)
 
 
 def _score(logp: np.ndarray, codes: np.ndarray, slip: int) -> np.ndarray:
-    """Log-probability of each value (codes: int (N, L)) given the readings (float (n, A)).
+    """Log-probability of each value (codes: int (L, N), a column per value) given the readings.
 
-    ``slip`` 0: aligned one to one; 1: one character read too many (L = n - 1); -1: one of
-    the value's characters not read (L = n + 1). A slip's place is the most probable one.
+    ``logp`` is float (n, A). ``slip`` 0: aligned one to one; 1: one character read too many
+    (L = n - 1); -1: one of the value's characters not read (L = n + 1). A slip's place is the
+    most probable one. Values run along the last axis, so every step is one vector operation.
     """
     n = logp.shape[0]
     if slip == 0:
-        return logp[np.arange(n), codes].sum(axis=1)
+        return logp[np.arange(n)[:, None], codes].sum(axis=0)
     if slip == 1:  # reading j left out: readings before it match value[:j], after it value[j:]
-        a, b = logp[np.arange(n - 1), codes], logp[np.arange(1, n), codes]
+        a = logp[np.arange(n - 1)[:, None], codes]
+        b = logp[np.arange(1, n)[:, None], codes]
     else:  # value character j not read: readings before match value[:j], after value[j + 1:]
-        a, b = logp[np.arange(n), codes[:, :n]], logp[np.arange(n), codes[:, 1:]]
-    zero = np.zeros((codes.shape[0], 1), logp.dtype)
-    head = np.concatenate([zero, np.cumsum(a, axis=1)], axis=1)
-    tail = np.concatenate([np.cumsum(b[:, ::-1], axis=1)[:, ::-1], zero], axis=1)
-    return (head + tail).max(axis=1) + math.log(SLIP)  # gap j: a[:, :j] and b[:, j:]
+        a = logp[np.arange(n)[:, None], codes[:n]]
+        b = logp[np.arange(n)[:, None], codes[1:]]
+    zero = np.zeros((1, codes.shape[1]), logp.dtype)
+    head = np.concatenate([zero, np.cumsum(a, axis=0)])
+    tail = np.concatenate([np.cumsum(b[::-1], axis=0)[::-1], zero])
+    return (head + tail).max(axis=0) + math.log(SLIP)  # gap j: a[:j] and b[j:]
 
 
 def _misses(hit: np.ndarray, code: list[int]) -> int:
@@ -155,7 +158,7 @@ class _Index:
 
     alphabet: dict[str, int]
     keys: list[str]  # each value as compared: capitals and digits only
-    by_length: dict[int, tuple[np.ndarray, np.ndarray]]  # length -> (codes (N, L), value ids)
+    by_length: dict[int, tuple[np.ndarray, np.ndarray]]  # length -> (codes (L, N), value ids)
 
 
 @lru_cache(maxsize=32)
@@ -168,7 +171,7 @@ def _index(choices: tuple[str, ...]) -> _Index:
             groups.setdefault(len(key), []).append(i)
     by_length = {
         length: (
-            np.array([[alphabet[c] for c in keys[i]] for i in ids], np.intp),
+            np.ascontiguousarray(np.array([[alphabet[c] for c in keys[i]] for i in ids]).T),
             np.array(ids, np.intp),
         )
         for length, ids in groups.items()
@@ -226,8 +229,8 @@ def listed_field(
         ""
         if sure
         else (
-            f"list: {choice.value!r} ({choice.share:.0%}, {choice.misses} character(s) off) "
-            f"or {choice.runner_up!r}"
+            f"list: {choice.value!r} ({choice.share:.0%}, {choice.misses} character(s) off, "
+            f"read {field.value!r}) or {choice.runner_up!r}"
         )
     )
     row = replace(
