@@ -67,13 +67,13 @@ def choose_value(readings: Sequence[Reading], choices: tuple[str, ...]) -> ListC
     if n == 0 or not choices:
         return ListChoice("", 0.0, False, 0, "")
     logp, hit = _matrix(readings, index.alphabet)
-    scores, ids = [], []
-    for length, slip in ((n, 0), (n - 1, 1), (n + 1, -1)):
-        codes, members = index.by_length.get(length, (None, None))
-        if codes is None or members is None:
-            continue
-        scores.append(_score(logp, codes, slip))
-        ids.append(members)
+    scores: list[np.ndarray] = []
+    ids: list[np.ndarray] = []
+    _add_scores(index, logp, (0, 1, -1), scores, ids)
+    if not scores or _misses(hit, _best_code(index, scores, ids)) > 1:
+        # Two slips are scored only for a field that goes to review anyway: the value a
+        # reviewer is shown is then right more often, and a clean field stays fast.
+        _add_scores(index, logp, (2, -2), scores, ids)
     if not scores:
         return ListChoice("", 0.0, False, 0, "")
     score, member = np.concatenate(scores), np.concatenate(ids)
@@ -89,44 +89,68 @@ def choose_value(readings: Sequence[Reading], choices: tuple[str, ...]) -> ListC
     return ListChoice(choices[best] if near else "", share if near else 0.0, near, misses, runner)
 
 
+def _add_scores(
+    index: _Index, logp: np.ndarray, slips: tuple[int, ...], scores: list, ids: list
+) -> None:
+    """Score the values of the lengths these slips reach; append scores and value ids."""
+    n = logp.shape[0]
+    for slip in slips:
+        codes, members = index.by_length.get(n - slip, (None, None))
+        if codes is not None and members is not None:
+            scores.append(_score(logp, codes, slip))
+            ids.append(members)
+
+
+def _best_code(index: _Index, scores: list, ids: list) -> list[int]:
+    """The best value so far, as alphabet codes."""
+    best = max(range(len(scores)), key=lambda k: float(scores[k].max()))
+    key = index.keys[int(ids[best][int(scores[best].argmax())])]
+    return [index.alphabet[c] for c in key]
+
+
 def _score(logp: np.ndarray, codes: np.ndarray, slip: int) -> np.ndarray:
     """Log-probability of each value (codes: int (L, N), a column per value) given the readings.
 
-    ``logp`` is float (n, A). ``slip`` 0: aligned one to one; 1: one character read too many
-    (L = n - 1); -1: one of the value's characters not read (L = n + 1). A slip's place is the
-    most probable one. Values run along the last axis, so every step is one vector operation.
+    ``logp`` is float (n, A). ``slip`` 0: aligned one to one; 1 or 2: that many characters
+    read too many (L = n - slip); -1 or -2: that many of the value's characters not read
+    (L = n + 1 or n + 2). The slips' places are the most probable ones. Values run along the
+    last axis, so every step is one vector operation.
     """
     n = logp.shape[0]
     if slip == 0:
         return logp[np.arange(n)[:, None], codes].sum(axis=0)
-    if slip == 1:  # reading j left out: readings before it match value[:j], after it value[j:]
-        a = logp[np.arange(n - 1)[:, None], codes]
-        b = logp[np.arange(1, n)[:, None], codes]
-    else:  # value character j not read: readings before match value[:j], after value[j + 1:]
-        a = logp[np.arange(n)[:, None], codes[:n]]
-        b = logp[np.arange(n)[:, None], codes[1:]]
+    # Aligned runs, each shifted one further by a slip: run k pairs value position p with
+    # reading p + k (readings left out) or reading i with value position i + k (not read).
+    if slip > 0:
+        runs = [logp[np.arange(k, k + len(codes))[:, None], codes] for k in range(slip + 1)]
+    else:
+        runs = [logp[np.arange(n)[:, None], codes[k : k + n]] for k in range(1 - slip)]
     zero = np.zeros((1, codes.shape[1]), logp.dtype)
-    head = np.concatenate([zero, np.cumsum(a, axis=0)])
-    tail = np.concatenate([np.cumsum(b[::-1], axis=0)[::-1], zero])
-    return (head + tail).max(axis=0) + math.log(SLIP)  # gap j: a[:j] and b[j:]
+    prefix = [np.concatenate([zero, np.cumsum(run, axis=0)]) for run in runs]
+    tail = np.concatenate([np.cumsum(runs[-1][::-1], axis=0)[::-1], zero])
+    if len(runs) == 2:  # one gap g: run 0 before it, run 1 from it
+        best = (prefix[0] + tail).max(axis=0)
+    else:  # two gaps g1 <= g2: run 0 before g1, run 1 between, run 2 from g2
+        lead = np.maximum.accumulate(prefix[0] - prefix[1], axis=0)
+        best = (lead + prefix[1] + tail).max(axis=0)
+    return best + abs(slip) * math.log(SLIP)
 
 
 def _misses(hit: np.ndarray, code: list[int]) -> int:
-    """Characters of a value not among the read top-k, a slip counting one, at the best place."""
+    """Characters of a value not among the read top-k, each slip counting one, at best.
+
+    An edit distance between the readings and the value, where a character costs nothing when
+    it is among its reading's top-k.
+    """
     n, length = hit.shape[0], len(code)
-    if length == n:
-        return sum(not hit[i, c] for i, c in enumerate(code))
-    if length == n - 1:  # a reading left out
-        return 1 + min(
-            sum(not hit[i if i < j else i + 1, c] for i, c in enumerate(code)) for j in range(n)
-        )
-    return (
-        1
-        + min(  # a value character not read
-            sum(not hit[i, c] for i, c in enumerate(code[:j] + code[j + 1 :]))
-            for j in range(length)
-        )
-    )
+    row = list(range(length + 1))
+    for i in range(1, n + 1):
+        previous, row = row, [i] + [0] * length
+        for j in range(1, length + 1):
+            row[j] = min(
+                previous[j - 1] + (not hit[i - 1, code[j - 1]]), previous[j] + 1, row[j - 1] + 1
+            )
+    return row[length]
 
 
 def _matrix(readings: Sequence[Reading], alphabet: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:

@@ -24,6 +24,7 @@ def read(text: str, sure: float = 0.9, second: str = "X") -> list[list[tuple[str
         ("YORKK", "YORK"),  # a character read twice (segmentation split one)
         ("STALBANS", "ST ALBANS"),  # spaces and hyphens are not written in boxes
         ("STOKEONTRENT", "STOKE-ON-TRENT"),
+        ("LEICCESTTER", "LEICESTER"),  # two slips: found, for a reviewer (see below)
     ],
 )
 def test_the_most_probable_allowed_value_with_one_slip(written: str, expected: str) -> None:
@@ -79,6 +80,13 @@ def test_a_doubtful_choice_goes_to_review_with_the_runner_up() -> None:
     rows = [row(0, "M", 0.99), row(1, "R", 0.5, "S")]
     out, _ = listed_field(field("MR"), rows, TITLES, 0.9)
     assert out.value == "MR" and out.status == "needs_review" and "'MS'" in out.reason
+
+
+def test_two_slips_find_the_value_but_go_to_review() -> None:
+    rows = [row(i, c, 0.99) for i, c in enumerate("LEICCESTTER")]
+    out, _ = listed_field(field("LEICCESTTER", "ok"), rows, TOWNS, 0.9)
+    assert out.value == "LEICESTER" and out.status == "needs_review"
+    assert "2 character(s) off" in out.reason and "read 'LEICCESTTER'" in out.reason
 
 
 def test_an_empty_field_stays_empty() -> None:
