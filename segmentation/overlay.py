@@ -18,7 +18,8 @@ def draw_overlay(
     """Draw field boxes, character boxes and cell indices over a page.
 
     Fields are blue (red when unreadable or labelled for review), found characters green, empty
-    cells gray; the page's template, status, score and reason are written at the top.
+    cells gray, tick boxes green (with their ink share) when they hold ink and gray when not; the
+    page's template, status, score and reason are written at the top.
 
     Args:
         page: uint8 (H, W), dark ink on light paper, as loaded (the page ``result`` came from).
@@ -42,6 +43,11 @@ def draw_overlay(
         # Under the box: printed labels usually sit above it.
         below = min(image.shape[0] - 4, y1 + round(30 * scale))
         cv2.putText(image, text, (x0, below), font, 0.8 * scale, colour, thick)
+        for mark in field.marks:  # tick boxes: green with ink in them, gray without
+            tint = _OK if mark.fill > 0 else _EMPTY
+            mx0, my0, mx1, my1 = mark.box
+            cv2.rectangle(image, (mx0, my0), (mx1, my1), tint, max(1, thick - 1))
+            cv2.putText(image, f"{mark.fill:.2f}", (mx0, my0 - 4), font, 0.6 * scale, tint, thick)
         for char in field.chars:
             cx0, cy0, cx1, cy1 = char.box
             tint = _OK if char.status == "ok" else _EMPTY

@@ -19,11 +19,27 @@ class FieldValidation:
         regex: a regular expression the whole value must match, or None.
         date: a ``strptime`` format the value must parse with (``%d%m%Y``), or None.
         luhn: True when the value's digits must pass the Luhn check.
+        choices: the values the field may take (``validate: {choices: [...]}`` or
+            ``choices_file:``); empty when any value may be written.
+        choices_file: the file the choices were read from (its name, for the run manifest).
     """
 
     regex: str | None = None
     date: str | None = None
     luhn: bool = False
+    choices: tuple[str, ...] = ()
+    choices_file: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MarkOption:
+    """One tick box of a field: the value it stands for and its box (template pixels).
+
+    A ``mark`` field has one, whose value is ``1``; a ``choice`` field one per option.
+    """
+
+    value: str
+    box: Box
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,15 +48,17 @@ class FieldSpec:
 
     Attributes:
         name: unique field name (a CSV column).
-        kind: ``comb`` (one character per cell) or ``box`` (free writing inside one box).
+        kind: ``comb`` (one character per cell), ``box`` (free writing inside one box),
+            ``mark`` (one tick box) or ``choice`` (tick one of ``options``).
         charset: ``digits | upper | lower | letters | alnum`` or a literal string of characters.
-        box: the field's outer box ``(x0, y0, x1, y1)``.
+        box: the field's outer box ``(x0, y0, x1, y1)`` (a choice: around all its options).
         cells: comb cell boxes, left to right; empty for ``box`` fields.
         max_chars: most characters a ``box`` field holds (the cell count for a comb).
         validation: checks on the recognised value.
         label: text printed above the box on a blank form.
         explicit_cells: True when the cells were listed one by one (each drawn as a full box);
             False for equal cells separated by ticks rising from the bottom line.
+        options: the tick boxes of a ``mark`` (one) or ``choice`` field; empty otherwise.
     """
 
     name: str
@@ -52,6 +70,7 @@ class FieldSpec:
     validation: FieldValidation = FieldValidation()
     label: str = ""
     explicit_cells: bool = False
+    options: tuple[MarkOption, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -98,6 +117,29 @@ class CharCrop:
     image: np.ndarray
     box: Box
     status: str
+
+
+@dataclass(frozen=True, slots=True)
+class MarkInk:
+    """What is in one tick box of a page, its printed frame erased.
+
+    Attributes:
+        index: the option's position in the field (0 for a lone ``mark``).
+        value: the option's value (``1`` for a lone ``mark``).
+        box: the box's ``(x0, y0, x1, y1)`` in the page as loaded.
+        fill: share of the box's inside that is ink (specks dropped).
+        spill: how far ink joined to the ink inside runs out beyond the frame on *both* of two
+            opposite sides, in box sides (a cross-out's strokes; never a tick's tail alone).
+        around: ink beyond the frame joined to the frame or to ink inside, in box areas (a loop
+            drawn around the box, or over its frame, leaves little inside).
+    """
+
+    index: int
+    value: str
+    box: Box
+    fill: float
+    spill: float
+    around: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +197,7 @@ class FieldCrops:
         chars: comb: one crop per cell, empty cells included; box: one per character found.
         lattice: box fields: the candidate cuts the reader may choose from instead of ``chars``
             (which is segmentation's own best guess), or None.
+        marks: ``mark`` and ``choice`` fields: what is in each tick box, in option order.
     """
 
     name: str
@@ -166,6 +209,7 @@ class FieldCrops:
     reason: str
     chars: tuple[CharCrop, ...]
     lattice: Lattice | None = None
+    marks: tuple[MarkInk, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -78,13 +78,30 @@ def render_blank_form(
                 2.0 * scale,
             )
         for spec in template.fields:
-            _text(
-                page,
-                _label(spec.label, spec.charset),
-                (spec.box[0], spec.box[1] - round(14 * scale)),
-                1.0 * scale,
-            )
+            for text, origin in label_places(spec, template.dpi):
+                _text(page, text, origin, 1.0 * scale)
     return page
+
+
+def label_places(spec: FieldSpec, dpi: int) -> list[tuple[str, tuple[int, int]]]:
+    """Where a field's printed texts go: (text, baseline origin in pixels) each.
+
+    Writing fields have their label above the box; a tick box its label to its right; a
+    choice its label above and each option's value to the right of its box.
+    """
+    scale = dpi / 300
+    gap = round(12 * scale)
+    if spec.kind == "mark":
+        _x0, y0, x1, y1 = spec.box
+        return [(spec.label, (x1 + gap, (y0 + y1) // 2 + round(10 * scale)))]
+    above = (spec.box[0], spec.box[1] - round(14 * scale))
+    if spec.kind != "choice":
+        return [(_label(spec.label, spec.charset), above)]
+    texts = [(spec.label, above)]
+    for option in spec.options:
+        _x0, y0, x1, y1 = option.box
+        texts.append((option.value, (x1 + gap, (y0 + y1) // 2 + round(10 * scale))))
+    return texts
 
 
 def styled_lines(spec: FieldSpec, style: FormStyle) -> list[Box]:
@@ -148,10 +165,8 @@ def write_blank_pdf(template: Template, path: Path) -> Path:
     if template.title:
         ops.append(_pdf_text(template.title, 0.9 * template.dpi * pt, y(0.6 * template.dpi), 20))
     for spec in template.fields:
-        label = _label(spec.label, spec.charset)
-        ops.append(
-            _pdf_text(label, spec.box[0] * pt, y(spec.box[1] - 14 * template.dpi / 300), size)
-        )
+        for text, (tx, ty) in label_places(spec, template.dpi):
+            ops.append(_pdf_text(text, tx * pt, y(ty), size))
     content = "\n".join(ops).encode("latin-1", "replace")
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R >>",

@@ -10,6 +10,8 @@ from segmentation.crops import cut_field
 from segmentation.detect import segment_without_template
 from segmentation.records import PageResult, Template
 from segmentation.register import flatten_background, ink_threshold, is_blank, register_page
+from segmentation.ticks import cut_marks
+from segmentation.tickspec import MARK_KINDS
 
 
 def segment_page(page: np.ndarray, templates: Sequence[Template] | None) -> PageResult:
@@ -41,7 +43,9 @@ def segment_page(page: np.ndarray, templates: Sequence[Template] | None) -> Page
         return PageResult(None, "unregistered", reason, (), round(score, 4))
     template = registration.template
     fields = tuple(
-        cut_field(page, spec, registration.homography, threshold, template.dpi)
+        (cut_marks if spec.kind in MARK_KINDS else cut_field)(
+            page, spec, registration.homography, threshold, template.dpi
+        )
         for spec in template.fields
     )
     transform = tuple(float(v) for v in registration.homography.ravel())

@@ -14,15 +14,17 @@ from PIL import Image
 
 from ocr_core.errors import TemplateError
 from segmentation.records import Box, FieldSpec, FieldValidation, Template
+from segmentation.tickspec import MARK_KINDS, mark_spec, with_choices
 
 CHARSETS = ("digits", "upper", "lower", "letters", "alnum")
-KINDS = ("comb", "box")
+KINDS = ("comb", "box", *MARK_KINDS)
 TICK_FRACTION = 0.35
 """Cell ticks rise from a comb's bottom line to this fraction of its height."""
 
 _TOP_KEYS = {"name", "title", "dpi", "size", "marks", "reference_image", "fields"}
 _FIELD_KEYS = {"name", "kind", "cells", "charset", "box", "validate", "max_chars", "label"}
-_VALIDATE_KEYS = {"regex", "date", "luhn"}
+_FIELD_KEYS |= {"options", "choices_file"}
+_VALIDATE_KEYS = {"regex", "date", "luhn", "choices"}
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -59,8 +61,10 @@ def field_lines(spec: FieldSpec) -> list[Box]:
     Horizontal segments have y0 == y1, vertical ones x0 == x1. Comb fields with equal cells have
     ticks rising TICK_FRACTION of the height from the bottom line; explicit cells are full boxes.
     """
-    x0, y0, x1, y1 = spec.box
-    lines = [(x0, y0, x1, y0), (x0, y1, x1, y1), (x0, y0, x0, y1), (x1, y0, x1, y1)]
+    if spec.kind in MARK_KINDS:  # a frame per tick box
+        return [line for o in spec.options for line in _frame(o.box)]
+    _x0, y0, _x1, y1 = spec.box
+    lines = _frame(spec.box)
     if spec.kind != "comb":
         return lines
     if spec.explicit_cells:
@@ -71,6 +75,11 @@ def field_lines(spec: FieldSpec) -> list[Box]:
     tick_top = round(y1 - TICK_FRACTION * (y1 - y0))
     lines += [(cell[0], tick_top, cell[0], y1) for cell in spec.cells[1:]]
     return lines
+
+
+def _frame(box: Box) -> list[Box]:
+    x0, y0, x1, y1 = box
+    return [(x0, y0, x1, y0), (x0, y1, x1, y1), (x0, y0, x0, y1), (x1, y0, x1, y1)]
 
 
 def load_templates(paths: Sequence[Path]) -> list[Template]:
@@ -137,7 +146,7 @@ def load_template(path: Path) -> Template:
             "a form without registration marks needs a reference_image",
             "Set marks: true or give reference_image: <blank scan>",
         )
-    fields = _fields(raw.get("fields"), page, dpi, marks, fail)
+    fields = _fields(raw.get("fields"), page, (dpi, path.parent), marks, fail)
     title = raw.get("title", name)
     return Template(
         name=name.strip(),
@@ -193,19 +202,22 @@ def _page_settings(raw: dict[str, Any], fail: Any) -> tuple[str, int, tuple[int,
 
 
 def _fields(
-    fields_raw: Any, page: tuple[int, int], dpi: int, marks: bool, fail: Any
+    fields_raw: Any, page: tuple[int, int], at: tuple[int, Path], marks: bool, fail: Any
 ) -> list[FieldSpec]:
     """The template's fields, each valid, none overlapping another or a registration mark.
+
+    ``at`` is the template's (dpi, folder): lists of allowed values are read beside it.
 
     Raises:
         TemplateError: (from ``fail``) a missing list, an invalid field or an overlap.
     """
     if not isinstance(fields_raw, list) or not fields_raw:
         raise fail("fields", "missing or empty", "List at least one field")
+    dpi = at[0]
     keep_out = list(mark_boxes(page, dpi)) if marks else []
     fields: list[FieldSpec] = []
     for number, item in enumerate(fields_raw, start=1):
-        spec = _field(item, number, page, dpi, fail)
+        spec = _field(item, number, page, at, fail)
         for other in fields:
             if _overlap(spec.box, other.box):
                 raise fail(f"field {spec.name!r}", f"box overlaps field {other.name!r}")
@@ -215,7 +227,10 @@ def _fields(
     return fields
 
 
-def _field(item: Any, number: int, page: tuple[int, int], dpi: int, fail: Any) -> FieldSpec:
+def _field(
+    item: Any, number: int, page: tuple[int, int], at: tuple[int, Path], fail: Any
+) -> FieldSpec:
+    dpi, folder = at
     where = f"field {number}"
     if not isinstance(item, dict):
         raise fail(where, "is not a mapping", "Give name, kind, charset and box")
@@ -228,7 +243,11 @@ def _field(item: Any, number: int, page: tuple[int, int], dpi: int, fail: Any) -
         raise fail(where, f"unknown key {sorted(unknown)}", f"Use only {sorted(_FIELD_KEYS)}")
     kind = item.get("kind")
     if kind not in KINDS:
-        raise fail(where, f"kind {kind!r} is not comb or box", "Use kind: comb or kind: box")
+        raise fail(where, f"kind {kind!r} is not one of {KINDS}", "Use kind: comb or kind: box")
+    if kind in MARK_KINDS:
+        return mark_spec(item, name, page, dpi, fail)
+    if "options" in item:
+        raise fail(where, f"a {kind} field has no options", "Use kind: choice for tick boxes")
     charset = item.get("charset", "alnum")
     if not isinstance(charset, str) or not charset:
         raise fail(where, "charset is empty", f"Use one of {CHARSETS} or a literal string")
@@ -251,7 +270,14 @@ def _field(item: Any, number: int, page: tuple[int, int], dpi: int, fail: Any) -
         box=(x0, y0, x1, y1),
         cells=cells,
         max_chars=int(max_chars),
-        validation=_validation(item.get("validate"), where, fail),
+        validation=with_choices(
+            _validation(item.get("validate"), where, fail),
+            (item.get("validate") or {}).get("choices"),
+            item.get("choices_file"),
+            folder,
+            where,
+            fail,
+        ),
         label=str(item.get("label", name.replace("_", " ").capitalize())),
         explicit_cells=explicit,
     )

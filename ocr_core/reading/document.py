@@ -6,16 +6,18 @@ import re
 import time
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from ocr_core.errors import OutputError
+from ocr_core.reading.choices import listed_field
 from ocr_core.reading.fields import assemble_value, decode_field, validate_value
 from ocr_core.reading.lattice import read_cut
 from ocr_core.reading.recognisers import Recognisers
+from ocr_core.reading.ticks import mark_rows
 from ocr_core.results.field_images import field_image
 from ocr_core.results.records import (
     CharKey,
@@ -28,6 +30,7 @@ from ocr_core.results.records import (
 )
 from segmentation import draw_overlay, iter_pages, segment_page
 from segmentation.records import FieldCrops, PageResult, Template
+from segmentation.tickspec import MARK_KINDS
 
 CROP_MARGIN = 4
 # Crops are small and written by the hundred per page: favour speed over size.
@@ -49,6 +52,8 @@ class DocumentResult:
     rules: tuple[tuple[int, str, dict[str, object]], ...]  # (page, field, validators) to re-check
     seconds: float
     images: tuple[tuple[FieldKey, str], ...] = ()  # each field's image, run-relative (review)
+    # Tick boxes of fields that need review, as rows shaped like characters' (review.csv only).
+    marks: tuple[CharRow, ...] = ()
 
 
 def _write_image(path: Path, image: np.ndarray, params: Sequence[int] = ()) -> None:
@@ -175,30 +180,74 @@ class PageOutput:
 
 def _page_rows(
     out: PageOutput, page: np.ndarray, result: PageResult, recognisers: Recognisers
-) -> tuple[list[FieldRow], list[CharRow]]:
+) -> tuple[list[FieldRow], list[CharRow], list[CharRow]]:
+    """The page's field rows, character rows, and tick-box rows to review."""
     if result.status != "ok":
         status: FieldStatus = "empty" if result.status == "blank" else "unreadable"
-        return [FieldRow(out.document, out.number, "", "", None, True, status, result.reason)], []
+        row = FieldRow(out.document, out.number, "", "", None, True, status, result.reason)
+        return [row], [], []
 
     result, readings = read_page(result, recognisers)
     field_rows: list[FieldRow] = []
     char_rows: list[CharRow] = []
     turns = quarter_turns(result.transform)
+    boxes: list[CharRow] = []
     for f, crops in enumerate(result.fields):
-        read = [c for c in range(len(crops.chars)) if (f, c) in readings]
-        rows = [_char_row(out, crops, c, readings[(f, c)], page, turns) for c in read]
-        field = _field_row(out.document, out.number, crops, rows)
-        for c, char_row in zip(read, rows, strict=True):
-            # What the model saw, kept so that a character a reviewer confirms (in any field:
-            # a reviewer may pull in one that was not flagged) can become training data.
-            path = out.run_dir / model_input_path(char_row.crop)
-            _write_image(path, crops.chars[c].image, PNG_FAST)
+        if crops.marks or crops.kind in MARK_KINDS:
+            field, to_review = _mark_field(out, page, crops, turns)
+            boxes.extend(to_review)
+            rows: list[CharRow] = []
+        else:
+            field, rows = _char_field(out, page, crops, f, readings, recognisers, turns)
+        # The field as it sits on the page, for the reviewer (tick boxes too).
         image = field_image(page, crops.box, rows, turns)
         if image is not None:
             _write_image(_field_image_path(out.crop_dir, field), image, FIELD_JPEG)
         char_rows.extend(rows)
         field_rows.append(field)
-    return field_rows, char_rows
+    return field_rows, char_rows, boxes
+
+
+def _char_field(
+    out: PageOutput,
+    page: np.ndarray,
+    crops: FieldCrops,
+    f: int,
+    readings: Readings,
+    recognisers: Recognisers,
+    turns: int,
+) -> tuple[FieldRow, list[CharRow]]:
+    """A character field's row and its characters' rows (their crops and model inputs written)."""
+    read = [c for c in range(len(crops.chars)) if (f, c) in readings]
+    rows = [_char_row(out, crops, c, readings[(f, c)], page, turns) for c in read]
+    field = _field_row(out.document, out.number, crops, rows)
+    if crops.validation.choices:
+        threshold = recognisers.threshold_for(crops.charset)
+        field, rows = listed_field(field, rows, crops.validation.choices, threshold)
+    for c, char_row in zip(read, rows, strict=True):
+        # What the model saw, kept so that a character a reviewer confirms (in any field:
+        # a reviewer may pull in one that was not flagged) can become training data.
+        path = out.run_dir / model_input_path(char_row.crop)
+        _write_image(path, crops.chars[c].image, PNG_FAST)
+    return field, rows
+
+
+def _mark_field(
+    out: PageOutput, page: np.ndarray, crops: FieldCrops, turns: int
+) -> tuple[FieldRow, list[CharRow]]:
+    """A tick-box field's row, and its boxes' rows (their images written) when it needs review."""
+    crop_dir = str(out.crop_dir.relative_to(out.run_dir))
+    field, to_review = mark_rows(out.document, out.number, crops, crop_dir)
+    for box in to_review:
+        _save_box(page, (box.x0, box.y0, box.x1, box.y1), turns, out.run_dir / box.crop)
+    return field, to_review
+
+
+def _save_box(page: np.ndarray, box: tuple[int, int, int, int], turns: int, path: Path) -> None:
+    """A tick box's image for review, with half its side around it (a cross-out runs out)."""
+    x0, y0, x1, y1 = box
+    grow = max(x1 - x0, y1 - y0) // 2
+    _save_crop(page, (x0 - grow, y0 - grow, x1 + grow, y1 + grow), turns, path)
 
 
 def _field_image_path(crop_dir: Path, field: FieldRow) -> Path:
@@ -251,7 +300,12 @@ def _char_row(
 def rules_of(crops: FieldCrops) -> dict[str, object]:
     """The field's validators as a plain mapping (for the run manifest and re-checks)."""
     v = crops.validation
-    return {k: val for k, val in (("regex", v.regex), ("date", v.date), ("luhn", v.luhn)) if val}
+    rules: dict[str, object] = {
+        k: val for k, val in (("regex", v.regex), ("date", v.date), ("luhn", v.luhn)) if val
+    }
+    if v.choices:  # recorded, not re-checked: the reader already chose a value of the list
+        rules["choices"] = v.choices_file or list(v.choices)
+    return rules
 
 
 def _field_row(document: str, number: int, crops: FieldCrops, rows: list[CharRow]) -> FieldRow:
@@ -275,6 +329,21 @@ def _field_row(document: str, number: int, crops: FieldCrops, rows: list[CharRow
         status="needs_review" if reasons else "ok",
         reason="; ".join(reasons),
     )
+
+
+@dataclass(slots=True)
+class _Rows:
+    """A document's rows as its pages are read: fields, characters, tick boxes to review."""
+
+    fields: list[FieldRow] = field(default_factory=list)
+    chars: list[CharRow] = field(default_factory=list)
+    marks: list[CharRow] = field(default_factory=list)
+
+    def add(self, fields: list[FieldRow], chars: list[CharRow], marks: list[CharRow]) -> None:
+        """Add one page's rows."""
+        self.fields += fields
+        self.chars += chars
+        self.marks += marks
 
 
 def digitise_document(
@@ -312,17 +381,15 @@ def digitise_document(
     started = time.perf_counter()
     folder = f"{slot:04d}-{_safe_name(Path(document).stem)}"
     crop_dir = _make_dir(run_dir / "crops" / folder)
-    field_rows: list[FieldRow] = []
-    char_rows: list[CharRow] = []
+    rows = _Rows()
     rules: list[tuple[int, str, dict[str, object]]] = []
     page_templates: list[str] = []
     pages = 0
     for pages, page in enumerate(iter_pages(path, dpi=dpi, timeout_s=timeout_s), start=1):
         result = segment_page(page, templates)
         out = PageOutput(document, pages, crop_dir, run_dir)
-        fields, chars = _page_rows(out, page, result, recognisers)
-        field_rows.extend(fields)
-        char_rows.extend(chars)
+        fields, chars, marks = _page_rows(out, page, result, recognisers)
+        rows.add(fields, chars, marks)
         page_templates.append(result.template or "")
         rules.extend((pages, c.name, rules_of(c)) for c in result.fields if rules_of(c))
         if overlays:
@@ -330,12 +397,13 @@ def digitise_document(
     return DocumentResult(
         document=document,
         pages=pages,
-        fields=tuple(field_rows),
-        chars=tuple(char_rows),
+        fields=tuple(rows.fields),
+        chars=tuple(rows.chars),
         templates=tuple(page_templates),
         rules=tuple(rules),
         seconds=time.perf_counter() - started,
-        images=tuple(_field_images(run_dir, crop_dir, field_rows)),
+        images=tuple(_field_images(run_dir, crop_dir, rows.fields)),
+        marks=tuple(rows.marks),
     )
 
 

@@ -156,7 +156,8 @@ def write_run(
     chars = [row for r in results for row in r.chars]
     summary = summarise(context, results, errors, skipped)
     manifest = run_manifest(context, results, skipped, inputs or {}, summary)
-    write_results(context.run_dir, fields, chars, errors, manifest)
+    marks = [row for r in results for row in r.marks]
+    write_results(context.run_dir, fields, chars, errors, manifest, marks)
     return summary
 
 
@@ -176,13 +177,17 @@ def write_results(
     chars: Sequence[CharRow],
     errors: Sequence[ErrorRow],
     manifest: dict[str, object],
+    marks: Sequence[CharRow] = (),
 ) -> None:
     """Write every result file of a run, each atomically; the manifest last.
+
+    ``marks`` are the tick boxes of fields that need review: they go to ``review.csv`` (and
+    the review page) beside the characters, never to ``characters.csv``.
 
     Raises:
         OutputError: a file could not be written.
     """
-    to_review = review_rows(fields, chars)
+    to_review = [*review_rows(fields, chars), *marks]
     images = manifest.get("field_images", {})
     assert isinstance(images, dict)
     write_records(run_dir / "fields.csv", FIELD_COLUMNS, fields)

@@ -16,6 +16,7 @@ from ocr_core.review.answers import CharAnswer, FieldAnswer, read_char_answers, 
 from ocr_core.review.examples import REVIEWED_COLUMNS, REVIEWED_LABELS, Example, store_examples
 from ocr_core.review.fieldcheck import check_field_value, field_specs, read_manifest, spec_for
 from segmentation.records import FieldSpec
+from segmentation.tickspec import MARK_KINDS
 
 __all__ = ["REVIEWED_COLUMNS", "REVIEWED_LABELS", "ReviewOutcome", "apply_review"]
 
@@ -183,10 +184,43 @@ def decide(
     crops = sorted(crops, key=lambda c: int(c["index"]))
     if answer is not None and answer.answered:
         return _field_decision(row, crops, answer, spec)
+    if spec.kind in MARK_KINDS:  # tick boxes: no characters, a review.csv row per box
+        fkey = (row["document"], int(row["page"]), row["field"])
+        boxes = {k[3]: a for k, a in char_answers.items() if k[:3] == fkey and a.correction}
+        return _box_decision(row, boxes, spec) if boxes else Decision(*_as_read(row))
     answered = [(c, char_answers[char_key(c)]) for c in crops if char_key(c) in char_answers]
     if answered:
         return _char_decision(row, crops, dict((char_key(c), a) for c, a in answered), spec)
-    return Decision(row["value"], row["status"], row["reason"])
+    return Decision(*_as_read(row))
+
+
+def _as_read(row: Row) -> tuple[str, str, str]:
+    return row["value"], row["status"], row["reason"]
+
+
+def _box_decision(row: Row, boxes: Mapping[int, CharAnswer], spec: FieldSpec) -> Decision:
+    """A tick-box field from its boxes' corrections in review.csv (1 ticked, 0 empty).
+
+    A tick box takes its box's answer; a tick-one group takes the one option answered ``1``.
+    Anything else (two ticks, only boxes emptied) is left for a whole-field answer.
+    """
+    who = next((a.reviewer for a in boxes.values() if a.reviewer), "")
+    ticked = [i for i, a in boxes.items() if a.correction == "1"]
+    value: str | None = None
+    if spec.kind == "mark":
+        value = boxes[0].correction if 0 in boxes else row["value"]
+    elif len(ticked) == 1 and ticked[0] < len(spec.options):
+        value = spec.options[ticked[0]].value
+    problems = ["not one ticked option"] if value is None else check_field_value(value, spec)
+    if value is None or problems:
+        reason = f"reviewed boxes rejected: {'; '.join(problems)}"
+        hint = " (answer the whole field in review_fields.csv)"
+        problem = f"{row['field']}: {reason}{hint}"
+        return Decision(row["value"], "needs_review", reason, who, problem=problem)
+    d = Decision(value, "ok", "", who)
+    if value != row["value"]:
+        d.changes.append((row["document"], row["page"], row["field"], "", row["value"], value))
+    return d
 
 
 def _field_decision(

@@ -13,6 +13,7 @@ from ocr_core.recognition.charset import NAMED
 from ocr_core.results.records import FieldKey, rules_key
 from segmentation.records import FieldSpec, FieldValidation
 from segmentation.templates import load_templates
+from segmentation.tickspec import MARK_KINDS
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +29,8 @@ def check_field_value(value: str, spec: FieldSpec) -> list[str]:
         value: the value the reviewer gave (a space stands for a gap between characters).
         spec: the field's template spec.
     """
+    if spec.kind in MARK_KINDS:
+        return _mark_problems(value, spec)
     problems: list[str] = []
     if spec.charset:
         allowed = set(NAMED.get(spec.charset, spec.charset)) | {" "}
@@ -42,7 +45,20 @@ def check_field_value(value: str, spec: FieldSpec) -> list[str]:
     if size and len(value) > size:
         problems.append(f"{len(value)} characters, the field holds {size}")
     problems += validate_value(value, _rules(spec.validation))
+    listed = spec.validation.choices
+    if value and listed and value not in listed:
+        problems.append(f"{value!r} is not one of the field's {len(listed)} listed values")
     return problems
+
+
+def _mark_problems(value: str, spec: FieldSpec) -> list[str]:
+    """A tick box takes 1 (ticked) or 0; a tick-one group one option's value, or none."""
+    if spec.kind == "mark":
+        return [] if value in ("0", "1") else [f"{value!r}: a tick box is 1 (ticked) or 0"]
+    values = [o.value for o in spec.options]
+    if value == "" or value in values:
+        return []
+    return [f"{value!r} is not an option ({', '.join(values)}; empty for none)"]
 
 
 def _rules(validation: FieldValidation) -> dict[str, object]:

@@ -110,6 +110,10 @@ def write_styled_template(template: Template, style: PageStyle, stem: str, out: 
     )
     target = folder / f"{stem}.yaml"
     target.write_text(yaml.safe_dump(raw, sort_keys=False))
+    for spec in template.fields:  # lists of allowed values go beside the copy too
+        if spec.validation.choices_file:
+            name = spec.validation.choices_file
+            (folder / name).write_bytes((template.source.parent / name).read_bytes())
     return target
 
 

@@ -13,6 +13,7 @@ import numpy as np
 from segmentation.records import FieldSpec, Template
 from segmentation.render import render_blank_form
 from segmentation.synthetic.glyphs import GlyphPool
+from segmentation.synthetic.penmarks import write_marks
 from segmentation.synthetic.scan import ScanParams, random_params, scan_matrix, simulate_scan
 from segmentation.synthetic.styles import HOUSE_STYLE, PageStyle, random_style
 
@@ -66,6 +67,9 @@ def field_value(spec: FieldSpec, rng: np.random.Generator) -> str:
         return ""
     n = spec.max_chars
     validation = spec.validation
+    if validation.choices:  # a value from the list, short enough to write in the box
+        fits = [v for v in validation.choices if len(_writable(v)) <= n] or [""]
+        return str(fits[int(rng.integers(len(fits)))])
     if validation.date:
         day = dt.date(1940, 1, 1) + dt.timedelta(days=int(rng.integers(0, 30000)))
         return day.strftime(validation.date)[:n]
@@ -86,6 +90,11 @@ def field_value(spec: FieldSpec, rng: np.random.Generator) -> str:
         word = str(rng.choice(_WORDS))
         return word[:n]
     return "".join(rng.choice(list(string.ascii_uppercase), int(rng.integers(1, n + 1))))
+
+
+def _writable(value: str) -> str:
+    """The characters of a value a person writes in boxes (no spaces or punctuation)."""
+    return "".join(c for c in value if c.isalnum())
 
 
 def _luhn_digit(body: list[int]) -> int:
@@ -144,12 +153,18 @@ def fill_form(
     truth: list[dict] = []
     pen = _Pen(pool, rng, style, rate, float(rng.uniform(0.75, 1.0)))
     for spec in template.fields:
-        value = field_value(spec, rng)
+        if spec.options:
+            truth.append(write_marks(page, spec, rng, template.dpi))
+            continue
+        listed = field_value(spec, rng)
+        value = _writable(listed) if spec.validation.choices else listed
         if spec.kind == "comb":
             chars = _write_comb(page, spec, value, pen)
         else:
             chars = _write_box(page, spec, value, pen)
         value = "".join(str(c["char"]) for c in chars)
+        if spec.validation.choices and value == _writable(listed):
+            value = listed  # the list's spelling ("ST ALBANS"), as a reader should give it
         truth.append({"name": spec.name, "kind": spec.kind, "value": value, "chars": chars})
     return page, truth
 

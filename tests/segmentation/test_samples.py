@@ -53,3 +53,22 @@ def test_sample_pages_segment(truth_path: Path, templates: dict[str, Template]) 
                 written += 1
                 found += any(x0 <= x <= x1 and y0 <= y <= y1 for x, y in centres)
         assert found >= 0.97 * written, f"{document.name} page {expected['page']}"
+
+
+@pytest.mark.parametrize("truth_path", TRUTHS, ids=[t.stem for t in TRUTHS])
+def test_sample_tick_boxes_read_as_written(
+    truth_path: Path, templates: dict[str, Template]
+) -> None:
+    from ocr_core.reading.ticks import read_mark_field
+
+    truth = json.loads(truth_path.read_text())
+    pages = list(iter_pages(SAMPLES / truth["document"]))
+    for page, expected in zip(pages, truth["pages"], strict=True):
+        marked = [f for f in expected["fields"] if f["kind"] in ("mark", "choice")]
+        if not marked:
+            continue
+        result = segment_page(page, list(templates.values()))
+        by_name = {field.name: field for field in result.fields}
+        for field_truth in marked:
+            read = read_mark_field(by_name[field_truth["name"]])
+            assert (read.value, read.needs_review) == (field_truth["value"], False), field_truth

@@ -176,6 +176,7 @@ def test_form_without_marks_registers_to_its_reference_image(
     )
     data.update(marks=False, reference_image="blank.png")
     (tmp_path / "plain.yaml").write_text(yaml.safe_dump(data))
+    (tmp_path / "towns.txt").write_bytes((source.parent / "towns.txt").read_bytes())
     plain = load_template(tmp_path / "plain.yaml")
     assert plain.reference_image is not None and not plain.marks
     scan, _ = scanned(plain, drawn_pool, ScanParams(angle=2.0, shift=(50.0, 30.0)))

@@ -92,7 +92,12 @@ def test_cli_writes_documents_with_ground_truth(datasets_dir: Path, tmp_path: Pa
         assert record["template"] in ("loan-application", "change-of-address")
         height, width = page.shape
         for field in record["fields"]:
-            assert field["value"] == "".join(c["char"] for c in field["chars"])
+            if field["kind"] in ("mark", "choice"):  # tick boxes: no characters, a state each
+                assert field["chars"] == [] and len(field["states"]) >= 1
+                continue
+            # A value from a list keeps the list's spelling ("ST ALBANS" is written STALBANS).
+            written = "".join(c["char"] for c in field["chars"])
+            assert "".join(c for c in field["value"] if c.isalnum()) == written
             for char in field["chars"]:
                 x0, y0, x1, y1 = char["box"]
                 assert 0 <= x0 < x1 <= width and 0 <= y0 < y1 <= height
@@ -121,3 +126,27 @@ def test_write_errors_name_the_file(tmp_path: Path, templates: dict[str, Templat
 def test_missing_dataset_files_are_named(tmp_path: Path) -> None:
     with pytest.raises(InputFileError, match="t10k-images"):
         load_glyph_pool(tmp_path)
+
+
+def test_pen_marks_give_the_value_a_person_meant(templates: dict) -> None:
+    from segmentation.synthetic.penmarks import MARKS, choose_states, mark_value, write_marks
+
+    form = templates["change-of-address"]
+    title = next(f for f in form.fields if f.name == "title")
+    moved = next(f for f in form.fields if f.name == "moved_before")
+    assert mark_value(moved, ["tick"]) == "1" and mark_value(moved, ["empty"]) == "0"
+    assert mark_value(moved, ["crossed_out"]) == ""
+    states = ["empty"] * len(title.options)
+    assert mark_value(title, states) == ""
+    states[1] = "scribble"
+    assert mark_value(title, states) == title.options[1].value
+    states[2] = "cross"
+    assert mark_value(title, states) == ""  # two ticked
+    rng = np.random.default_rng(0)
+    drawn = [choose_states(title, rng) for _ in range(400)]
+    assert {s for states in drawn for s in states} >= {*MARKS, "empty", "crossed_out"}
+    page = np.full((3508, 2480), 255, np.uint8)
+    truth = write_marks(page, moved, np.random.default_rng(4), 300)
+    x0, y0, x1, y1 = moved.box
+    inked = (page[y0:y1, x0:x1] < 128).any()
+    assert truth["chars"] == [] and inked == (truth["states"][0] != "empty")
