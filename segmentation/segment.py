@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from segmentation.crops import cut_field
-from segmentation.detect import segment_without_template
+from segmentation.freeform import segment_without_template
 from segmentation.records import PageResult, Template
 from segmentation.register import flatten_background, ink_threshold, is_blank, register_page
 

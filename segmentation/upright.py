@@ -1,0 +1,113 @@
+"""Turn and deskew a page of boxes upright, from its own long printed lines."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import cv2
+import numpy as np
+
+from segmentation.records import Box
+
+A4_LONG_INCHES = 297 / 25.4
+LETTER_LONG_INCHES = 11.0
+_DPIS = (150, 200, 240, 300, 400, 600)
+
+
+def guess_dpi(size: tuple[int, int]) -> int:
+    """The usual scan resolution that makes a page of ``size`` (w, h) A4 or US letter.
+
+    A scan that does not record its resolution is taken to be one of these paper sizes at one
+    of the common resolutions; the nearest fit wins (300 dpi when nothing is close).
+    """
+    long = max(size)
+    best = min(
+        ((abs(long / dpi - paper) / paper, dpi) for dpi in _DPIS for paper in (11.69, 11.0, 14.0))
+    )
+    return best[1] if best[0] < 0.06 else max(72, round(long / A4_LONG_INCHES))
+
+
+def upright_matrix(
+    ink: np.ndarray, dpi: int, boxes_of: Callable[[np.ndarray], list[Box]]
+) -> tuple[np.ndarray, tuple[int, int]]:
+    """The 3x3 map from the page to it turned upright and deskewed, and the upright size.
+
+    The page is turned a quarter when long vertical lines outnumber horizontal ones, deskewed
+    from its long lines (within ±10°), and turned half when the text by the boxes that
+    ``boxes_of`` finds sits under them rather than over them.
+
+    Args:
+        ink: uint8 (H, W), 1 where ink, 0 on paper.
+        dpi: the page's resolution.
+        boxes_of: finds the boxes (x0, y0, x1, y1) of an upright uint8 0/1 ink mask.
+
+    Returns:
+        (float64 (3, 3) page-to-upright matrix, upright (width, height)).
+    """
+    turns = 1 if _mostly_vertical(ink, dpi) else 0
+    matrix, size = turn_matrix(ink.shape, turns, 0.0)
+    matrix, size = turn_matrix(ink.shape, turns, _skew(_warp(ink, matrix, size), dpi))
+    upright = _warp(ink, matrix, size)
+    boxes = boxes_of(upright)
+    if boxes and _labels_below(upright, boxes, dpi):
+        turns += 2  # the labels sit under the boxes: this page is upside down
+        turned, size = turn_matrix(ink.shape, turns, 0.0)
+        matrix, size = turn_matrix(ink.shape, turns, _skew(_warp(ink, turned, size), dpi))
+    return matrix, size
+
+
+def turn_matrix(
+    shape: tuple[int, ...], turns: int, skew: float
+) -> tuple[np.ndarray, tuple[int, int]]:
+    """3x3 map from a page of ``shape`` (H, W) turned by ``turns`` quarters and deskewed."""
+    height, width = shape[:2]
+    size = (height, width) if turns % 2 else (width, height)
+    into = np.array([[1.0, 0, -width / 2], [0, 1.0, -height / 2], [0, 0, 1.0]])
+    rotate = np.vstack([cv2.getRotationMatrix2D((0, 0), 90.0 * turns + skew, 1.0), [0, 0, 1.0]])
+    out = np.array([[1.0, 0, size[0] / 2], [0, 1.0, size[1] / 2], [0, 0, 1.0]])
+    return out @ rotate @ into, size
+
+
+def _warp(ink: np.ndarray, matrix: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    return np.asarray(cv2.warpAffine(ink, matrix[:2], size, flags=cv2.INTER_NEAREST))
+
+
+def _mostly_vertical(ink: np.ndarray, dpi: int) -> bool:
+    """True when long vertical lines outnumber long horizontal ones: a sideways page."""
+    shrunk = cv2.resize(ink * 255, None, fx=0.25, fy=0.25, interpolation=cv2.INTER_AREA)
+    small = (shrunk > 60).astype(np.uint8)
+    length = max(5, dpi // 12)
+    across = cv2.morphologyEx(small, cv2.MORPH_OPEN, np.ones((1, length), np.uint8)).sum()
+    down = cv2.morphologyEx(small, cv2.MORPH_OPEN, np.ones((length, 1), np.uint8)).sum()
+    return bool(down > 1.5 * across)
+
+
+def _labels_below(ink: np.ndarray, boxes: list[Box], dpi: int) -> bool:
+    """True when the printed labels sit under the boxes rather than over them."""
+    reach = dpi // 6
+    above = below = 0
+    for x0, y0, x1, y1 in boxes:
+        above += int(ink[max(0, y0 - reach) : max(0, y0 - dpi // 50), x0 : x0 + (x1 - x0) // 2].sum())
+        below += int(ink[y1 + dpi // 50 : y1 + reach, x1 - (x1 - x0) // 2 : x1].sum())
+    return below > 1.5 * above
+
+
+def _skew(ink: np.ndarray, dpi: int) -> float:
+    """The page's skew in degrees (OpenCV's sign convention) from its long straight lines."""
+    small = cv2.resize(ink * 255, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
+    lines = cv2.HoughLinesP(
+        (small > 60).astype(np.uint8),
+        1,
+        np.pi / 720,
+        threshold=dpi // 2,
+        minLineLength=dpi // 2,
+        maxLineGap=4,
+    )
+    if lines is None:
+        return 0.0
+    angles = []
+    for x0, y0, x1, y1 in lines.reshape(-1, 4):
+        a = float(np.degrees(np.arctan2(y1 - y0, x1 - x0)))
+        if abs(a) < 10:
+            angles.append(a)
+    return float(np.median(angles)) if angles else 0.0
