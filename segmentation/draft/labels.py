@@ -143,16 +143,23 @@ def _label_of(field: FieldSpec, fields: Sequence[FieldSpec], words: list[Word], 
     nearest = max(above, key=lambda w: (w.box[3], -w.box[0]))
     row = [w for w in words if _same_row(w.box, nearest.box) and w.box[3] <= y0]
     first = min((w for w in row if w.box[0] >= x0 - dpi // 10), key=lambda w: w.box[0])
-    return _phrase(row, first, +1, fields, field, dpi)
+    return _phrase(row, first, +1, fields, field, dpi, over=x1)
 
 
 def _phrase(
-    row: list[Word], first: Word, step: int, fields: Sequence[FieldSpec], own: FieldSpec, dpi: int
+    row: list[Word],
+    first: Word,
+    step: int,
+    fields: Sequence[FieldSpec],
+    own: FieldSpec,
+    dpi: int,
+    over: int = -1,
 ) -> str:
     """The words of ``row`` that run on from ``first`` (rightwards for step +1, else left).
 
-    A phrase stops at a gap over a word's height and a half, or at a word over another field
-    (that field's own label).
+    A phrase stops at a gap over a word's height and a half (words starting before ``over``,
+    still above the field's own box, are the label's whatever the gap), or at a word over
+    another field (that field's own label).
     """
     ordered = sorted(row, key=lambda w: step * w.box[0])
     start = ordered.index(first)
@@ -161,7 +168,7 @@ def _phrase(
         last = phrase[-1]
         gap = word.box[0] - last.box[2] if step > 0 else last.box[0] - word.box[2]
         tall = max(last.box[3] - last.box[1], word.box[3] - word.box[1])
-        if gap > 1.5 * tall or gap < -tall:
+        if (gap > 1.5 * tall and word.box[0] >= over) or gap < -tall:
             break
         if any(f is not own and _over(word.box, f.box, dpi) for f in fields):
             break

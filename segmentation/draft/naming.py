@@ -73,7 +73,10 @@ def propose(fields: list[FieldSpec], labels: list[str]) -> list[Proposal]:
 def propose_one(field: FieldSpec, label: str, number: int) -> Proposal:
     """The proposal for one field from its label (see ``propose``)."""
     words = _DATE_TOKEN.sub(" ", re.sub(r"\([^)]*\)?", " ", label))
-    name = label_name(words) or f"field_{number:02d}"
+    # A sample to copy, or a sentence of instructions, is no name.
+    wordy = len(words.split()) > 6
+    name = "" if _sample(label) or wordy else label_name(words)
+    name = name or f"field_{number:02d}"
     hint = _hint(label)
     cells = len(field.cells)
     validate: dict[str, object] = {}
@@ -82,8 +85,13 @@ def propose_one(field: FieldSpec, label: str, number: int) -> Proposal:
         charset, note = hint, ""
     elif _sample(label):
         charset, note = _sample(label), "from the sample printed by the box"
+    elif wordy:
+        charset, note = "alnum", "the text by the box is no label: alnum"
     else:
         charset, note = _charset(words)
+    dated = re.search(r"\b(date|dob|birth)\b", label, re.IGNORECASE)
+    if field.kind == "box" and dated and charset == "digits":
+        charset, note = "alnum", "a date written freely may hold / or a month's name: alnum"
     if date and field.kind == "comb" and charset in ("digits", "alnum"):
         charset, validate = "digits", {"date": date}
     if re.search(r"post ?code", label, re.IGNORECASE) and field.kind == "comb" and 5 <= cells <= 8:
@@ -93,7 +101,8 @@ def propose_one(field: FieldSpec, label: str, number: int) -> Proposal:
         validate = {"luhn": True}
     if field.kind == "mark":
         charset, note = "alnum", ""
-    return Proposal(name, label, charset, validate, note)
+    shown = re.sub(rf"\s*\(\s*({'|'.join(CHARSET_NAMES)})\s*\)", "", label, flags=re.I)
+    return Proposal(name, shown.strip(), charset, validate, note)
 
 
 def label_name(label: str) -> str:
@@ -106,7 +115,7 @@ def label_name(label: str) -> str:
 
 def _hint(label: str) -> str:
     """A charset named in brackets after the label, as our own blanks print them."""
-    for found in re.findall(r"\(([a-z]+)\)", label.lower()):
+    for found in re.findall(r"\(\s*([a-z]+)\s*\)", label.lower()):
         if found in CHARSET_NAMES:
             return str(found)
     return ""
@@ -114,7 +123,7 @@ def _hint(label: str) -> str:
 
 def _sample(label: str) -> str:
     """The charset of a sample string printed for the writer to copy (``0123``, ``abcd``)."""
-    text = label.replace(" ", "")
+    text = label.strip()
     if len(text) < 2 or not text.isalnum():
         return ""
     if text.isdigit():
