@@ -51,6 +51,10 @@ def faint_mask(page: np.ndarray) -> np.ndarray:
 def find_frames(ink: np.ndarray, dpi: int) -> list[Frame]:
     """Every closed rectangular frame drawn on an upright page.
 
+    Field frames are closed by lines at least 0.15 inch long across and 0.13 inch down,
+    longer than most pen strokes, so handwriting in a filled form rarely closes a region of
+    its own; small squares (tick boxes) are found again with short lines, outside them.
+
     Args:
         ink: uint8 (H, W) 0/1, 1 where ink (``faint_mask``), upright and deskewed.
         dpi: the page's resolution.
@@ -58,9 +62,24 @@ def find_frames(ink: np.ndarray, dpi: int) -> list[Frame]:
     Returns:
         The frames, innermost only (a frame holding others is a section, not a field).
     """
-    reach = max(8, dpi // 25)
-    horizontal = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((1, reach), np.uint8))
-    vertical = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((reach, 1), np.uint8))
+    frames = _innermost(
+        _closed(ink, dpi, (round(0.15 * dpi), round(0.13 * dpi)), small=False), dpi
+    )
+    squares = _closed(ink, dpi, (max(8, dpi // 25),) * 2, small=True)
+    return frames + [q for q in squares if not any(_touches(q.box, f.box) for f in frames)]
+
+
+def _touches(a: Box, b: Box) -> bool:
+    return a[0] <= b[2] and b[0] <= a[2] and a[1] <= b[3] and b[1] <= a[3]
+
+
+def _closed(ink: np.ndarray, dpi: int, reach: tuple[int, int], *, small: bool) -> list[Frame]:
+    """The white regions closed by lines at least ``reach`` (across, down) pixels long.
+
+    ``small`` keeps only squares no bigger than 0.3 inch (tick boxes), else all sizes.
+    """
+    horizontal = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((1, reach[0]), np.uint8))
+    vertical = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((reach[1], 1), np.uint8))
     # Seal corners where a scanned line broke up or two lines just miss each other.
     grid = cv2.dilate(horizontal | vertical, np.ones((3, 3), np.uint8))
     grid = cv2.erode(grid, np.ones((3, 3), np.uint8)) | horizontal | vertical
@@ -72,22 +91,56 @@ def find_frames(ink: np.ndarray, dpi: int) -> list[Frame]:
         x, y, w, h, area = (int(v) for v in stats[label])
         if w < least or h < least or w * h > most or x == 0 or y == 0:
             continue
-        if x + w >= width or y + h >= height or area < 0.9 * w * h:
+        if small and (max(w, h) > 0.3 * dpi or max(w, h) > 1.35 * min(w, h)):
+            continue
+        # Pen strokes and ticks reach into a frame: its white need not fill the rectangle.
+        if x + w >= width or y + h >= height or area < 0.6 * w * h:
             continue
         inner = (x, y, x + w, y + h)
-        if _sides_ruled(horizontal, vertical, inner):
+        region = labels[y : y + h, x : x + w] == label
+        if _sides_ruled(horizontal, vertical, region, inner):
             frames.append(_measured(grid, inner))
-    return _innermost(frames)
+    return frames
 
 
-def _sides_ruled(horizontal: np.ndarray, vertical: np.ndarray, inner: Box) -> bool:
-    """True when straight lines run along most of all four sides of a white region."""
+def _sides_ruled(
+    horizontal: np.ndarray, vertical: np.ndarray, region: np.ndarray, inner: Box
+) -> bool:
+    """True when straight lines bound a white region along most of all four sides.
+
+    Each side is checked where the region ends, row by row or column by column, so a line
+    bowed or tilted by a pixel or two is still found.
+    """
     x0, y0, x1, y1 = inner
-    top = horizontal[max(0, y0 - 2) : y0, x0:x1].any(axis=0).mean()
-    bottom = horizontal[y1 : y1 + 2, x0:x1].any(axis=0).mean()
-    left = vertical[y0:y1, max(0, x0 - 2) : x0].any(axis=1).mean()
-    right = vertical[y0:y1, x1 : x1 + 2].any(axis=1).mean()
-    return bool(min(top, bottom, left, right) > 0.8)
+    h, w = region.shape
+    cols, rows = np.arange(w), np.arange(h)
+    top = y0 + region.argmax(axis=0) - 1
+    bottom = y0 + h - region[::-1].argmax(axis=0)
+    left = x0 + region.argmax(axis=1) - 1
+    right = x0 + w - region[:, ::-1].argmax(axis=1)
+    # A frame's sides are straight: pen strokes closing a region wander.
+    for edge in (top, bottom, left, right):
+        if np.mean(np.abs(edge - np.median(edge)) <= 2) < 0.6:
+            return False
+    scores = (
+        _ruled(horizontal, top, x0 + cols, -1, axis=0),
+        _ruled(horizontal, bottom, x0 + cols, +1, axis=0),
+        _ruled(vertical, left, y0 + rows, -1, axis=1),
+        _ruled(vertical, right, y0 + rows, +1, axis=1),
+    )
+    return min(scores) > 0.8
+
+
+def _ruled(lines: np.ndarray, edge: np.ndarray, along: np.ndarray, step: int, axis: int) -> float:
+    """Share of places where a line lies just beyond the region's edge (1 or 2 px out)."""
+    limit = lines.shape[axis] - 1
+    first = np.clip(edge, 0, limit)
+    second = np.clip(edge + step, 0, limit)
+    if axis == 0:
+        hit = lines[first, along] | lines[second, along]
+    else:
+        hit = lines[along, first] | lines[along, second]
+    return float(hit.astype(bool).mean())
 
 
 def _measured(grid: np.ndarray, inner: Box) -> Frame:
@@ -120,13 +173,27 @@ def _run(rows: np.ndarray, cap: int) -> int:
     return max(1, int(np.median(first)))
 
 
-def _innermost(frames: list[Frame]) -> list[Frame]:
-    """The frames that hold no other frame."""
+def _innermost(frames: list[Frame], dpi: int) -> list[Frame]:
+    """The fields among nested frames.
+
+    A frame holding a frame of a field's height (1/7 inch or more) is a section around
+    fields, and goes; a smaller region inside a frame is a pen loop closed against a tick
+    or a line, and goes.
+    """
 
     def holds(a: Box, b: Box) -> bool:
         return a != b and a[0] <= b[0] and a[1] <= b[1] and b[2] <= a[2] and b[3] <= a[3]
 
-    return [f for f in frames if not any(holds(f.inner, g.inner) for g in frames)]
+    tall = dpi / 7
+    kept = []
+    for f in frames:
+        inside = [g for g in frames if holds(f.inner, g.inner)]
+        if any(g.box[3] - g.box[1] >= tall for g in inside):
+            continue
+        if f.box[3] - f.box[1] < tall and any(holds(g.inner, f.inner) for g in frames):
+            continue
+        kept.append(f)
+    return kept
 
 
 def find_fields(ink: np.ndarray, dpi: int) -> list[FieldSpec]:
@@ -156,16 +223,17 @@ def _rows_of_cells(frames: list[Frame], dpi: int) -> list[list[Frame]]:
     """
     tol = max(3, dpi // 60)
     groups: list[list[Frame]] = []
-    for frame in sorted(frames, key=lambda f: (f.box[1], f.box[0])):
+    for frame in sorted(frames, key=lambda f: f.box[0]):
         for group in groups:
             last = group[-1]
             a, b = last.box, frame.box
             w_a, w_b, h = a[2] - a[0], b[2] - b[0], a[3] - a[1]
             if abs(a[1] - b[1]) > tol or abs(a[3] - b[3]) > tol:
                 continue
-            if max(w_a, w_b) > 1.6 * h or abs(w_a - w_b) > 0.15 * max(w_a, w_b):
+            # 25 %: a row of separate boxes may have its end boxes wider by half a gap.
+            if max(w_a, w_b) > 1.6 * h or abs(w_a - w_b) > 0.25 * max(w_a, w_b):
                 continue
-            if -tol <= b[0] - a[2] <= 0.4 * w_a:
+            if -tol <= b[0] - a[2] <= 0.5 * min(w_a, w_b):
                 group.append(frame)
                 break
         else:
@@ -179,10 +247,8 @@ def _group_field(group: list[Frame], ink: np.ndarray, dpi: int) -> FieldSpec:
     x1, y1 = max(f.box[2] for f in group), max(f.box[3] for f in group)
     box = (x0, y0, x1, y1)
     if len(group) > 1:
-        cells = tuple(
-            (f.box[0], y0, f.box[2], y1) for f in sorted(group, key=lambda f: f.box[0])
-        )
-        return FieldSpec("", "comb", "", box, _even(cells), len(cells), explicit_cells=True)
+        cells = _cells(sorted(group, key=lambda f: f.box[0]), y0, y1)
+        return FieldSpec("", "comb", "", box, cells, len(cells), explicit_cells=True)
     frame = group[0]
     w, h = x1 - x0, y1 - y0
     if max(w, h) <= 0.3 * dpi and max(w, h) <= 1.35 * min(w, h):
@@ -195,43 +261,43 @@ def _group_field(group: list[Frame], ink: np.ndarray, dpi: int) -> FieldSpec:
     return FieldSpec("", "box", "", box, (), max(1, w // max(1, h // 2)))
 
 
-def _even(cells: tuple[Box, ...]) -> tuple[Box, ...]:
-    """The cells, as equal cells when they are (within 4 % of a cell each)."""
-    x0, x1 = cells[0][0], cells[-1][2]
-    edges = np.linspace(x0, x1, len(cells) + 1)
-    width = (x1 - x0) / len(cells)
-    lefts = np.array([c[0] for c in cells[1:]])
-    if np.all(np.abs(lefts - edges[1:-1]) <= 0.04 * width + 2):
-        y0, y1 = cells[0][1], cells[0][3]
+def _cells(frames: list[Frame], y0: int, y1: int) -> tuple[Box, ...]:
+    """A run's cells: equal cells split in the middle of each gap when they are that (within
+    4 % of a cell each), else the frames themselves."""
+    x0, x1 = frames[0].box[0], frames[-1].box[2]
+    middles = np.array([(a.box[2] + b.box[0]) / 2 for a, b in itertools.pairwise(frames)])
+    edges = np.linspace(x0, x1, len(frames) + 1)
+    if np.all(np.abs(middles - edges[1:-1]) <= 0.04 * (x1 - x0) / len(frames) + 2):
         return tuple((int(round(a)), y0, int(round(b)), y1) for a, b in itertools.pairwise(edges))
-    return cells
+    return tuple((f.box[0], y0, f.box[2], y1) for f in frames)
 
 
 def _tick_count(ink: np.ndarray, frame: Frame, dpi: int) -> int:
     """How many cells the ticks rising from a frame's bottom line make (1 when none).
 
-    A tick is a short vertical line standing on the bottom line; the ticks must fall on an
-    even lattice across the box (70 % of its places at least) for the box to be a comb.
+    A tick is a short vertical line standing on the bottom line; ticks must stand at 70 % of
+    the places of an even lattice across the box (a pen stroke touching one does not hide
+    it), with few tick-like lines elsewhere, for the box to be a comb.
     """
     ix0, iy0, ix1, iy1 = frame.inner
     height = iy1 - iy0
     band = ink[iy1 - max(3, height // 6) : iy1, ix0:ix1]
     if band.size == 0:
         return 1
-    coverage = band.mean(axis=0)
-    starts, stops = _runs(coverage > 0.9)
-    widths = stops - starts
-    slim = widths <= max(2, 3 * frame.thickness)
+    full = band.mean(axis=0) > 0.9
+    starts, stops = _runs(full)
+    slim = (stops - starts) <= max(2, 3 * frame.thickness)
     peaks = ((starts + stops - 1) / 2)[slim] + ix0
-    peaks = peaks[(peaks > ix0 + dpi // 30) & (peaks < ix1 - dpi // 30)]
+    margin = dpi // 30
+    peaks = peaks[(peaks > ix0 + margin) & (peaks < ix1 - margin)]
     x0, _, x1, _ = frame.box
+    tol = max(3, dpi // 60)
     best_n, best_hits = 1, 0
     for n in range(2, (x1 - x0) * 10 // dpi + 1):  # cells at least 1/10 inch wide
-        if not len(peaks):
-            break
-        lattice = x0 + (x1 - x0) * np.arange(1, n) / n
-        hits = int(sum(np.min(np.abs(peaks - x)) < max(3, dpi / 60) for x in lattice))
-        if hits >= 0.7 * (n - 1) and hits >= best_hits and len(peaks) <= 1.3 * (n - 1) + 1:
+        lattice = np.round(x0 + (x1 - x0) * np.arange(1, n) / n).astype(int) - ix0
+        hits = sum(bool(full[max(0, x - tol) : x + tol + 1].any()) for x in lattice)
+        stray = sum(bool(np.min(np.abs(lattice + ix0 - p)) > tol) for p in peaks)
+        if hits >= 0.7 * (n - 1) and hits >= best_hits and stray <= 0.3 * (n - 1):
             best_n, best_hits = n, hits
     return best_n
 

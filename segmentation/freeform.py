@@ -10,11 +10,11 @@ import numpy as np
 
 from ocr_core.errors import ConfigurationError
 from segmentation.crops import cut_field
-from segmentation.detect import faint_mask, find_fields, find_frames
+from segmentation.detect import faint_mask, find_fields
 from segmentation.draft.labels import read_labels, tesseract_available
 from segmentation.draft.naming import Proposal, propose
 from segmentation.records import FieldSpec, FieldValidation, PageResult
-from segmentation.upright import guess_dpi, upright_matrix
+from segmentation.upright import guess_dpi, labels_below, level_page, turned_page
 
 log = logging.getLogger(__name__)
 
@@ -54,9 +54,13 @@ def find_page_fields(page: np.ndarray, dpi: int | None = None, *, labels: bool =
     """
     dpi = dpi or guess_dpi((page.shape[1], page.shape[0]))
     ink = faint_mask(page)
-    matrix, size = upright_matrix(ink, dpi, lambda mask: [f.box for f in find_frames(mask, dpi)])
-    upright = cv2.warpAffine(page, matrix[:2], size, flags=cv2.INTER_LINEAR, borderValue=255)
-    fields = find_fields(faint_mask(upright), dpi)
+    level = level_page(ink, dpi)
+    fields = find_fields(level.ink, dpi)
+    if fields and labels_below(level.ink, [f.box for f in fields], dpi):
+        level = turned_page(ink, level.turns + 2, level.skew)  # upside down
+        fields = find_fields(level.ink, dpi)
+    matrix = level.matrix
+    upright = cv2.warpAffine(page, matrix[:2], level.size, flags=cv2.INTER_LINEAR, borderValue=255)
     texts = read_labels(upright, fields, dpi) if labels else [""] * len(fields)
     proposals = propose(fields, texts)
     named = tuple(_named(field, p) for field, p in zip(fields, proposals, strict=True))

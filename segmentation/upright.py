@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -27,33 +28,59 @@ def guess_dpi(size: tuple[int, int]) -> int:
     return best[1] if best[0] < 0.06 else max(72, round(long / A4_LONG_INCHES))
 
 
-def upright_matrix(
-    ink: np.ndarray, dpi: int, boxes_of: Callable[[np.ndarray], list[Box]]
-) -> tuple[np.ndarray, tuple[int, int]]:
-    """The 3x3 map from the page to it turned upright and deskewed, and the upright size.
+@dataclass(frozen=True, slots=True)
+class Upright:
+    """A page turned upright and deskewed.
 
-    The page is turned a quarter when long vertical lines outnumber horizontal ones, deskewed
-    from its long lines (within ±10°), and turned half when the text by the boxes that
-    ``boxes_of`` finds sits under them rather than over them.
+    Attributes:
+        matrix: float64 (3, 3), page to upright coordinates.
+        size: the upright (width, height).
+        ink: uint8 (H', W') 0/1, the ink mask turned upright.
+        turns: the quarter turns applied (before the deskew).
+        skew: the deskew in degrees (OpenCV's sign convention).
+    """
+
+    matrix: np.ndarray
+    size: tuple[int, int]
+    ink: np.ndarray
+    turns: int
+    skew: float
+
+
+def level_page(ink: np.ndarray, dpi: int) -> Upright:
+    """Turn a page a quarter when its print runs down it, and deskew it (within ±10°).
 
     Args:
         ink: uint8 (H, W), 1 where ink, 0 on paper.
         dpi: the page's resolution.
-        boxes_of: finds the boxes (x0, y0, x1, y1) of an upright uint8 0/1 ink mask.
-
-    Returns:
-        (float64 (3, 3) page-to-upright matrix, upright (width, height)).
     """
     turns = 1 if _mostly_vertical(ink, dpi) else 0
-    matrix, size = turn_matrix(ink.shape, turns, 0.0)
-    matrix, size = turn_matrix(ink.shape, turns, _skew(_warp(ink, matrix, size), dpi))
-    upright = _warp(ink, matrix, size)
-    boxes = boxes_of(upright)
-    if boxes and _labels_below(upright, boxes, dpi):
-        turns += 2  # the labels sit under the boxes: this page is upside down
-        turned, size = turn_matrix(ink.shape, turns, 0.0)
-        matrix, size = turn_matrix(ink.shape, turns, _skew(_warp(ink, turned, size), dpi))
-    return matrix, size
+    turned = ink if turns == 0 else _warp(ink, *turn_matrix(ink.shape, turns, 0.0))
+    return turned_page(ink, turns, _skew(turned, dpi))
+
+
+def turned_page(ink: np.ndarray, turns: int, skew: float) -> Upright:
+    """The page turned by ``turns`` quarters and deskewed by ``skew`` degrees."""
+    matrix, size = turn_matrix(ink.shape, turns, skew)
+    upright = ink if turns == 0 and skew == 0 else _warp(ink, matrix, size)
+    return Upright(matrix, size, upright, turns, skew)
+
+
+def labels_below(ink: np.ndarray, boxes: Sequence[Box], dpi: int) -> bool:
+    """True when the printed labels sit under the boxes rather than over them (upside down).
+
+    Args:
+        ink: uint8 (H, W) 0/1, the upright page's ink.
+        boxes: the boxes (x0, y0, x1, y1) found on it.
+        dpi: its resolution.
+    """
+    reach = dpi // 6
+    above = below = 0
+    for x0, y0, x1, y1 in boxes:
+        top = ink[max(0, y0 - reach) : max(0, y0 - dpi // 50), x0 : x0 + (x1 - x0) // 2]
+        above += int(top.sum())
+        below += int(ink[y1 + dpi // 50 : y1 + reach, x1 - (x1 - x0) // 2 : x1].sum())
+    return below > 1.5 * above
 
 
 def turn_matrix(
@@ -73,23 +100,33 @@ def _warp(ink: np.ndarray, matrix: np.ndarray, size: tuple[int, int]) -> np.ndar
 
 
 def _mostly_vertical(ink: np.ndarray, dpi: int) -> bool:
-    """True when long vertical lines outnumber long horizontal ones: a sideways page."""
+    """True when the page lies sideways: its print runs down the page, not across.
+
+    The letters of printed words lie close together along a line of text: joining ink a
+    letter gap apart joins many more pieces across than down on an upright page. Without
+    enough text, long vertical lines outnumbering long horizontal ones tell.
+    """
     shrunk = cv2.resize(ink * 255, None, fx=0.25, fy=0.25, interpolation=cv2.INTER_AREA)
     small = (shrunk > 60).astype(np.uint8)
+    ruled = max(4, dpi // 40)
+    lines = cv2.morphologyEx(small, cv2.MORPH_OPEN, np.ones((1, ruled), np.uint8))
+    lines |= cv2.morphologyEx(small, cv2.MORPH_OPEN, np.ones((ruled, 1), np.uint8))
+    text = small & (1 - cv2.dilate(lines, np.ones((3, 3), np.uint8)))
+    gap = max(2, dpi // 100)
+    across = _pieces(cv2.morphologyEx(text, cv2.MORPH_CLOSE, np.ones((1, gap), np.uint8)))
+    down = _pieces(cv2.morphologyEx(text, cv2.MORPH_CLOSE, np.ones((gap, 1), np.uint8)))
+    if max(across, down) >= 40 and abs(across - down) > 0.2 * max(across, down):
+        return down < across
     length = max(5, dpi // 12)
     across = cv2.morphologyEx(small, cv2.MORPH_OPEN, np.ones((1, length), np.uint8)).sum()
     down = cv2.morphologyEx(small, cv2.MORPH_OPEN, np.ones((length, 1), np.uint8)).sum()
     return bool(down > 1.5 * across)
 
 
-def _labels_below(ink: np.ndarray, boxes: list[Box], dpi: int) -> bool:
-    """True when the printed labels sit under the boxes rather than over them."""
-    reach = dpi // 6
-    above = below = 0
-    for x0, y0, x1, y1 in boxes:
-        above += int(ink[max(0, y0 - reach) : max(0, y0 - dpi // 50), x0 : x0 + (x1 - x0) // 2].sum())
-        below += int(ink[y1 + dpi // 50 : y1 + reach, x1 - (x1 - x0) // 2 : x1].sum())
-    return below > 1.5 * above
+def _pieces(mask: np.ndarray) -> int:
+    """How many connected pieces of ink a uint8 0/1 mask holds."""
+    count, _ = cv2.connectedComponents(mask, connectivity=8)
+    return int(count) - 1
 
 
 def _skew(ink: np.ndarray, dpi: int) -> float:

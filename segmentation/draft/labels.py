@@ -113,8 +113,14 @@ def _label_strips(page: np.ndarray, fields: Sequence[FieldSpec], dpi: int) -> np
     for x0, y0, x1, y1 in (f.box for f in fields):
         grow = dpi // 50
         keep[max(0, y0 - grow) : y1 + grow, max(0, x0 - grow) : x1 + grow] = False
-    out = np.where(keep, page, 255).astype(np.uint8)
-    dark = (out < 160).astype(np.uint8)
+    # Binarised here, from the kept pixels alone: whited-out areas beside grey paper would
+    # otherwise split Tesseract's own threshold between paper and white.
+    shown = page[keep]
+    if shown.size == 0:
+        return np.full(page.shape, 255, np.uint8)
+    level, _ = cv2.threshold(shown.reshape(1, -1), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    dark = (keep & (page < level)).astype(np.uint8)
+    out = np.where(dark > 0, 0, 255).astype(np.uint8)
     reach = max(8, dpi // 8)
     lines = cv2.morphologyEx(dark, cv2.MORPH_OPEN, np.ones((1, reach), np.uint8))
     lines |= cv2.morphologyEx(dark, cv2.MORPH_OPEN, np.ones((reach, 1), np.uint8))

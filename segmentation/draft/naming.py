@@ -23,8 +23,11 @@ _RULES: tuple[tuple[str, str], ...] = (
     (r"town|city|county|state|country|street|road|address|place|branch|nationality", "upper"),
     (r"title|occupation|sex|gender|signature", "upper"),
 )
-_DATE_TOKEN = re.compile(r"\b(DD|MM|YY|YYYY)([ ./-]?(DD|MM|YY|YYYY)){1,2}\b", re.IGNORECASE)
-_STRFTIME = {"DD": "%d", "MM": "%m", "YY": "%y", "YYYY": "%Y"}
+# A date mask such as DDMMYYYY or DD/MM/YY (Tesseract may read a Y as V).
+_DATE_TOKEN = re.compile(
+    r"\b(?=[DMYVO/.-]*[DO][DO])(?=[DMYVO/.-]*MM)[DMYVO/.-]{4,10}\b", re.IGNORECASE
+)
+_STRFTIME = {"D": "%d", "DD": "%d", "M": "%m", "MM": "%m", "YY": "%y", "YYYY": "%Y"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,7 +157,9 @@ def _date_format(label: str, cells: int) -> str:
     """A ``strptime`` format from a date mask in the label, or from 6/8 cells of a date."""
     token = _DATE_TOKEN.search(label)
     if token:
-        parts = re.findall(r"DD|MM|YYYY|YY", token.group(0).upper())
+        mask = token.group(0).upper().replace("V", "Y").replace("O", "D")
+        parts = [p if p[0] != "Y" else ("YYYY" if len(p) > 2 else "YY") for p in
+                 re.findall(r"D+|M+|Y+", mask)]
         return "".join(_STRFTIME[p] for p in parts)
     if re.search(r"\b(date|dob|birth)\b", label, re.IGNORECASE):
         return {8: "%d%m%Y", 6: "%d%m%y"}.get(cells, "")
