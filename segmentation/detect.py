@@ -62,9 +62,7 @@ def find_frames(ink: np.ndarray, dpi: int) -> list[Frame]:
     Returns:
         The frames, innermost only (a frame holding others is a section, not a field).
     """
-    frames = _innermost(
-        _closed(ink, dpi, (round(0.15 * dpi), round(0.13 * dpi)), small=False), dpi
-    )
+    frames = _innermost(_closed(ink, dpi, (round(0.15 * dpi), round(0.13 * dpi)), small=False), dpi)
     squares = _closed(ink, dpi, (max(8, dpi // 25),) * 2, small=True)
     return frames + [q for q in squares if not any(_touches(q.box, f.box) for f in frames)]
 
@@ -94,7 +92,7 @@ def _closed(ink: np.ndarray, dpi: int, reach: tuple[int, int], *, small: bool) -
         if small and (max(w, h) > 0.3 * dpi or max(w, h) > 1.35 * min(w, h)):
             continue
         # Pen strokes and ticks reach into a frame: its white need not fill the rectangle.
-        if x + w >= width or y + h >= height or area < 0.6 * w * h:
+        if x + w >= width or y + h >= height or area < 0.4 * w * h:
             continue
         inner = (x, y, x + w, y + h)
         region = labels[y : y + h, x : x + w] == label

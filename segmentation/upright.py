@@ -102,31 +102,40 @@ def _warp(ink: np.ndarray, matrix: np.ndarray, size: tuple[int, int]) -> np.ndar
 def _mostly_vertical(ink: np.ndarray, dpi: int) -> bool:
     """True when the page lies sideways: its print runs down the page, not across.
 
-    The letters of printed words lie close together along a line of text: joining ink a
-    letter gap apart joins many more pieces across than down on an upright page. Without
-    enough text, long vertical lines outnumbering long horizontal ones tell.
+    Printed lines of text, with the ruled lines taken out and the letters joined across
+    small gaps, become long thin strips along the text: across an upright page, down a
+    sideways one. Without enough text, long vertical lines outnumbering long horizontal ones
+    tell.
     """
+    across, down = _text_strips(ink, dpi)
+    if max(across, down) >= 0.0005 * ink.size and max(across, down) >= 2 * min(across, down):
+        return down > across
     shrunk = cv2.resize(ink * 255, None, fx=0.25, fy=0.25, interpolation=cv2.INTER_AREA)
     small = (shrunk > 60).astype(np.uint8)
-    ruled = max(4, dpi // 40)
+    length = max(5, dpi // 12)
+    wide = cv2.morphologyEx(small, cv2.MORPH_OPEN, np.ones((1, length), np.uint8)).sum()
+    tall = cv2.morphologyEx(small, cv2.MORPH_OPEN, np.ones((length, 1), np.uint8)).sum()
+    return bool(tall > 1.5 * wide)
+
+
+def _text_strips(ink: np.ndarray, dpi: int) -> tuple[int, int]:
+    """Ink area (half-scale pixels) in strips of joined letters running across, and down."""
+    small = np.ascontiguousarray(ink[::2, ::2])
+    half = dpi / 2
+    ruled = max(4, round(0.12 * half))
     lines = cv2.morphologyEx(small, cv2.MORPH_OPEN, np.ones((1, ruled), np.uint8))
     lines |= cv2.morphologyEx(small, cv2.MORPH_OPEN, np.ones((ruled, 1), np.uint8))
-    text = small & (1 - cv2.dilate(lines, np.ones((3, 3), np.uint8)))
-    gap = max(2, dpi // 100)
-    across = _pieces(cv2.morphologyEx(text, cv2.MORPH_CLOSE, np.ones((1, gap), np.uint8)))
-    down = _pieces(cv2.morphologyEx(text, cv2.MORPH_CLOSE, np.ones((gap, 1), np.uint8)))
-    if max(across, down) >= 40 and abs(across - down) > 0.2 * max(across, down):
-        return down < across
-    length = max(5, dpi // 12)
-    across = cv2.morphologyEx(small, cv2.MORPH_OPEN, np.ones((1, length), np.uint8)).sum()
-    down = cv2.morphologyEx(small, cv2.MORPH_OPEN, np.ones((length, 1), np.uint8)).sum()
-    return bool(down > 1.5 * across)
-
-
-def _pieces(mask: np.ndarray) -> int:
-    """How many connected pieces of ink a uint8 0/1 mask holds."""
-    count, _ = cv2.connectedComponents(mask, connectivity=8)
-    return int(count) - 1
+    text = small & (1 - cv2.dilate(lines, np.ones((5, 5), np.uint8)))
+    gap = max(2, round(0.05 * half))
+    areas = []
+    for kernel in (np.ones((1, gap), np.uint8), np.ones((gap, 1), np.uint8)):
+        joined = cv2.morphologyEx(text, cv2.MORPH_CLOSE, kernel)
+        _, _, stats, _ = cv2.connectedComponentsWithStats(joined)
+        w, h = stats[1:, 2], stats[1:, 3]
+        long, short = (w, h) if kernel.shape[0] == 1 else (h, w)
+        strip = (long >= 4 * short) & (short >= 0.03 * half) & (short <= 0.25 * half)
+        areas.append(int(stats[1:, 4][strip].sum()))
+    return areas[0], areas[1]
 
 
 def _skew(ink: np.ndarray, dpi: int) -> float:

@@ -182,8 +182,10 @@ def _image_dpi(path: Path, page: np.ndarray) -> int:
 def _on_mark(box: Box, page: np.ndarray, dpi: int) -> bool:
     size = (page.shape[1], page.shape[0])
     return any(
-        box[0] < m[2] + dpi // 10 and m[0] - dpi // 10 < box[2]
-        and box[1] < m[3] + dpi // 10 and m[1] - dpi // 10 < box[3]
+        box[0] < m[2] + dpi // 10
+        and m[0] - dpi // 10 < box[2]
+        and box[1] < m[3] + dpi // 10
+        and m[1] - dpi // 10 < box[3]
         for m in mark_boxes(size, dpi)
     )
 

@@ -87,7 +87,7 @@ def _parse_tsv(text: str) -> list[Word]:
             continue
         confidence = float(parts[10])
         x, y, w, h = (int(v) for v in parts[6:10])
-        if confidence >= 40:
+        if confidence >= 20 and any(c.isalnum() for c in parts[11]):
             words.append(Word(parts[11].strip(), (x, y, x + w, y + h), confidence))
     return words
 

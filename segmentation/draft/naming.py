@@ -158,8 +158,10 @@ def _date_format(label: str, cells: int) -> str:
     token = _DATE_TOKEN.search(label)
     if token:
         mask = token.group(0).upper().replace("V", "Y").replace("O", "D")
-        parts = [p if p[0] != "Y" else ("YYYY" if len(p) > 2 else "YY") for p in
-                 re.findall(r"D+|M+|Y+", mask)]
+        parts = [
+            p if p[0] != "Y" else ("YYYY" if len(p) > 2 else "YY")
+            for p in re.findall(r"D+|M+|Y+", mask)
+        ]
         return "".join(_STRFTIME[p] for p in parts)
     if re.search(r"\b(date|dob|birth)\b", label, re.IGNORECASE):
         return {8: "%d%m%Y", 6: "%d%m%y"}.get(cells, "")

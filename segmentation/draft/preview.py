@@ -39,8 +39,11 @@ def draw_preview(page: np.ndarray, fields: Sequence[FieldSpec], dpi: int) -> np.
         origin = (x0 + thick + 2, y0 + round(28 * scale))
         (w, h), _ = cv2.getTextSize(text, _FONT, 0.8 * scale, thick)
         cv2.rectangle(
-            image, (origin[0] - 2, origin[1] - h - 4), (origin[0] + w + 2, origin[1] + 6),
-            (255, 255, 255), -1,
+            image,
+            (origin[0] - 2, origin[1] - h - 4),
+            (origin[0] + w + 2, origin[1] + 6),
+            (255, 255, 255),
+            -1,
         )
         cv2.putText(image, text, origin, _FONT, 0.8 * scale, (0, 0, 200), thick)
     return image

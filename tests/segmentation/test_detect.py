@@ -1,4 +1,5 @@
-"""Template-free mode: fields found from the page's own lines, in reading order, any turn."""
+"""Template-free mode: fields found from the page's own lines, in reading order, any turn,
+named from their printed labels."""
 
 from __future__ import annotations
 
@@ -10,9 +11,14 @@ import pytest
 import yaml
 
 from segmentation import iter_pages, load_template, segment_page
+from segmentation.draft.labels import tesseract_available
 from segmentation.synthetic import GlyphPool, fill_form
 
 SAMPLES = Path(__file__).resolve().parents[2] / "data" / "samples"
+TEMPLATES = SAMPLES.parent / "templates"
+# The loan form's labels name its fields as its template does, but for "Date DDMMYYYY"
+# (the template says application_date) and "Amount GBP" (loan_amount).
+LOAN_REST = ["postcode", "amount_gbp", "term_months", "initials", "phone", "branch"]
 
 
 @pytest.fixture(scope="module")
@@ -28,9 +34,16 @@ def test_fields_found_without_a_template(loan_page: tuple[np.ndarray, dict], tur
     turned = np.ascontiguousarray(np.rot90(page, turns))
     result = segment_page(turned, None)
     assert result.status == "ok" and result.template is None
-    assert [f.name for f in result.fields] == [f"field_{k:02d}" for k in range(1, 12)]
     assert [f.kind for f in result.fields] == [f["kind"] for f in truth["fields"]]
-    assert all(f.charset == "alnum" for f in result.fields)
+    if tesseract_available():  # named, with charsets and validators, from the printed labels
+        template = load_template(TEMPLATES / "loan-application.yaml")
+        names = [f.name for f in result.fields]
+        assert names == [*[s.name for s in template.fields[:4]], "date", *LOAN_REST]
+        assert [f.charset for f in result.fields] == [s.charset for s in template.fields]
+        assert result.fields[3].validation.date == "%d%m%Y"
+        assert result.fields[2].validation.luhn
+    else:
+        assert [f.name for f in result.fields] == [f"field_{k:02d}" for k in range(1, 12)]
     combs = [f for f in result.fields if f.kind == "comb"]
     cells = [len(f["value"]) for f in truth["fields"] if f["kind"] == "comb"]
     assert all(len(f.chars) >= n for f, n in zip(combs, cells, strict=True))
