@@ -12,7 +12,7 @@ import numpy as np
 import yaml
 from PIL import Image
 
-from ocr_core.errors import OutputError, TemplateError
+from ocr_core.errors import InputFileError, OutputError, TemplateError
 from segmentation.draft.preview import draw_preview
 from segmentation.draft.template import field_entries, merge_update, render_yaml
 from segmentation.freeform import FoundPage, find_page_fields
@@ -111,6 +111,12 @@ def draft_template(
     page, dpi = _load_page(blank, page_number)
     found, marks = draft_page(page, dpi, labels=labels)
     fields = [f for f in found.fields if not (marks and _on_mark(f.box, found.upright, dpi))]
+    if not fields:
+        raise InputFileError(
+            f"no field boxes found on page {page_number}",
+            path=blank,
+            remedy="Scan the form at 300 dpi in grey, upright, with its boxes' lines visible",
+        )
     notes = [p.note for f, p in zip(found.fields, found.proposals, strict=True) if f in fields]
     entries = field_entries(fields, notes)
     lost: list[str] = []
@@ -158,8 +164,6 @@ def _old_template(out: Path, update: bool) -> dict[str, Any] | None:
 
 def _load_page(blank: Path, number: int) -> tuple[np.ndarray, int]:
     """Page ``number`` of the file and its dpi (a PDF is rendered at 300 dpi)."""
-    from ocr_core.errors import InputFileError
-
     is_pdf = sniff_type(blank) == "pdf"
     for k, page in enumerate(iter_pages(blank, dpi=300), start=1):
         if k == number:

@@ -27,6 +27,9 @@ _RULES: tuple[tuple[str, str], ...] = (
 _DATE_TOKEN = re.compile(
     r"\b(?=[DMYVO/.-]*[DO][DO])(?=[DMYVO/.-]*MM)[DMYVO/.-]{4,10}\b", re.IGNORECASE
 )
+# A charset named in brackets after a label, as our own blanks print it ("(digits)"); OCR
+# may read a bracket as another one, or miss it.
+_HINT = rf"\s*[(\[{{|]\s*({'|'.join(CHARSET_NAMES)})\b\s*[)\]}}|]?"
 _STRFTIME = {"D": "%d", "DD": "%d", "M": "%m", "MM": "%m", "YY": "%y", "YYYY": "%Y"}
 
 
@@ -75,7 +78,7 @@ def propose(fields: list[FieldSpec], labels: list[str]) -> list[Proposal]:
 
 def propose_one(field: FieldSpec, label: str, number: int) -> Proposal:
     """The proposal for one field from its label (see ``propose``)."""
-    words = _DATE_TOKEN.sub(" ", re.sub(r"\([^)]*\)?", " ", label))
+    words = _DATE_TOKEN.sub(" ", re.sub(r"\([^)]*\)?", " ", re.sub(_HINT, " ", label, flags=re.I)))
     # A sample to copy, or a sentence of instructions, is no name.
     wordy = len(words.split()) > 6
     name = "" if _sample(label) or wordy else label_name(words)
@@ -104,7 +107,7 @@ def propose_one(field: FieldSpec, label: str, number: int) -> Proposal:
         validate = {"luhn": True}
     if field.kind == "mark":
         charset, note = "alnum", ""
-    shown = re.sub(rf"\s*\(\s*({'|'.join(CHARSET_NAMES)})\s*\)", "", label, flags=re.I)
+    shown = re.sub(_HINT, "", label, flags=re.IGNORECASE)
     return Proposal(name, shown.strip(), charset, validate, note)
 
 
@@ -118,7 +121,7 @@ def label_name(label: str) -> str:
 
 def _hint(label: str) -> str:
     """A charset named in brackets after the label, as our own blanks print them."""
-    for found in re.findall(r"\(\s*([a-z]+)\s*\)", label.lower()):
+    for found in re.findall(_HINT, label.lower()):
         if found in CHARSET_NAMES:
             return str(found)
     return ""
