@@ -14,7 +14,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 
 PYTEST_ARGS ?= -m "not slow"
 
-.PHONY: demo test test-all lint serve train clean poppler setup
+.PHONY: demo test test-all lint serve train clean poppler tesseract setup
 
 demo: setup
 	$(PY) -m flows.demo
@@ -36,7 +36,7 @@ serve: setup
 train: setup
 	$(PY) -m ocr_core.training $(TRAIN_ARGS)
 
-setup: $(STAMP) poppler
+setup: $(STAMP) poppler tesseract
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -51,6 +51,14 @@ poppler:
 	  if [ "$$(id -u)" = 0 ]; then sudo=; else sudo=sudo; fi; \
 	  $$sudo apt-get update -qq && \
 	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils; }
+
+# Drafting a template reads the printed labels with Tesseract's CLI; install it with apt too.
+tesseract:
+	@command -v tesseract >/dev/null 2>&1 || { \
+	  echo "tesseract not found: installing tesseract-ocr with apt"; \
+	  if [ "$$(id -u)" = 0 ]; then sudo=; else sudo=sudo; fi; \
+	  $$sudo apt-get update -qq && \
+	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tesseract-ocr; }
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

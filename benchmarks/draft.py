@@ -82,15 +82,15 @@ def round_trip(template: Template, blank: np.ndarray, params: ScanParams, seed: 
         within += 1
         kinds += near.kind == spec.kind
         cells += len(near.cells) == len(spec.cells)
-        expected = label_name(_plain(spec.label))
-        if expected and sum(label_name(_plain(s.label)) == expected for s in template.fields) == 1:
+        name = label_name(_plain(spec.label))
+        if name and sum(label_name(_plain(s.label)) == name for s in template.fields) == 1:
             labelled += 1
-            names += near.name == expected
-            if near.name != expected:
-                wrong.append(f"{near.name}!={expected}")
+            names += near.name == name
+            if near.name != name:
+                wrong.append(f"{near.name}!={name}")
     out.update(within=within, kinds=kinds, cells=cells, labelled=labelled, names=names)
     if wrong:
-        out["wrong_names"] = wrong
+        out["wrong_names"] = wrong  # type: ignore[assignment]
     return out
 
 
@@ -108,7 +108,7 @@ def hsf(folder: Path) -> dict:
     """Draft the real HSF blank and compare with NIST's 34 boxes."""
     import cv2
 
-    blank = cv2.imread(str(folder / "hsftmplt.png"), cv2.IMREAD_GRAYSCALE)
+    blank = np.asarray(cv2.imread(str(folder / "hsftmplt.png"), cv2.IMREAD_GRAYSCALE), np.uint8)
     rows = (folder / "hsftmplt.pts").read_text().split("\n")[1:35]
     truth = []
     for row in rows:

@@ -76,8 +76,8 @@ def _closed(ink: np.ndarray, dpi: int, reach: tuple[int, int], *, small: bool) -
 
     ``small`` keeps only squares no bigger than 0.3 inch (tick boxes), else all sizes.
     """
-    horizontal = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((1, reach[0]), np.uint8))
-    vertical = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((reach[1], 1), np.uint8))
+    horizontal = _opened(ink, (1, reach[0]))
+    vertical = _opened(ink, (reach[1], 1))
     # Seal corners where a scanned line broke up or two lines just miss each other.
     grid = cv2.dilate(horizontal | vertical, np.ones((3, 3), np.uint8))
     grid = cv2.erode(grid, np.ones((3, 3), np.uint8)) | horizontal | vertical
@@ -101,6 +101,11 @@ def _closed(ink: np.ndarray, dpi: int, reach: tuple[int, int], *, small: bool) -
     return frames
 
 
+def _opened(mask: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """uint8 0/1: what of a mask survives opening with an all-ones kernel of ``shape``."""
+    return np.asarray(cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones(shape, np.uint8)), np.uint8)
+
+
 def _sides_ruled(
     horizontal: np.ndarray, vertical: np.ndarray, region: np.ndarray, inner: Box
 ) -> bool:
@@ -109,7 +114,7 @@ def _sides_ruled(
     Each side is checked where the region ends, row by row or column by column, so a line
     bowed or tilted by a pixel or two is still found.
     """
-    x0, y0, x1, y1 = inner
+    x0, y0, _, _ = inner
     h, w = region.shape
     cols, rows = np.arange(w), np.arange(h)
     top = y0 + region.argmax(axis=0) - 1
@@ -260,13 +265,16 @@ def _group_field(group: list[Frame], ink: np.ndarray, dpi: int) -> FieldSpec:
 
 
 def _cells(frames: list[Frame], y0: int, y1: int) -> tuple[Box, ...]:
-    """A run's cells: equal cells split in the middle of each gap when they are that (within
-    4 % of a cell each), else the frames themselves."""
+    """A run's cells: equal ones split mid-gap when they are equal, else the frames themselves.
+
+    Equal means each gap's middle within 4 % of a cell (and 2 px) of the even split.
+    """
     x0, x1 = frames[0].box[0], frames[-1].box[2]
     middles = np.array([(a.box[2] + b.box[0]) / 2 for a, b in itertools.pairwise(frames)])
     edges = np.linspace(x0, x1, len(frames) + 1)
     if np.all(np.abs(middles - edges[1:-1]) <= 0.04 * (x1 - x0) / len(frames) + 2):
-        return tuple((int(round(a)), y0, int(round(b)), y1) for a, b in itertools.pairwise(edges))
+        cuts = np.round(edges).astype(int)
+        return tuple((int(a), y0, int(b), y1) for a, b in itertools.pairwise(cuts))
     return tuple((f.box[0], y0, f.box[2], y1) for f in frames)
 
 

@@ -23,7 +23,7 @@ def guess_dpi(size: tuple[int, int]) -> int:
     """
     long = max(size)
     best = min(
-        ((abs(long / dpi - paper) / paper, dpi) for dpi in _DPIS for paper in (11.69, 11.0, 14.0))
+        (abs(long / dpi - paper) / paper, dpi) for dpi in _DPIS for paper in (11.69, 11.0, 14.0)
     )
     return best[1] if best[0] < 0.06 else max(72, round(long / A4_LONG_INCHES))
 
@@ -123,8 +123,10 @@ def _text_strips(ink: np.ndarray, dpi: int) -> tuple[int, int]:
     small = np.ascontiguousarray(ink[::2, ::2])
     half = dpi / 2
     ruled = max(4, round(0.12 * half))
-    lines = cv2.morphologyEx(small, cv2.MORPH_OPEN, np.ones((1, ruled), np.uint8))
-    lines |= cv2.morphologyEx(small, cv2.MORPH_OPEN, np.ones((ruled, 1), np.uint8))
+    lines = np.maximum(
+        cv2.morphologyEx(small, cv2.MORPH_OPEN, np.ones((1, ruled), np.uint8)),
+        cv2.morphologyEx(small, cv2.MORPH_OPEN, np.ones((ruled, 1), np.uint8)),
+    )
     text = small & (1 - cv2.dilate(lines, np.ones((5, 5), np.uint8)))
     gap = max(2, round(0.05 * half))
     areas = []

@@ -124,15 +124,7 @@ def draft_template(
         entries, lost = merge_update(old, entries)
     stem = out.name.removesuffix(".yaml").removesuffix(".yml")
     image_name = f"{stem}.blank.png"
-    height, width = found.upright.shape
-    top: dict[str, Any] = {
-        "name": (old or {}).get("name") or name or _slug(stem),
-        "title": (old or {}).get("title") or (name or stem).replace("-", " ").capitalize(),
-        "dpi": dpi,
-        "size": [width, height],
-        "marks": marks,
-        "reference_image": image_name,
-    }
+    top = _top_keys(old or {}, name or stem, found, marks, image_name)
     header = [
         f"Drafted by `python -m segmentation.draft {blank.name}`: {len(entries)} fields.",
         f"Check {stem}.preview.png, then edit names, charsets and validators; a later",
@@ -141,6 +133,21 @@ def draft_template(
     text = render_yaml(header, top, entries)
     _write(out, text, found, fields, image_name, f"{stem}.preview.png")
     return Draft(found, marks, text, tuple(lost))
+
+
+def _top_keys(
+    old: dict[str, Any], name: str, found: FoundPage, marks: bool, image: str
+) -> dict[str, Any]:
+    """The template's own keys: an updated template keeps its name and title."""
+    height, width = found.upright.shape
+    return {
+        "name": old.get("name") or _slug(name),
+        "title": old.get("title") or name.replace("-", " ").capitalize(),
+        "dpi": found.dpi,
+        "size": [width, height],
+        "marks": marks,
+        "reference_image": image,
+    }
 
 
 def _old_template(out: Path, update: bool) -> dict[str, Any] | None:

@@ -103,7 +103,7 @@ def _parse_tsv(text: str) -> list[Word]:
             continue
         confidence = float(parts[10])
         x, y, w, h = (int(v) for v in parts[6:10])
-        if confidence >= 20 and any(c.isalnum() for c in parts[11]):
+        if confidence >= 10 and any(c.isalnum() for c in parts[11]):
             words.append(Word(parts[11].strip(), (x, y, x + w, y + h), confidence))
     return words
 
@@ -121,7 +121,6 @@ def _zones(field: FieldSpec, dpi: int) -> list[Box]:
 
 def _label_strips(page: np.ndarray, fields: Sequence[FieldSpec], dpi: int) -> np.ndarray:
     """uint8 (H, W): the page white everywhere but the label zones, boxes and lines whited out."""
-    height, width = page.shape
     keep = np.zeros(page.shape, bool)
     for field in fields:
         for x0, y0, x1, y1 in _zones(field, dpi):
@@ -135,18 +134,20 @@ def _label_strips(page: np.ndarray, fields: Sequence[FieldSpec], dpi: int) -> np
     if shown.size == 0:
         return np.full(page.shape, 255, np.uint8)
     level, _ = cv2.threshold(shown.reshape(1, -1), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    dark = (keep & (page < level)).astype(np.uint8)
+    dark = (keep & (page <= level)).astype(np.uint8)  # Otsu: above the level is paper
     out = np.where(dark > 0, 0, 255).astype(np.uint8)
     reach = max(8, dpi // 8)
-    lines = cv2.morphologyEx(dark, cv2.MORPH_OPEN, np.ones((1, reach), np.uint8))
-    lines |= cv2.morphologyEx(dark, cv2.MORPH_OPEN, np.ones((reach, 1), np.uint8))
+    lines = np.maximum(
+        cv2.morphologyEx(dark, cv2.MORPH_OPEN, np.ones((1, reach), np.uint8)),
+        cv2.morphologyEx(dark, cv2.MORPH_OPEN, np.ones((reach, 1), np.uint8)),
+    )
     out[cv2.dilate(lines, np.ones((3, 3), np.uint8)) > 0] = 255
     return out
 
 
 def _label_of(field: FieldSpec, fields: Sequence[FieldSpec], words: list[Word], dpi: int) -> str:
     """The label of one field: the nearest line of words left of it, or above it, or right."""
-    x0, y0, x1, y1 = field.box
+    x0, y0, x1, _ = field.box
     near = dpi // 2
     if field.kind == "mark":
         right = [w for w in words if _beside(w.box, field.box) and 0 <= w.box[0] - x1 <= near]

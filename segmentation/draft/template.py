@@ -71,7 +71,8 @@ def render_yaml(header: Sequence[str], top: dict[str, Any], entries: list[dict[s
             if key == "#":
                 continue
             text = f"{'  - ' if first else '    '}{key}: {_scalar(value)}"
-            if key == "charset" and note or (key == "name" and note and "charset" not in entry):
+            commented = "charset" if "charset" in entry else "name"
+            if note and key == commented:
                 text += f"  # {note}"
             lines.append(text)
             first = False
@@ -80,9 +81,10 @@ def render_yaml(header: Sequence[str], top: dict[str, Any], entries: list[dict[s
 
 def _scalar(value: Any) -> str:
     """A value in YAML flow style (JSON is valid YAML; plain words stay unquoted)."""
-    if isinstance(value, str) and value.replace("_", "").replace("-", "").isalnum():
-        if value.lower() not in ("true", "false", "yes", "no", "on", "off", "null", "y", "n"):
-            return value
+    plain = isinstance(value, str) and value[:1].isalpha()
+    word = plain and str(value).replace("_", "").replace("-", "").isalnum()
+    if word and str(value).lower() not in ("true", "false", "yes", "no", "on", "off", "null"):
+        return str(value)
     if isinstance(value, dict):
         return "{" + ", ".join(f"{k}: {_scalar(v)}" for k, v in value.items()) + "}"
     return json.dumps(value)

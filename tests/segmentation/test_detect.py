@@ -1,5 +1,4 @@
-"""Template-free mode: fields found from the page's own lines, in reading order, any turn,
-named from their printed labels."""
+"""Template-free mode: fields found from the page's own lines, in any turn, named from labels."""
 
 from __future__ import annotations
 

@@ -112,13 +112,18 @@ def test_tick_boxes_and_separate_boxes_are_drafted_as_data(tmp_path: Path) -> No
 
 @pytest.mark.skipif(not (HSF / "hsftmplt.pts").exists(), reason="hsf-dev not available")
 def test_real_hsf_blank_gives_nists_34_boxes() -> None:
-    blank = cv2.imread(str(HSF / "hsftmplt.png"), cv2.IMREAD_GRAYSCALE)
+    blank = np.asarray(cv2.imread(str(HSF / "hsftmplt.png"), cv2.IMREAD_GRAYSCALE), np.uint8)
     rows = (HSF / "hsftmplt.pts").read_text().split("\n")[1:35]
     truth = [(v[0], v[1], v[6] + 1, v[7] + 1) for v in ([int(x) for x in r.split()] for r in rows)]
-    found, marks = draft_page(blank, 300, labels=False)
+    found, marks = draft_page(blank, 300, labels=tesseract_available())
     assert not marks and len(found.fields) == 34
     for field, box in zip(found.fields, truth, strict=True):
         assert field.kind == "box" and _error(field.box, box) <= 6
+    if tesseract_available():  # the labels, and the samples printed to be copied
+        names = [f.name for f in found.fields]
+        assert names[:4] == ["name", "date", "city_state_zip", "field_04"]
+        charsets = [f.charset for f in found.fields]
+        assert charsets[3:31] == ["digits"] * 28 and charsets[31:33] == ["lower", "upper"]
 
 
 @needs_tesseract
