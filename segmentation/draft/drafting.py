@@ -13,6 +13,7 @@ import yaml
 from PIL import Image
 
 from ocr_core.errors import InputFileError, OutputError, TemplateError
+from segmentation.draft.align import mark_centres, onto_marks
 from segmentation.draft.preview import draw_preview
 from segmentation.draft.template import field_entries, merge_update, render_yaml
 from segmentation.freeform import FoundPage, find_page_fields
@@ -49,33 +50,15 @@ def draft_page(page: np.ndarray, dpi: int, *, labels: bool = True) -> tuple[Foun
         labels: False skips Tesseract (fields named ``field_NN``).
 
     Returns:
-        (the fields found, whether the four registration marks are printed).
+        (the fields found, whether our registration marks are printed). A page with marks
+        is moved so that they lie where the template's marks are: its boxes are given in
+        that frame.
     """
     found = find_page_fields(flatten_background(page), dpi, labels=labels)
-    return found, has_marks(found.upright, dpi)
-
-
-def has_marks(page: np.ndarray, dpi: int) -> bool:
-    """True when solid squares of our registration marks' size sit in at least 3 corners.
-
-    Args:
-        page: uint8 (H, W), dark ink on light paper, upright.
-        dpi: its resolution.
-    """
-    ink = (page < 128).astype(np.uint8)
-    count, _, stats, _ = cv2.connectedComponentsWithStats(ink)
-    side = mark_boxes((page.shape[1], page.shape[0]), dpi)[0][2] - mark_boxes((1, 1), dpi)[0][0]
-    height, width = page.shape
-    corners = set()
-    for x, y, w, h, area in stats[1:count]:
-        if not (0.6 * side <= w <= 1.6 * side and 0.6 * side <= h <= 1.6 * side):
-            continue
-        if area < 0.85 * w * h:
-            continue
-        cx, cy = x + w / 2, y + h / 2
-        if min(cx, width - cx) < 1.5 * dpi and min(cy, height - cy) < 1.5 * dpi:
-            corners.add((cx < width / 2, cy < height / 2))
-    return len(corners) >= 3
+    centres = mark_centres(found.upright, dpi)
+    if len(centres) < 3:
+        return found, False
+    return onto_marks(found, centres), True
 
 
 def draft_template(

@@ -38,10 +38,10 @@ def field_entries(fields: Sequence[FieldSpec], notes: Sequence[str]) -> list[dic
 
 
 def _cells(field: FieldSpec) -> int | list[list[int]]:
-    """``cells: N`` for equal cells, else the list of cell boxes."""
+    """``cells: N`` for equal cells (within 2 px), else the list of cell boxes."""
     x0, _, x1, _ = field.box
     edges = np.linspace(x0, x1, len(field.cells) + 1).round().astype(int)
-    if all(c[0] == e for c, e in zip(field.cells, edges, strict=False)):
+    if all(abs(c[0] - e) <= 2 for c, e in zip(field.cells, edges, strict=False)):
         return len(field.cells)
     return [list(c) for c in field.cells]
 

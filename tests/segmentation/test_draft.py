@@ -165,7 +165,7 @@ def test_update_keeps_the_users_edits(tmp_path: Path, capsys: pytest.CaptureFixt
     names = [f.name for f in updated.fields]
     assert names[4] == "application_date" and names[6] == "loan_amount"
     assert updated.fields[9].validation.regex == "^0[0-9]{10}$"
-    assert updated.fields[0].box == (270, 445, 990, 555)
+    assert _error(updated.fields[0].box, template.fields[0].box) <= 1  # in the marks' frame
 
 
 def test_bad_input_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
