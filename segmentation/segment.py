@@ -19,7 +19,8 @@ def segment_page(page: np.ndarray, templates: Sequence[Template] | None) -> Page
         page: uint8 (H, W), dark ink on light paper, as loaded (any rotation, including upside
             down or sideways).
         templates: the forms the page may be; None or empty for template-free mode, which
-            finds comb and box fields from the page's own lines (charset ``alnum``).
+            finds comb and box fields from the page's own lines and names them, with charsets
+            and validators, from their printed labels (``segmentation.freeform``).
 
     Returns:
         The page result: ``ok`` with one FieldCrops per template field (boxes in the page as
