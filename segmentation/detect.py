@@ -48,7 +48,7 @@ def faint_mask(page: np.ndarray) -> np.ndarray:
     return (page < FAINT * paper).astype(np.uint8)
 
 
-def find_frames(ink: np.ndarray, dpi: int) -> list[Frame]:
+def find_frames(page: np.ndarray, dpi: int, ink: np.ndarray | None = None) -> list[Frame]:
     """Every closed rectangular frame drawn on an upright page.
 
     Field frames are closed by lines at least 0.15 inch long across and 0.13 inch down,
@@ -56,14 +56,18 @@ def find_frames(ink: np.ndarray, dpi: int) -> list[Frame]:
     its own; small squares (tick boxes) are found again with short lines, outside them.
 
     Args:
-        ink: uint8 (H, W) 0/1, 1 where ink (``faint_mask``), upright and deskewed.
+        page: uint8 (H, W), dark ink on light paper, upright and deskewed.
         dpi: the page's resolution.
+        ink: its ``faint_mask`` when already made.
 
     Returns:
         The frames, innermost only (a frame holding others is a section, not a field).
     """
-    frames = _innermost(_closed(ink, dpi, (round(0.15 * dpi), round(0.13 * dpi)), small=False), dpi)
-    squares = _closed(ink, dpi, (max(8, dpi // 25),) * 2, small=True)
+    ink = faint_mask(page) if ink is None else ink
+    lines = (ink, ink)
+    long = (round(0.15 * dpi), round(0.13 * dpi))
+    frames = _innermost(_closed(lines, dpi, long, small=False), dpi)
+    squares = _closed(lines, dpi, (max(8, dpi // 25),) * 2, small=True)
     return frames + [q for q in squares if not any(_touches(q.box, f.box) for f in frames)]
 
 
@@ -71,13 +75,17 @@ def _touches(a: Box, b: Box) -> bool:
     return a[0] <= b[2] and b[0] <= a[2] and a[1] <= b[3] and b[1] <= a[3]
 
 
-def _closed(ink: np.ndarray, dpi: int, reach: tuple[int, int], *, small: bool) -> list[Frame]:
+def _closed(
+    lines: tuple[np.ndarray, np.ndarray], dpi: int, reach: tuple[int, int], *, small: bool
+) -> list[Frame]:
     """The white regions closed by lines at least ``reach`` (across, down) pixels long.
 
-    ``small`` keeps only squares no bigger than 0.3 inch (tick boxes), else all sizes.
+    ``lines`` are the masks to find lines across and down in; ``small``
+    keeps only squares no bigger than 0.3 inch (tick boxes), else all sizes.
     """
-    horizontal = _opened(ink, (1, reach[0]))
-    vertical = _opened(ink, (reach[1], 1))
+    horizontal = _opened(lines[0], (1, reach[0]))
+    vertical = _opened(lines[1], (reach[1], 1))
+    ink = lines[0]
     # Seal corners where a scanned line broke up or two lines just miss each other.
     grid = cv2.dilate(horizontal | vertical, np.ones((3, 3), np.uint8))
     grid = cv2.erode(grid, np.ones((3, 3), np.uint8)) | horizontal | vertical
@@ -96,24 +104,34 @@ def _closed(ink: np.ndarray, dpi: int, reach: tuple[int, int], *, small: bool) -
             continue
         inner = (x, y, x + w, y + h)
         region = labels[y : y + h, x : x + w] == label
-        if _sides_ruled(horizontal, vertical, region, inner):
-            frames.append(_measured(grid, inner))
+        sides = _ruled_sides(horizontal, vertical, region, inner)
+        if sides is not None:
+            frames.append(_measured(grid, sides))
     return frames
 
 
 def _opened(mask: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """uint8 0/1: what of a mask survives opening with an all-ones kernel of ``shape``."""
-    return np.asarray(cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones(shape, np.uint8)), np.uint8)
+    """uint8 0/1: the lines of a mask along ``shape`` (an all-ones kernel, one row or column).
 
-
-def _sides_ruled(
-    horizontal: np.ndarray, vertical: np.ndarray, region: np.ndarray, inner: Box
-) -> bool:
-    """True when straight lines bound a white region along most of all four sides.
-
-    Each side is checked where the region ends, row by row or column by column, so a line
-    bowed or tilted by a pixel or two is still found.
+    Gaps of up to 4 px along the line (a hairline broken up by binarisation or JPEG) are
+    bridged first, then what is shorter than the kernel is opened away.
     """
+    bridge = np.ones((1, 5) if shape[0] == 1 else (5, 1), np.uint8)
+    closed = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, bridge)
+    return np.asarray(cv2.morphologyEx(closed, cv2.MORPH_OPEN, np.ones(shape, np.uint8)), np.uint8)
+
+
+def _ruled_sides(
+    horizontal: np.ndarray, vertical: np.ndarray, region: np.ndarray, inner: Box
+) -> Box | None:
+    """The inside of a frame, when straight lines bound a white region on all four sides.
+
+    Returns:
+        The region's box on its sides' median positions (a stroke reaching in, or a pixel
+        of tilt, does not move it), or None when a side is not a straight ruled line.
+    """
+    # Each side is checked where the region ends, row by row or column by column, so a line
+    # bowed or tilted by a pixel or two is still found.
     x0, y0, _, _ = inner
     h, w = region.shape
     cols, rows = np.arange(w), np.arange(h)
@@ -124,14 +142,22 @@ def _sides_ruled(
     # A frame's sides are straight: pen strokes closing a region wander.
     for edge in (top, bottom, left, right):
         if np.mean(np.abs(edge - np.median(edge)) <= 2) < 0.6:
-            return False
+            return None
     scores = (
         _ruled(horizontal, top, x0 + cols, -1, axis=0),
         _ruled(horizontal, bottom, x0 + cols, +1, axis=0),
         _ruled(vertical, left, y0 + rows, -1, axis=1),
         _ruled(vertical, right, y0 + rows, +1, axis=1),
     )
-    return min(scores) > 0.8
+    if min(scores) <= 0.8:
+        return None
+    # Between the sides' usual and outermost places: a stroke reaching in or a speck on a
+    # line does not move a side, and a frame a little tilted or bowed is enclosed.
+    inside = [
+        (np.median(edge) + extreme) / 2
+        for edge, extreme in ((left, x0 - 1), (top, y0 - 1), (right, x0 + w), (bottom, y0 + h))
+    ]
+    return (round(inside[0]) + 1, round(inside[1]) + 1, round(inside[2]), round(inside[3]))
 
 
 def _ruled(lines: np.ndarray, edge: np.ndarray, along: np.ndarray, step: int, axis: int) -> float:
@@ -199,18 +225,20 @@ def _innermost(frames: list[Frame], dpi: int) -> list[Frame]:
     return kept
 
 
-def find_fields(ink: np.ndarray, dpi: int) -> list[FieldSpec]:
+def find_fields(page: np.ndarray, dpi: int) -> list[FieldSpec]:
     """The fields of an upright page, in reading order, unnamed (``name`` and ``charset`` blank).
 
     Args:
-        ink: uint8 (H, W) 0/1, 1 where ink (``faint_mask``), upright and deskewed.
+        page: uint8 (H, W), dark ink on light paper, lighting evened out, upright and
+            deskewed.
         dpi: the page's resolution.
 
     Returns:
         FieldSpecs of kind ``comb`` (``cells`` equal unless the boxes differ), ``box`` or
         ``mark`` (a small lone square: a tick box), boxes on the line centres.
     """
-    frames = find_frames(ink, dpi)
+    ink = faint_mask(page)
+    frames = find_frames(page, dpi, ink)
     fields: list[FieldSpec] = []
     for group in _rows_of_cells(frames, dpi):
         fields.append(_group_field(group, ink, dpi))

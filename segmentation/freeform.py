@@ -55,16 +55,26 @@ def find_page_fields(page: np.ndarray, dpi: int | None = None, *, labels: bool =
     dpi = dpi or guess_dpi((page.shape[1], page.shape[0]))
     ink = faint_mask(page)
     level = level_page(ink, dpi)
-    fields = find_fields(level.ink, dpi)
+    # Lines are found on the page deskewed in grey: a hairline stepped by the skew is
+    # straight again (a binary mask turned would stay stepped).
+    upright = _warped(page, level.matrix, level.size)
+    fields = find_fields(upright, dpi)
     if fields and labels_below(level.ink, [f.box for f in fields], dpi):
         level = turned_page(ink, level.turns + 2, level.skew)  # upside down
-        fields = find_fields(level.ink, dpi)
+        upright = _warped(page, level.matrix, level.size)
+        fields = find_fields(upright, dpi)
     matrix = level.matrix
-    upright = cv2.warpAffine(page, matrix[:2], level.size, flags=cv2.INTER_LINEAR, borderValue=255)
     texts = read_labels(upright, fields, dpi) if labels else [""] * len(fields)
     proposals = propose(fields, texts)
     named = tuple(_named(field, p) for field, p in zip(fields, proposals, strict=True))
     return FoundPage(upright, matrix, dpi, named, tuple(proposals))
+
+
+def _warped(page: np.ndarray, matrix: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """uint8: the page mapped by a 3x3 matrix into ``size``, paper white outside."""
+    return np.asarray(
+        cv2.warpAffine(page, matrix[:2], size, flags=cv2.INTER_LINEAR, borderValue=255), np.uint8
+    )
 
 
 def _named(field: FieldSpec, proposal: Proposal) -> FieldSpec:

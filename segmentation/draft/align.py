@@ -61,7 +61,7 @@ def onto_marks(found: FoundPage, centres: dict[Corner, tuple[float, float]]) -> 
         if corner in centres:
             src.append(centres[corner])
             dst.append(((mx0 + mx1 - 1) / 2, (my0 + my1 - 1) / 2))
-    move, _ = cv2.estimateAffinePartial2D(np.float32(src), np.float32(dst))
+    move, _ = cv2.estimateAffinePartial2D(np.array(src, np.float32), np.array(dst, np.float32))
     if move is None:
         return found
     matrix = np.vstack([move, [0.0, 0.0, 1.0]])
