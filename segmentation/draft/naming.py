@@ -30,7 +30,6 @@ _DATE_TOKEN = re.compile(
 # A charset named in brackets after a label, as our own blanks print it ("(digits)"); OCR
 # may read a bracket as another one, or miss it.
 _HINT = rf"\s*[(\[{{|]\s*({'|'.join(CHARSET_NAMES)})\b\s*[)\]}}|]?"
-_STRFTIME = {"D": "%d", "DD": "%d", "M": "%m", "MM": "%m", "YY": "%y", "YYYY": "%Y"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,11 +160,12 @@ def _date_format(label: str, cells: int) -> str:
     token = _DATE_TOKEN.search(label)
     if token:
         mask = token.group(0).upper().replace("V", "Y").replace("O", "D")
-        parts = [
-            p if p[0] != "Y" else ("YYYY" if len(p) > 2 else "YY")
-            for p in re.findall(r"D+|M+|Y+", mask)
-        ]
-        return "".join(_STRFTIME[p] for p in parts)
+        runs = re.findall(r"D+|M+|Y+", mask)
+        # One run each of days, months and years, as a date mask has; OCR noise is no mask.
+        if sorted(r[0] for r in runs) == ["D", "M", "Y"]:
+            return "".join(
+                {"D": "%d", "M": "%m"}.get(r[0], "%Y" if len(r) > 2 else "%y") for r in runs
+            )
     if re.search(r"\b(date|dob|birth)\b", label, re.IGNORECASE):
         return {8: "%d%m%Y", 6: "%d%m%y"}.get(cells, "")
     return ""
