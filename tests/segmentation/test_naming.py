@@ -23,7 +23,6 @@ BOX = FieldSpec("", "box", "", (0, 0, 1200, 130), (), 18)
         ("Date of birth DD/MM/YY", _comb(6), "date_of_birth", "digits", {"date": "%d%m%y"}),
         ("Moving date DDMMYVYY (digits)", _comb(8), "moving_date", "digits", {"date": "%d%m%Y"}),
         ("Date of birth DDDMMYYYY", _comb(8), "date_of_birth", "digits", {"date": "%d%m%Y"}),
-        ("Day DDDD MMMM", _comb(2), "day", "digits", {}),
         ("Postcode", _comb(7), "postcode", "alnum", {"regex": UK_POSTCODE}),
         ("Surname", BOX, "surname", "upper", {}),
         ("First name", BOX, "first_name", "upper", {}),
