@@ -14,7 +14,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 3
 
 PYTEST_ARGS ?= -m "not slow"
 
-.PHONY: demo test test-all lint serve train review clean poppler chromium setup
+.PHONY: demo test test-all lint serve train review clean poppler tesseract chromium setup
 
 demo: setup
 	$(PY) -m flows.demo
@@ -40,7 +40,7 @@ train: setup
 review: setup
 	$(PY) -m flows.review serve $(RUN)
 
-setup: $(STAMP) poppler
+setup: $(STAMP) poppler tesseract
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -48,21 +48,25 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test]'
 	@touch $@
 
-# pdf2image needs poppler's pdftoppm; install it with apt when it is missing.
-poppler:
-	@command -v pdftoppm >/dev/null 2>&1 || { \
-	  echo "pdftoppm not found: installing poppler-utils with apt"; \
+# Debian packages, installed with apt when their command is missing: poppler's pdftoppm (PDF
+# pages, for pdf2image), tesseract (printed labels, when drafting a template) and chromium (the
+# review station's browser test).
+define apt_need
+	@command -v $(1) >/dev/null 2>&1 || { \
+	  echo "$(1) not found: installing $(2) with apt"; \
 	  if [ "$$(id -u)" = 0 ]; then sudo=; else sudo=sudo; fi; \
 	  $$sudo apt-get update -qq && \
-	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils; }
+	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(2); }
+endef
 
-# The review station's browser test drives Debian's chromium; install it with apt when missing.
+poppler:
+	$(call apt_need,pdftoppm,poppler-utils)
+
+tesseract:
+	$(call apt_need,tesseract,tesseract-ocr)
+
 chromium:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  echo "chromium not found: installing it with apt"; \
-	  if [ "$$(id -u)" = 0 ]; then sudo=; else sudo=sudo; fi; \
-	  $$sudo apt-get update -qq && \
-	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+	$(call apt_need,chromium,chromium)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

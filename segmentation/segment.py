@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from segmentation.crops import cut_field
-from segmentation.detect import segment_without_template
+from segmentation.freeform import segment_without_template
 from segmentation.records import PageResult, Template
 from segmentation.register import flatten_background, ink_threshold, is_blank, register_page
 from segmentation.ticks import cut_marks
@@ -21,7 +21,8 @@ def segment_page(page: np.ndarray, templates: Sequence[Template] | None) -> Page
         page: uint8 (H, W), dark ink on light paper, as loaded (any rotation, including upside
             down or sideways).
         templates: the forms the page may be; None or empty for template-free mode, which
-            finds comb and box fields from the page's own lines (charset ``alnum``).
+            finds comb and box fields from the page's own lines and names them, with charsets
+            and validators, from their printed labels (``segmentation.freeform``).
 
     Returns:
         The page result: ``ok`` with one FieldCrops per template field (boxes in the page as

@@ -191,7 +191,7 @@ def _page_settings(raw: dict[str, Any], fail: Any) -> tuple[str, int, tuple[int,
     dpi = raw.get("dpi", 300)
     if not isinstance(dpi, int) or not 72 <= dpi <= 1200:
         raise fail("dpi", f"{dpi!r} is not a whole number from 72 to 1200", "Use e.g. dpi: 300")
-    default_size = [round(8.27 * dpi), round(11.69 * dpi)]
+    default_size = [round(210 / 25.4 * dpi), round(297 / 25.4 * dpi)]  # A4: 2480x3508 at 300
     size = raw.get("size", default_size)
     if not _is_ints(size, 2) or min(size) < dpi:
         raise fail("size", f"{size!r} is not [width, height] in pixels", "Use e.g. [2480, 3508]")

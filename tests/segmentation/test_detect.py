@@ -1,18 +1,25 @@
-"""Template-free mode: fields found from the page's own lines, in reading order, any turn."""
+"""Template-free mode: fields found from the page's own lines, in any turn, named from labels."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 import yaml
 
 from segmentation import iter_pages, load_template, segment_page
+from segmentation.draft.labels import tesseract_available
 from segmentation.synthetic import GlyphPool, fill_form
+from segmentation.ticks import read_mark
 
 SAMPLES = Path(__file__).resolve().parents[2] / "data" / "samples"
+TEMPLATES = SAMPLES.parent / "templates"
+# The loan form's labels name its fields as its template does, but for "Date DDMMYYYY"
+# (the template says application_date) and "Amount GBP" (loan_amount).
+LOAN_REST = ["postcode", "amount_gbp", "term_months", "initials", "phone", "branch"]
 
 
 @pytest.fixture(scope="module")
@@ -28,9 +35,16 @@ def test_fields_found_without_a_template(loan_page: tuple[np.ndarray, dict], tur
     turned = np.ascontiguousarray(np.rot90(page, turns))
     result = segment_page(turned, None)
     assert result.status == "ok" and result.template is None
-    assert [f.name for f in result.fields] == [f"field_{k:02d}" for k in range(1, 12)]
     assert [f.kind for f in result.fields] == [f["kind"] for f in truth["fields"]]
-    assert all(f.charset == "alnum" for f in result.fields)
+    if tesseract_available():  # named, with charsets and validators, from the printed labels
+        template = load_template(TEMPLATES / "loan-application.yaml")
+        names = [f.name for f in result.fields]
+        assert names == [*[s.name for s in template.fields[:4]], "date", *LOAN_REST]
+        assert [f.charset for f in result.fields] == [s.charset for s in template.fields]
+        assert result.fields[3].validation.date == "%d%m%Y"
+        assert result.fields[2].validation.luhn
+    else:
+        assert [f.name for f in result.fields] == [f"field_{k:02d}" for k in range(1, 12)]
     combs = [f for f in result.fields if f.kind == "comb"]
     cells = [len(f["value"]) for f in truth["fields"] if f["kind"] == "comb"]
     assert all(len(f.chars) >= n for f, n in zip(combs, cells, strict=True))
@@ -72,3 +86,19 @@ def test_full_height_cell_separators(tmp_path: Path, drawn_pool: GlyphPool) -> N
         assert comb.kind == "comb" and len(comb.chars) == 6 and box.kind == "box"
         assert sum(c.status == "ok" for c in comb.chars) == written[0]
         assert sum(c.status == "ok" for c in box.chars) == written[1]
+
+
+def test_lone_squares_are_read_as_tick_boxes_without_a_template() -> None:
+    page = np.full((3508, 2480), 255, np.uint8)
+    cv2.rectangle(page, (300, 600), (1500, 730), 0, 3)  # a writing box, left empty
+    cv2.rectangle(page, (300, 1000), (345, 1045), 0, 3)  # a tick box, ticked
+    cv2.line(page, (308, 1020), (320, 1036), 0, 4)
+    cv2.line(page, (320, 1036), (340, 1006), 0, 4)
+    cv2.rectangle(page, (600, 1000), (645, 1045), 0, 3)  # a tick box, empty
+    result = segment_page(page, None)
+    assert result.status == "ok"
+    marks = [f for f in result.fields if f.kind == "mark"]
+    assert len(marks) == 2 and all(len(f.marks) == 1 for f in marks)
+    ticked, empty = sorted(marks, key=lambda f: f.box[0])
+    assert read_mark(ticked.marks[0], 0.9).state == "ticked"
+    assert read_mark(empty.marks[0], 0.9).state == "empty"
