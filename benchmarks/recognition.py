@@ -6,6 +6,7 @@ Usage: ``DIGITISE_DATASETS_DIR=... python -m benchmarks.recognition [bundle ...]
 
 from __future__ import annotations
 
+import argparse
 import sys
 import time
 from pathlib import Path
@@ -13,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ocr_core import load_classifier
+from ocr_core.cli import EXIT_CODES_HELP, run_cli
 from ocr_core.recognition.bundle import META_FILE
 from ocr_core.recognition.calibration import coverage_curve, expected_calibration_error, softmax
 from ocr_core.recognition.charset import resolve_charset
@@ -100,8 +102,18 @@ def throughput(clf: Classifier, images: np.ndarray, repeats: int = 3) -> tuple[f
     return max(ours), max(bare), max(model_only)
 
 
-def main(names: list[str]) -> int:
+def main(argv: list[str]) -> int:
     """Print the figures of each named bundle (all bundles in the models folder by default)."""
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.recognition", description=__doc__, epilog=EXIT_CODES_HELP
+    )
+    parser.add_argument("bundles", nargs="*", help="bundle names (default: every bundle)")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+    args = parser.parse_args(argv)
+    return run_cli(lambda: _measure(args.bundles), debug=args.debug)
+
+
+def _measure(names: list[str]) -> int:
     settings = load_settings()
     tests = load_tests(settings.require_datasets_dir())
     folders = [settings.models_dir / n for n in names] or sorted(
