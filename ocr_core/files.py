@@ -1,11 +1,16 @@
-"""Durable file writes shared by the library and the flows."""
+"""File writes and names shared by the library and the flows: durable writes, images, folders."""
 
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 import threading
+from collections.abc import Sequence
 from pathlib import Path
+
+import cv2
+import numpy as np
 
 from ocr_core.errors import OutputError
 
@@ -53,3 +58,30 @@ def write_atomic(path: Path, data: bytes) -> None:
             path=path,
             remedy="Check that the output folder exists, is writable and has free space",
         ) from e
+
+
+def safe_name(text: str) -> str:
+    """``text`` as a file-name part: runs of other characters than ``A-Za-z0-9_.-`` as ``_``."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text)[:60] or "_"
+
+
+def write_image(path: Path, image: np.ndarray, params: Sequence[int] = ()) -> None:
+    """Write an image with OpenCV (format from the suffix); OutputError when it is not written."""
+    # cv2.imwrite reports a failed write (disk full, folder gone) only by returning False.
+    try:
+        written = cv2.imwrite(str(path), image, list(params))
+    except cv2.error:
+        written = False
+    if not written:
+        raise OutputError(
+            "cannot write image", path=path, remedy="Check that the output folder has free space"
+        )
+
+
+def make_dir(path: Path) -> Path:
+    """``path`` made (with its parents) if missing; OutputError when it cannot be."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise OutputError(f"cannot make folder ({e.strerror or e})", path=path) from e
+    return path

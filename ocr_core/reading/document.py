@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 from collections import defaultdict
 from collections.abc import Sequence
@@ -12,13 +11,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ocr_core.errors import OutputError
+from ocr_core.files import make_dir, safe_name, write_image
 from ocr_core.reading.choices import listed_field
 from ocr_core.reading.fields import assemble_value, decode_field, validate_value
 from ocr_core.reading.lattice import read_cut
 from ocr_core.reading.recognisers import Recognisers
 from ocr_core.reading.ticks import mark_rows
-from ocr_core.results.field_images import field_image
+from ocr_core.results.field_images import field_image, field_image_path, written_field_images
 from ocr_core.results.records import (
     CharKey,
     CharReading,
@@ -56,30 +55,6 @@ class DocumentResult:
     marks: tuple[CharRow, ...] = ()
 
 
-def _write_image(path: Path, image: np.ndarray, params: Sequence[int] = ()) -> None:
-    # cv2.imwrite reports a failed write (disk full, folder gone) only by returning False.
-    try:
-        written = cv2.imwrite(str(path), image, list(params))
-    except cv2.error:
-        written = False
-    if not written:
-        raise OutputError(
-            "cannot write image", path=path, remedy="Check that the output folder has free space"
-        )
-
-
-def _make_dir(path: Path) -> Path:
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise OutputError(f"cannot make folder ({e.strerror or e})", path=path) from e
-    return path
-
-
-def _safe_name(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text)[:60] or "_"
-
-
 def quarter_turns(transform: Sequence[float] | None) -> int:
     """Quarter turns (counter-clockwise, as ``np.rot90`` counts) that make page crops upright.
 
@@ -100,7 +75,7 @@ def _save_crop(page: np.ndarray, box: tuple[int, int, int, int], turns: int, pat
         max(0, x0 - CROP_MARGIN) : min(width, x1 + CROP_MARGIN),
     ]
     if region.size:
-        _write_image(path, np.ascontiguousarray(np.rot90(region, turns)), PNG_FAST)
+        write_image(path, np.ascontiguousarray(np.rot90(region, turns)), PNG_FAST)
 
 
 Readings = dict[tuple[int, int], CharReading]  # (field position, crop position) -> reading
@@ -202,7 +177,7 @@ def _page_rows(
         # The field as it sits on the page, for the reviewer (tick boxes too).
         image = field_image(page, crops.box, rows, turns)
         if image is not None:
-            _write_image(_field_image_path(out.crop_dir, field), image, FIELD_JPEG)
+            write_image(field_image_path(out.crop_dir, field), image, FIELD_JPEG)
         char_rows.extend(rows)
         field_rows.append(field)
     return field_rows, char_rows, boxes
@@ -228,7 +203,7 @@ def _char_field(
         # What the model saw, kept so that a character a reviewer confirms (in any field:
         # a reviewer may pull in one that was not flagged) can become training data.
         path = out.run_dir / model_input_path(char_row.crop)
-        _write_image(path, crops.chars[c].image, PNG_FAST)
+        write_image(path, crops.chars[c].image, PNG_FAST)
     return field, rows
 
 
@@ -248,18 +223,6 @@ def _save_box(page: np.ndarray, box: tuple[int, int, int, int], turns: int, path
     x0, y0, x1, y1 = box
     grow = max(x1 - x0, y1 - y0) // 2
     _save_crop(page, (x0 - grow, y0 - grow, x1 + grow, y1 + grow), turns, path)
-
-
-def _field_image_path(crop_dir: Path, field: FieldRow) -> Path:
-    return crop_dir / f"p{field.page}-{_safe_name(field.field)}.field.jpg"
-
-
-def _field_images(
-    run_dir: Path, crop_dir: Path, fields: Sequence[FieldRow]
-) -> list[tuple[FieldKey, str]]:
-    """Each field's image written for review, run-relative (a field cut from no page has none)."""
-    paths = [(f.key, _field_image_path(crop_dir, f)) for f in fields if f.field]
-    return [(key, str(path.relative_to(run_dir))) for key, path in paths if path.is_file()]
 
 
 def _decode(
@@ -291,7 +254,7 @@ def _char_row(
     turns: int,
 ) -> CharRow:
     char = crops.chars[c]
-    crop_path = out.crop_dir / f"p{out.number}-{_safe_name(crops.name)}-{char.index}.png"
+    crop_path = out.crop_dir / f"p{out.number}-{safe_name(crops.name)}-{char.index}.png"
     _save_crop(page, char.box, turns, crop_path)
     crop = str(crop_path.relative_to(out.run_dir))
     return CharRow.of(out.key(crops, c), reading, char.box, crop)
@@ -379,8 +342,8 @@ def digitise_document(
         OutputError: a crop, overlay or folder could not be written (disk full, unwritable).
     """
     started = time.perf_counter()
-    folder = f"{slot:04d}-{_safe_name(Path(document).stem)}"
-    crop_dir = _make_dir(run_dir / "crops" / folder)
+    folder = f"{slot:04d}-{safe_name(Path(document).stem)}"
+    crop_dir = make_dir(run_dir / "crops" / folder)
     rows = _Rows()
     rules: list[tuple[int, str, dict[str, object]]] = []
     page_templates: list[str] = []
@@ -402,7 +365,7 @@ def digitise_document(
         templates=tuple(page_templates),
         rules=tuple(rules),
         seconds=time.perf_counter() - started,
-        images=tuple(_field_images(run_dir, crop_dir, rows.fields)),
+        images=tuple(written_field_images(run_dir, crop_dir, rows.fields)),
         marks=tuple(rows.marks),
     )
 
@@ -411,8 +374,8 @@ def _write_overlay(
     path: Path, page: np.ndarray, result: PageResult, fields: Sequence[FieldRow]
 ) -> None:
     """A half-size debug image of the page, its fields labelled as read (``review`` or status)."""
-    _make_dir(path.parent)
+    make_dir(path.parent)
     labels = {f.field: "review" if f.needs_review else f.status for f in fields}
     image = draw_overlay(page, result, labels)
     small = cv2.resize(image, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
-    _write_image(path, small)
+    write_image(path, small)

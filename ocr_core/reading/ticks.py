@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
+from ocr_core.files import safe_name
 from ocr_core.results.records import CharReading, CharRow, FieldRow, FieldStatus
 from segmentation.records import FieldCrops
 from segmentation.ticks import MarkReading, read_mark
@@ -125,10 +125,6 @@ def mark_rows(
             (confidence, round(1.0 - confidence, 4)),
             box.state in ("unsure", "crossed_out"),
         )
-        crop = f"{crop_dir}/p{page}-{_safe(crops.name)}-box{ink.index}.png"
+        crop = f"{crop_dir}/p{page}-{safe_name(crops.name)}-box{ink.index}.png"
         boxes.append(CharRow.of((document, page, crops.name, ink.index), reading, ink.box, crop))
     return row, boxes
-
-
-def _safe(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text)[:60] or "_"

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import cv2
 import numpy as np
 
-from ocr_core.results.records import CharRow, FieldKey, rules_key
+from ocr_core.files import safe_name
+from ocr_core.results.records import CharRow, FieldKey, FieldRow, rules_key
 
 # Page context kept around a field, as a share of the field's height: enough to see the printed
 # label and the neighbouring ink, so that the field is seen where it sits on the form.
@@ -51,6 +53,19 @@ def field_image(
     if image.shape[1] > MAX_WIDTH:
         image = cv2.resize(image, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
     return np.ascontiguousarray(image)
+
+
+def field_image_path(crop_dir: Path, field: FieldRow) -> Path:
+    """Where a field's image goes in its document's crops folder."""
+    return crop_dir / f"p{field.page}-{safe_name(field.field)}.field.jpg"
+
+
+def written_field_images(
+    run_dir: Path, crop_dir: Path, fields: Sequence[FieldRow]
+) -> list[tuple[FieldKey, str]]:
+    """Each field's image written for review, run-relative (a field cut from no page has none)."""
+    paths = [(f.key, field_image_path(crop_dir, f)) for f in fields if f.field]
+    return [(key, str(path.relative_to(run_dir))) for key, path in paths if path.is_file()]
 
 
 def image_listing(images: Sequence[tuple[FieldKey, str]]) -> dict[str, str]:
