@@ -19,7 +19,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ocr_core.reading.choices import choose_value
+from ocr_core.reading.choices import choose_value, row_alternatives
 from ocr_core.reading.document import digitise_document
 from ocr_core.reading.recognisers import Recognisers
 from ocr_core.results.records import CharRow, FieldRow
@@ -144,22 +144,7 @@ def time_lookup(towns: list[list[CharRow]], template: Template) -> None:
     """Time the look-up of each town read against a 10,000-value list."""
     spec = next(f for f in template.fields if f.name == "town")
     choices = long_list(spec.validation.choices, LIST_SIZE)
-    readings = [
-        [
-            [
-                (a, p)
-                for a, p in (
-                    (r.char, r.confidence),
-                    (r.alt1, r.alt1_confidence),
-                    (r.alt2, r.alt2_confidence),
-                )
-                if a and p > 0
-            ]
-            for r in rows
-        ]
-        for rows in towns
-        if rows
-    ]
+    readings = [[row_alternatives(r) for r in rows] for rows in towns if rows]
     choose_value(readings[0], choices)  # the list is indexed once, on first use
     started = time.perf_counter()
     repeats = 10

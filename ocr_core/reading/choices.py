@@ -226,18 +226,7 @@ def listed_field(
     """
     if not rows or field.status in ("unreadable", "empty"):
         return field, list(rows)
-    readings = [
-        [
-            (a, p)
-            for a, p in (
-                (r.char, r.confidence),
-                (r.alt1, r.alt1_confidence),
-                (r.alt2, r.alt2_confidence),
-            )
-            if a and p > 0
-        ]
-        for r in sorted(rows, key=lambda r: r.index)
-    ]
+    readings = [row_alternatives(r) for r in sorted(rows, key=lambda r: r.index)]
     choice = choose_value(readings, choices)
     if not choice.near:
         reason = f"{field.value!r} is not near any allowed value"
@@ -266,3 +255,10 @@ def listed_field(
         reason=reason,
     )
     return row, [replace(r, needs_review=r.needs_review and not sure) for r in rows]
+
+
+def row_alternatives(row: CharRow) -> list[tuple[str, float]]:
+    """A character row's top-3 readings with their confidences (empty ones left out)."""
+    pairs = [(row.char, row.confidence), (row.alt1, row.alt1_confidence)]
+    pairs.append((row.alt2, row.alt2_confidence))
+    return [(a, p) for a, p in pairs if a and p > 0]

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from segmentation.records import Box, FieldSpec
+from segmentation.records import Box, FieldSpec, box_iou
 
 KEPT_KEYS = ("name", "label", "charset", "validate", "max_chars")
 """What ``--update`` keeps of a field the user may have edited."""
@@ -112,7 +112,7 @@ def merge_update(old: dict[str, Any], entries: list[dict[str, Any]]) -> tuple[li
         moved = _moved(_box(entry), shift)
         best, score = None, 0.5
         for i, field in enumerate(old_fields):
-            overlap = _iou(moved, _box(field))
+            overlap = box_iou(moved, _box(field))
             if i not in used and field.get("kind") == entry["kind"] and overlap > score:
                 best, score = i, overlap
         if best is not None:
@@ -164,17 +164,7 @@ def _best_shift(old: list[Box], new: list[Box]) -> tuple[int, int]:
     candidates.add((0, 0))
     best, best_count = (0, 0), -1
     for shift in sorted(candidates, key=lambda s: abs(s[0]) + abs(s[1])):
-        count = sum(any(_iou(_moved(n, shift), o) > 0.5 for o in old) for n in new)
+        count = sum(any(box_iou(_moved(n, shift), o) > 0.5 for o in old) for n in new)
         if count > best_count:
             best, best_count = shift, count
     return best
-
-
-def _iou(a: Box, b: Box) -> float:
-    w = min(a[2], b[2]) - max(a[0], b[0])
-    h = min(a[3], b[3]) - max(a[1], b[1])
-    if w <= 0 or h <= 0:
-        return 0.0
-    inter = w * h
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union
