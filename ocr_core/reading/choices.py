@@ -254,7 +254,29 @@ def listed_field(
         status="ok" if sure else "needs_review",
         reason=reason,
     )
-    return row, [replace(r, needs_review=r.needs_review and not sure) for r in rows]
+    return row, _listed_rows(rows, choice.value, choice.share) if sure else list(rows)
+
+
+def _listed_rows(rows: Sequence[CharRow], value: str, share: float) -> list[CharRow]:
+    """The characters of a field settled by its list: each reads as the value's character.
+
+    When the value pairs one-to-one with the crops, a crop the list settled reads as its
+    character of the value, with the value's share as confidence, and needs no review. After a
+    slip (a character more or less than the crops) the crops cannot be paired with the value:
+    they keep their own readings and flags, so no crop carries a confident character it may
+    not show.
+    """
+    written = "".join(_key(c) for c in value if c.isalnum())  # as in boxes: St Albans, STALBANS
+    if len(written) != len(rows):
+        return list(rows)
+    ordered = sorted(rows, key=lambda r: r.index)
+    listed = {r.index: char for r, char in zip(ordered, written, strict=True)}
+    return [
+        replace(r, needs_review=False)
+        if _key(r.char) == listed[r.index]
+        else replace(r, char=listed[r.index], confidence=round(share, 4), needs_review=False)
+        for r in rows
+    ]
 
 
 def row_alternatives(row: CharRow) -> list[tuple[str, float]]:

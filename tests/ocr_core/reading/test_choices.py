@@ -69,6 +69,18 @@ def test_a_listed_field_takes_the_lists_value_and_settles_its_characters() -> No
     assert not any(c.needs_review for c in chars)  # the list settled the doubtful O
 
 
+def test_a_settled_character_reads_as_the_lists_and_a_slip_keeps_the_crops_flags() -> None:
+    rows = [row(0, "Y", 0.99), row(1, "0", 0.6, "O"), row(2, "R", 0.99), row(3, "K", 0.99)]
+    out, chars = listed_field(field("Y0RK"), rows, TOWNS, 0.9)
+    assert out.value == "YORK" and [c.char for c in chars] == list("YORK")
+    assert chars[1].confidence == out.confidence and not chars[1].needs_review
+    # LEDS: the list finds LEEDS, but four crops cannot be paired with five letters.
+    rows = [row(0, "L", 0.99), row(1, "E", 0.99), row(2, "D", 0.7), row(3, "S", 0.99)]
+    out, chars = listed_field(field("LEDS"), rows, TOWNS, 0.5)
+    assert out.value == "LEEDS" and [c.char for c in chars] == list("LEDS")
+    assert [c.needs_review for c in chars] == [False, False, True, False]
+
+
 def test_a_field_near_no_value_keeps_its_reading_for_review() -> None:
     rows = [row(i, c, 0.99) for i, c in enumerate("QWERTY")]
     out, chars = listed_field(field("QWERTY", "ok"), rows, TOWNS, 0.9)
