@@ -33,7 +33,14 @@ def _demo() -> int:
     run_dir = Path(summary.run_dir)
     print()
     print(read_report(summary).text())
-    for name in ("fields.csv", "characters.csv", "review.csv", "review.html", "errors.csv"):
+    for name in (
+        "fields.csv",
+        "characters.csv",
+        "review.csv",
+        "review_fields.csv",
+        "review.html",
+        "errors.csv",
+    ):
         print(f"  {run_dir / name}")
     print(f"\nOpen {run_dir / 'review.html'} in a browser to see what needs review.")
     print(
