@@ -23,16 +23,9 @@ import time
 import urllib.request
 from pathlib import Path
 
+from benchmarks.browser import launch
+
 SAMPLES = Path("data/samples")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 
 
 def _truth() -> dict[tuple[str, int, str], str]:
@@ -104,9 +97,7 @@ def _review(url: str, truth: dict[tuple[str, int, str], str]) -> dict[str, int]:
         "refused": 0,
     }
     with sync_playwright() as p, tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as profile:
-        browser = p.chromium.launch_persistent_context(
-            profile, executable_path="/usr/bin/chromium", args=ARGS, headless=True
-        )
+        browser = launch(p, profile)
         page = browser.new_page()
         page.goto(url)
         page.wait_for_selector(".field.current input")

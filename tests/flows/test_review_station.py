@@ -17,21 +17,12 @@ from typing import Any
 
 import pytest
 
+from benchmarks.browser import CHROMIUM, launch
 from flows.digitise import digitise_forms
 from ocr_core.results.csvfiles import read_csv_rows
 
 SAMPLES = Path("data/samples")
 TEMPLATES = Path("data/templates")
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 SHOTS = os.environ.get("REVIEW_SHOTS_DIR")  # set it to keep screenshots of the page
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
@@ -43,7 +34,7 @@ def _need_browser() -> None:
     except ImportError:
         missing = "playwright (pip install playwright)"
     else:
-        missing = "" if Path(CHROMIUM).exists() else "chromium (make chromium)"
+        missing = "" if CHROMIUM.exists() else "chromium (make chromium)"
     if missing and os.environ.get("CI"):
         pytest.fail(f"the browser test needs {missing}")
     if missing:
@@ -152,10 +143,7 @@ def test_a_run_reviewed_end_to_end_in_a_browser(
     fix, accept, unreadable = _pick(read_csv_rows(run / "review_fields.csv"))
     total = len(read_csv_rows(run / "review_fields.csv"))
     with sync_playwright() as p:
-        browser = p.chromium.launch_persistent_context(
-            str(tmp_path / "profile"), executable_path=CHROMIUM, args=ARGS, headless=True,
-            viewport={"width": 1280, "height": 900},
-        )  # fmt: skip
+        browser = launch(p, tmp_path / "profile", viewport={"width": 1280, "height": 900})
         page = browser.new_page()
         page.goto(station.start())
         expect(page.locator("#progress")).to_have_text(f"0 of {total} fields")
