@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 
 from segmentation.records import Box, FieldSpec
+from segmentation.tickspec import tick_box_spec
 
 FAINT = 0.88  # a pixel darker than this share of the paper's brightness may be a printed line
 
@@ -283,7 +284,7 @@ def _group_field(group: list[Frame], ink: np.ndarray, dpi: int) -> FieldSpec:
     frame = group[0]
     w, h = x1 - x0, y1 - y0
     if max(w, h) <= 0.3 * dpi and max(w, h) <= 1.35 * min(w, h):
-        return FieldSpec("", "mark", "", box, (), 1)
+        return tick_box_spec("", box)
     count = _tick_count(ink, frame, dpi)
     if count > 1:
         edges = np.round(np.linspace(x0, x1, count + 1)).astype(int)

@@ -13,7 +13,7 @@ from segmentation.crops import cut_field
 from segmentation.detect import faint_mask, find_fields
 from segmentation.draft.labels import read_labels, tesseract_available
 from segmentation.draft.naming import Proposal, propose
-from segmentation.records import FieldSpec, FieldValidation, MarkOption, PageResult
+from segmentation.records import FieldSpec, FieldValidation, PageResult
 from segmentation.ticks import cut_marks
 from segmentation.upright import guess_dpi, labels_below, level_page, turned_page
 
@@ -94,17 +94,6 @@ def _named(field: FieldSpec, proposal: Proposal) -> FieldSpec:
     )
 
 
-def _as_mark(field: FieldSpec) -> FieldSpec:
-    """A lone small square as a tick box: one option, read ``1`` when ticked (as a template's)."""
-    return replace(
-        field,
-        charset="01",
-        max_chars=1,
-        validation=FieldValidation(),
-        options=(MarkOption("1", field.box),),
-    )
-
-
 def segment_without_template(page: np.ndarray, threshold: int) -> PageResult:
     """Find boxed fields on a page without a template and cut them into crops.
 
@@ -125,7 +114,7 @@ def segment_without_template(page: np.ndarray, threshold: int) -> PageResult:
     except ConfigurationError as e:  # a broken Tesseract costs the names, not the page
         log.warning("template-free labels not read: %s", e)
         found = find_page_fields(page, labels=False)
-    specs = [_as_mark(f) if f.kind == "mark" else f for f in found.fields]
+    specs = found.fields
     if not specs:
         return PageResult(
             None, "unregistered", "no boxed fields found (template-free mode)", (), 0.0

@@ -32,9 +32,7 @@ def mark_spec(
         if "options" in item:
             raise fail(where, "a mark has one box and no options", "Use kind: choice")
         box = _mark_box(item.get("box"), page, dpi, where, fail)
-        return FieldSpec(
-            name, "mark", "01", box, max_chars=1, label=label, options=(MarkOption("1", box),)
-        )
+        return tick_box_spec(name, box, label)
     if "box" in item:
         raise fail(where, "a choice has a box per option, not one box", "Remove box")
     options = _options(item.get("options"), page, dpi, where, fail)
@@ -170,3 +168,10 @@ def _clean(values: Any) -> tuple[str, ...]:
         if value:
             seen.setdefault(value, None)
     return tuple(seen)
+
+
+def tick_box_spec(name: str, box: Box, label: str = "") -> FieldSpec:
+    """A lone tick box: one option, ``1`` when ticked (a template's or one the detector found)."""
+    return FieldSpec(
+        name, "mark", "01", box, max_chars=1, label=label, options=(MarkOption("1", box),)
+    )

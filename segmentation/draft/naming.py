@@ -105,7 +105,7 @@ def propose_one(field: FieldSpec, label: str, number: int) -> Proposal:
     if re.search(r"\bcard\b", label, re.IGNORECASE) and 13 <= cells <= 19:
         validate = {"luhn": True}
     if field.kind == "mark":
-        charset, note = "alnum", ""
+        charset, validate, note = field.charset, {}, ""  # a tick box reads 1 or 0, nothing else
     shown = re.sub(_HINT, "", label, flags=re.IGNORECASE)
     return Proposal(name, shown.strip(), charset, validate, note)
 

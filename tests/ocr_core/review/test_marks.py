@@ -86,8 +86,10 @@ def test_box_answers_in_review_csv_decide_a_tick_box_and_a_tick_one_group(
     # Emptying one of two ticked options leaves no single ticked option answered: still review.
     assert after["title"]["status"] == "needs_review" and len(outcome.problems) == 1
     answer_chars(run_dir, {("title", 0): ("", "1"), ("title", 1): ("", "0")})
-    apply_review(run_dir, run_dir / "review.csv", tmp_path / "reviewed")
-    assert (fields_after(run_dir)["title"]["value"], outcome.examples_added) == ("MR", 0)
+    outcome = apply_review(run_dir, run_dir / "review.csv", tmp_path / "reviewed")
+    title = fields_after(run_dir)["title"]
+    assert (title["value"], title["status"], outcome.problems) == ("MR", "ok", ())
+    assert outcome.examples_added == 0  # tick boxes are not training examples
 
 
 def test_whole_field_answers_for_tick_boxes(run_dir: Path, tmp_path: Path) -> None:
