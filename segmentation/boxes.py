@@ -7,13 +7,13 @@ import itertools
 import cv2
 import numpy as np
 
-from segmentation.ink import mask_height, mask_span
+from segmentation.ink import Blob
 
 MIN_WRITING = 0.25  # the smallest writing expected, as a share of the box's height
 
 
-def box_groups(pieces: list[np.ndarray], box_height: int) -> tuple[list[np.ndarray], float]:
-    """One bool mask (the field's shape) per character, left to right, from ``_pieces``.
+def box_groups(pieces: list[Blob], box_height: int) -> tuple[list[Blob], float]:
+    """One blob per character, left to right, from the field's pieces of ink (``_pieces``).
 
     Broken characters are joined, touching ones split. The character height is measured from
     the writing, not taken from the box: people write anything from a third of a box's
@@ -28,25 +28,25 @@ def box_groups(pieces: list[np.ndarray], box_height: int) -> tuple[list[np.ndarr
         return [], 0.0
     tall = max(writing_height(groups), MIN_WRITING * box_height)
     # A mark under a quarter of the character height, left alone, is dust, not a character.
-    kept = [g for g in groups if max(mask_height(g), np.ptp(mask_span(g))) >= 0.25 * tall]
+    kept = [g for g in groups if max(g.height, g.width) >= 0.25 * tall]
     return split_touching(kept, tall), tall
 
 
-def writing_height(groups: list[np.ndarray]) -> float:
+def writing_height(groups: list[Blob]) -> float:
     """The writing's character height: the median height of the taller ink groups, in pixels."""
-    heights = [mask_height(g) for g in groups]
+    heights = [g.height for g in groups]
     return float(np.median([h for h in heights if 2 * h >= max(heights)]))
 
 
-def _merge_broken(pieces: list[np.ndarray]) -> list[np.ndarray]:
+def _merge_broken(pieces: list[Blob]) -> list[Blob]:
     """Merge the pieces of each character, left to right.
 
     Stacked parts (the dot of an i, the bar of a 5) join; so do small fragments (a broken-off
     bar or tail) and single strokes lying right next to a character.
     """
-    spans = [mask_span(p) for p in pieces]
+    spans = [p.span for p in pieces]
     order = sorted(range(len(pieces)), key=lambda i: spans[i][0])
-    groups: list[tuple[np.ndarray, tuple[int, int]]] = []
+    groups: list[tuple[Blob, tuple[int, int]]] = []
     for i in order:
         mask, (a, b) = pieces[i], spans[i]
         if groups:
@@ -56,13 +56,13 @@ def _merge_broken(pieces: list[np.ndarray]) -> list[np.ndarray]:
             # character: two characters side by side share the writing line's rows.
             stacked = overlap > 0 and _rows_apart(mask, g_mask)
             if stacked or overlap > 0.4 * min(b - a, gb - ga):
-                groups[-1] = (g_mask | mask, (min(a, ga), max(b, gb)))
+                groups[-1] = (g_mask.join(mask), (min(a, ga), max(b, gb)))
                 continue
         groups.append((mask, (a, b)))
     if len(groups) < 2:
         return [g for g, _ in groups]
-    heights = np.array([np.ptp(np.flatnonzero(g.any(axis=1))) + 1 for g, _ in groups])
-    areas = np.array([int(g.sum()) for g, _ in groups])
+    heights = np.array([g.height for g, _ in groups])
+    areas = np.array([g.area() for g, _ in groups])
     tall, big = float(np.median(heights)), float(np.median(areas))
     merged = True
     while merged and len(groups) > 1:
@@ -79,8 +79,8 @@ def _merge_broken(pieces: list[np.ndarray]) -> list[np.ndarray]:
             if gaps[j] > (0.25 if fragment else 0.1) * tall:
                 continue
             g_mask, (ga, gb) = groups[j]
-            groups[j] = (g_mask | mask, (min(a, ga), max(b, gb)))
-            heights[j] = np.ptp(np.flatnonzero(groups[j][0].any(axis=1))) + 1
+            groups[j] = (g_mask.join(mask), (min(a, ga), max(b, gb)))
+            heights[j] = groups[j][0].height
             areas[j] += areas[i]
             del groups[i]
             heights, areas = np.delete(heights, i), np.delete(areas, i)
@@ -89,16 +89,15 @@ def _merge_broken(pieces: list[np.ndarray]) -> list[np.ndarray]:
     return [g for g, _ in groups]
 
 
-def _rows_apart(one: np.ndarray, other: np.ndarray) -> bool:
-    """True when the two masks' ink share no row (one lies wholly above the other)."""
-    rows, other_rows = np.flatnonzero(one.any(axis=1)), np.flatnonzero(other.any(axis=1))
-    return bool(rows[0] > other_rows[-1] or other_rows[0] > rows[-1])
+def _rows_apart(one: Blob, other: Blob) -> bool:
+    """True when the two blobs' ink share no row (one lies wholly above the other)."""
+    return one.y >= other.y + other.height or other.y >= one.y + one.height
 
 
-def split_touching(groups: list[np.ndarray], tall: float) -> list[np.ndarray]:
-    """Split the groups that hold touching characters: one bool mask each, left to right.
+def split_touching(groups: list[Blob], tall: float) -> list[Blob]:
+    """Split the groups that hold touching characters: one blob each, left to right.
 
-    Masks have the field's shape; ``tall`` is the character height in pixels.
+    ``tall`` is the character height in pixels.
     """
     out = []
     for group in groups:
@@ -106,23 +105,27 @@ def split_touching(groups: list[np.ndarray], tall: float) -> list[np.ndarray]:
         if cut is None:
             out.append(group)
             continue
-        left = np.zeros_like(group)
-        left[cut] = True
-        parts = [left, group & ~left]
+        ys, xs = cut
+        left = np.zeros_like(group.mask)
+        left[ys, xs] = True
+        right = group.mask.copy()
+        right[ys, xs] = False
+        parts = [Blob.tight(left, group.x, group.y), Blob.tight(right, group.x, group.y)]
         # A part of a pair is one character: only ink for three is looked at again.
         out += split_touching(parts, tall) if _ink_length(group, tall) > 7.5 else parts
     return out
 
 
-def _ink_length(mask: np.ndarray, tall: float) -> float:
-    """Length of the mask's strokes in character heights: half the length of their outline."""
-    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-    sub = mask[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1].astype(np.uint8)
+def _ink_length(blob: Blob, tall: float) -> float:
+    """Length of the blob's strokes in character heights: half the length of their outline."""
+    sub = blob.mask.astype(np.uint8)
     return int((sub - cv2.erode(sub, np.ones((3, 3), np.uint8), borderValue=0)).sum()) / 2 / tall
 
 
-def _touching_cut(group: np.ndarray, tall: float) -> tuple[np.ndarray, np.ndarray] | None:
-    """The pixels (rows, columns) of the left character if ``group`` holds two, else None.
+def _touching_cut(group: Blob, tall: float) -> tuple[np.ndarray, np.ndarray] | None:
+    """The pixels (rows, columns of its mask) of the left character if ``group`` holds two.
+
+    None when it holds one.
 
     The ink is sheared upright first (the slant that makes its column profile most peaked),
     so that the cut follows the writing's slant. The cut column crosses few strokes, leaves
@@ -132,13 +135,12 @@ def _touching_cut(group: np.ndarray, tall: float) -> tuple[np.ndarray, np.ndarra
     carries, less a third for each stroke the cut crosses and each arch (an m's humps, whose
     joins a cut would cross). The weights were fitted on synthetic fields of real glyphs.
     """
-    rows, cols = np.flatnonzero(group.any(axis=1)), np.flatnonzero(group.any(axis=0))
-    if cols.size == 0 or cols[-1] - cols[0] + 1 < 0.85 * tall:
+    if group.width < 0.85 * tall:
         return None
     length = _ink_length(group, tall)
     if length < 3.5:
         return None
-    ys, xs = np.nonzero(group[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1])
+    ys, xs = np.nonzero(group.mask)
     centre = ys.mean()
     peaks = []
     for shear in _SHEARS:
@@ -165,7 +167,7 @@ def _touching_cut(group: np.ndarray, tall: float) -> tuple[np.ndarray, np.ndarra
     if short[cut - lo] or evidence <= 3.5:
         return None
     left = x < cut
-    return ys[left] + rows[0], xs[left] + cols[0]
+    return ys[left], xs[left]
 
 
 _SHEARS = np.linspace(-0.7, 0.7, 15)  # slants tried, up to 35 degrees either way

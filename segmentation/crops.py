@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 import cv2
 import numpy as np
 
 from segmentation.boxes import box_groups
 from segmentation.comb import comb_chars
-from segmentation.ink import char_crop, to_page_box
+from segmentation.ink import Blob, blob_crop, to_page_box
 from segmentation.lattice import build_lattice
 from segmentation.lines import find_rules
 from segmentation.records import Box, Candidate, CharCrop, FieldCrops, FieldSpec, Lattice
@@ -41,7 +42,7 @@ def cut_field(
     flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
     local = cv2.warpPerspective(page, to_page, size, flags=flags, borderValue=255)
     inside = cv2.warpPerspective(
-        np.ones_like(page), to_page, size, flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP
+        _ones(page.shape), to_page, size, flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP
     )
     field_box = to_page_box((margin, margin, size[0] - margin, size[1] - margin), to_page, page)
 
@@ -67,11 +68,19 @@ def cut_field(
     strength = (255 - local).astype(np.uint8)
     inner = (margin, margin, size[0] - margin, size[1] - margin)
     if spec.kind == "comb":
-        pieces = _pieces(ink, inner, dpi)
+        pieces = [piece.whole(ink.shape) for piece in _pieces(ink, inner, dpi)]
         chars = comb_chars(pieces, spec, offset, strength, to_page, page, dpi)
         found = any(c.status == "ok" for c in chars)
         return record("ok" if found else "empty", "" if found else "no ink in any cell", chars)
     return _box_writing(record("ok", "", []), ink, spec, _Window(strength, to_page, page), dpi)
+
+
+@lru_cache(maxsize=2)
+def _ones(shape: tuple[int, ...]) -> np.ndarray:
+    """A read-only page of ones (uint8): where a field window lies on the page, once per size."""
+    ones = np.ones(shape, np.uint8)
+    ones.flags.writeable = False
+    return ones
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +93,7 @@ class _Window:
 
 
 def _box_field(
-    field: FieldCrops, pieces: list[np.ndarray], max_chars: int, height: int, window: _Window
+    field: FieldCrops, pieces: list[Blob], max_chars: int, height: int, window: _Window
 ) -> FieldCrops:
     """A box field's characters as grouped by shape, and the candidate cuts to choose from.
 
@@ -92,8 +101,8 @@ def _box_field(
     """
     groups, tall = box_groups(pieces, height)
     chars = [
-        char_crop(i, mask, window.strength, window.to_page, window.page)
-        for i, mask in enumerate(groups)
+        blob_crop(i, group, window.strength, window.to_page, window.page)
+        for i, group in enumerate(groups)
     ]
     lattice = (
         build_lattice(pieces, max_chars, tall, window.strength, window.to_page, window.page)
@@ -219,8 +228,8 @@ def _dividers(spec: FieldSpec) -> list[tuple[int, int, int, int]]:
     return [(cell[0], y0, tick_top, y1) for cell in spec.cells[1:]]
 
 
-def _pieces(ink: np.ndarray, box: Box, dpi: int) -> list[np.ndarray]:
-    """Masks (bool, ink's shape) of the connected components whose centre is inside ``box``.
+def _pieces(ink: np.ndarray, box: Box, dpi: int) -> list[Blob]:
+    """The connected components of ink whose centre is inside ``box``, as blobs.
 
     Specks and thin slivers left over from printed lines are dropped. Components are found
     after closing 1-2 px gaps, so a faint stroke broken by thresholding stays one piece.
@@ -239,9 +248,7 @@ def _pieces(ink: np.ndarray, box: Box, dpi: int) -> list[np.ndarray]:
             continue
         if not (box[0] <= cx < box[2] and box[1] <= cy < box[3]):
             continue
-        piece = np.zeros_like(inked)  # compared within its box only: fields hold many pieces
-        piece[y : y + h, x : x + w] = (labels[y : y + h, x : x + w] == i) & inked[
-            y : y + h, x : x + w
-        ]
-        out.append(piece)
+        piece = (labels[y : y + h, x : x + w] == i) & inked[y : y + h, x : x + w]
+        if piece.any():  # closing joins ink; it never makes a piece of its own, but be sure
+            out.append(Blob.tight(piece, int(x), int(y)))
     return out

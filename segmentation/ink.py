@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -29,6 +30,81 @@ def to_page_box(box: Box, to_page: np.ndarray, page: np.ndarray) -> Box:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Blob:
+    """Some ink of a field window: a bool mask over the ink's own box, and where that box lies.
+
+    Box-field cutting handles hundreds of pieces of ink per field; each one kept as a mask of
+    the whole window made every measure and join cost a pass over the window. A blob's mask is
+    tight (its first and last rows and columns hold ink), so its box is its ink's extent.
+
+    Attributes:
+        mask: bool (h, w), True on ink.
+        x: the window column of the mask's first column.
+        y: the window row of the mask's first row.
+    """
+
+    mask: np.ndarray
+    x: int
+    y: int
+
+    @staticmethod
+    def tight(mask: np.ndarray, x: int = 0, y: int = 0) -> Blob:
+        """The ink of ``mask`` (bool, its first pixel at window ``(x, y)``), cut to its extent.
+
+        Raises:
+            ValueError: ``mask`` has no ink.
+        """
+        rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+        if not rows.size:
+            raise ValueError("a blob needs ink")
+        y0, y1, x0, x1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+        return Blob(mask[y0:y1, x0:x1], x + x0, y + y0)
+
+    @property
+    def height(self) -> int:
+        """Rows from the first to the last inked row."""
+        return int(self.mask.shape[0])
+
+    @property
+    def width(self) -> int:
+        """Columns from the first to the last inked column."""
+        return int(self.mask.shape[1])
+
+    @property
+    def span(self) -> tuple[int, int]:
+        """Window columns ``[first, last + 1)`` of the ink."""
+        return self.x, self.x + self.width
+
+    @property
+    def rows(self) -> tuple[int, int]:
+        """Window rows ``[first, last + 1)`` of the ink."""
+        return self.y, self.y + self.height
+
+    def area(self) -> int:
+        """Inked pixels."""
+        return int(np.count_nonzero(self.mask))
+
+    def join(self, *others: Blob) -> Blob:
+        """This ink and the others' together (this blob itself when there are none)."""
+        if not others:
+            return self
+        blobs = (self, *others)
+        x0, y0 = min(b.x for b in blobs), min(b.y for b in blobs)
+        x1 = max(b.x + b.width for b in blobs)
+        y1 = max(b.y + b.height for b in blobs)
+        mask = np.zeros((y1 - y0, x1 - x0), bool)
+        for b in blobs:
+            mask[b.y - y0 : b.y - y0 + b.height, b.x - x0 : b.x - x0 + b.width] |= b.mask
+        return Blob(mask, x0, y0)
+
+    def whole(self, shape: tuple[int, ...]) -> np.ndarray:
+        """The ink as a bool mask of the whole window (``shape``)."""
+        full = np.zeros(shape[:2], bool)
+        full[self.y : self.y + self.height, self.x : self.x + self.width] = self.mask
+        return full
+
+
 def char_crop(
     index: int,
     mask: np.ndarray,
@@ -48,16 +124,20 @@ def char_crop(
         page: uint8 (H, W), the page as loaded (to clip the box).
         left: the field column of the mask's first column.
     """
-    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-    y0, y1, x0, x1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
-    # Grown within the ink's box and a pixel around it: the same as growing the whole mask.
-    wy, wx = max(0, y0 - 1), max(0, x0 - 1)
-    window = mask[wy : y1 + 1, wx : x1 + 1].astype(np.uint8)
-    grown = cv2.dilate(window, np.ones((3, 3), np.uint8))[y0 - wy : y1 - wy, x0 - wx : x1 - wx]
-    x0, x1 = x0 + left, x1 + left
+    return blob_crop(index, Blob.tight(mask, left, 0), strength, to_page, page)
+
+
+def blob_crop(
+    index: int, blob: Blob, strength: np.ndarray, to_page: np.ndarray, page: np.ndarray
+) -> CharCrop:
+    """Frame a blob's ink (a little grown, to keep anti-aliased edges): ``char_crop``'s work."""
+    # The mask is tight, so growing it within its own box is growing it in the window.
+    grown = cv2.dilate(blob.mask.view(np.uint8), np.ones((3, 3), np.uint8))
+    x0, x1 = blob.span
+    y0, y1 = blob.rows
     ink = strength[y0:y1, x0:x1] * grown
     image = crop_to_character(ink, ink_is_dark=False)
-    box = to_page_box((int(x0), int(y0), int(x1), int(y1)), to_page, page)
+    box = to_page_box((x0, y0, x1, y1), to_page, page)
     return CharCrop(index, image, box, "ok" if image.any() else "empty")
 
 

@@ -15,7 +15,7 @@ import math
 import numpy as np
 
 from segmentation.boxes import split_touching
-from segmentation.ink import char_crop, mask_height, mask_span
+from segmentation.ink import Blob, blob_crop
 from segmentation.records import Candidate, Lattice
 
 MAX_SPAN = 3  # atoms one character may be made of (a 5 with its bar apart, a broken 8 or E)
@@ -24,7 +24,7 @@ GAP_COST = 5.0  # log-weight against joining two character-high atoms that lie s
 
 
 def build_lattice(
-    pieces: list[np.ndarray],
+    pieces: list[Blob],
     max_chars: int,
     tall: float,
     strength: np.ndarray,
@@ -34,7 +34,7 @@ def build_lattice(
     """Over-cut a box field's ink into atoms and propose character candidates over them.
 
     Args:
-        pieces: bool masks (the field window's shape), one per connected piece of ink.
+        pieces: the field's connected pieces of ink.
         max_chars: the most characters the field holds.
         tall: the writing's character height in pixels, measured from the ink.
         strength: uint8, the field window's ink strength (255 - gray), for framing crops.
@@ -47,10 +47,10 @@ def build_lattice(
     atoms = split_touching(pieces, tall)  # wide pieces split where two characters may meet
     if not atoms or len(atoms) > MAX_ATOMS:
         return None
-    spans = [mask_span(a) for a in atoms]
+    spans = [a.span for a in atoms]
     order = sorted(range(len(atoms)), key=lambda i: (spans[i][0] + spans[i][1]) / 2)
     atoms, spans = [atoms[i] for i in order], [spans[i] for i in order]
-    heights = [mask_height(a) for a in atoms]
+    heights = [a.height for a in atoms]
     candidates: list[Candidate] = []
     for start in range(len(atoms)):
         for stop in range(start + 1, min(len(atoms), start + MAX_SPAN) + 1):
@@ -58,10 +58,8 @@ def build_lattice(
             prior = _prior(run, heights[start:stop], tall)
             if prior == -math.inf:
                 break
-            # Atoms are whole-field masks: join and frame them over the run's columns only.
-            a, b = min(s[0] for s in run), max(s[1] for s in run)
-            union = np.logical_or.reduce([atom[:, a:b] for atom in atoms[start:stop]])
-            crop = char_crop(len(candidates), union, strength, to_page, page, left=a)
+            union = atoms[start].join(*atoms[start + 1 : stop])
+            crop = blob_crop(len(candidates), union, strength, to_page, page)
             if crop.status == "ok":
                 candidates.append(Candidate(start, stop, crop.image, crop.box, prior))
     if not candidates:
@@ -102,10 +100,9 @@ def _prior(spans: list[tuple[int, int]], heights: list[int], tall: float) -> flo
     return prior
 
 
-def _skip(atom: np.ndarray, tall: float) -> float:
+def _skip(atom: Blob, tall: float) -> float:
     """Log-weight of leaving an atom out as noise: easy for a speck, impossible for a stroke."""
-    a, b = mask_span(atom)
-    size = max(mask_height(atom), b - a) / tall
+    size = max(atom.height, atom.width) / tall
     if size < 0.2:
         return -0.5
     if size < 0.4:

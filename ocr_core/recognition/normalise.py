@@ -87,7 +87,7 @@ def frame_character(image: np.ndarray) -> np.ndarray:
         raise ValueError(f"expected a uint8 (H, W) image, got {image.dtype} {image.shape}")
     if image.shape == (SIZE, SIZE) and conforming(image[None])[0]:
         return image.copy()
-    return _frame(image[None])[0]
+    return _frame_one(image)
 
 
 def frame_characters(images: np.ndarray) -> np.ndarray:
@@ -130,6 +130,18 @@ def _frame(images: np.ndarray) -> np.ndarray:
     peak = placed.max(axis=(1, 2), keepdims=True)
     gain = np.divide(255.0, peak, out=np.zeros_like(peak), where=peak > 0)
     return np.clip(placed * gain, 0, 255).round().astype(np.uint8)
+
+
+def _frame_one(image: np.ndarray) -> np.ndarray:
+    """``_frame`` of one uint8 (H, W) image, the same pixels: a form's page has a thousand."""
+    x, y, w, h = cv2.boundingRect(np.asarray(image > INK_LEVEL, np.uint8))
+    placed = np.zeros((SIZE, SIZE), np.float32)
+    if w and h:
+        _place(image[y : y + h, x : x + w], placed)
+    peak = placed.max()
+    if peak <= 0:
+        return np.zeros((SIZE, SIZE), np.uint8)
+    return np.clip(placed * (np.float32(255.0) / peak), 0, 255).round().astype(np.uint8)
 
 
 def _place(ink: np.ndarray, frame: np.ndarray) -> None:
