@@ -1,11 +1,14 @@
 """Measure the digitise-forms pipeline on freshly generated forms and print the figures.
 
-    python -m benchmarks.pipeline [--forms 60] [--memory] [--seed 7]
+    python -m benchmarks.pipeline [--forms 60] [--memory] [--seed 7] [--style both]
+        [--show-wrong N]
 
 Needs DIGITISE_DATASETS_DIR (the generator draws real MNIST/EMNIST test-split handwriting) and
 the shipped model bundles. Figures: field exact match of digit comb fields before review,
-character accuracy among characters not flagged, share flagged, pages per second with a warm
-server, in-pipeline classification against bare batched ``model.predict`` on the same crops,
+character accuracy among characters not flagged, share flagged, the written characters read
+right per kind of field (``digits comb``, ``upper box``...), the share of fields flagged and
+the exact match among fields not flagged (``--show-wrong N`` prints those read wrong), pages
+per second with a warm server, in-pipeline classification against bare batched ``model.predict`` on the same crops,
 and (with --memory) peak memory of a 50-page against a 500-page batch.
 """
 
@@ -19,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -55,19 +59,21 @@ def generate(out: Path, count: int, seed: int, random_style: bool = False) -> No
         )  # fmt: skip
 
 
-def accuracy(run_dir: Path, truth_dir: Path) -> dict[str, float]:
+def accuracy(run_dir: Path, truth_dir: Path, show_wrong: int = 0) -> dict[str, float]:
     """Compare a run's CSVs with the generator's ground truth.
 
     Field values are compared whole. Each character read is paired with the written character
     whose box it overlaps most (IoU >= 0.3; comb cells only with their own cell's), as the
     segmentation benchmark does: a character missed in a free box field then costs itself, not
     every character after it. A character read where none was written counts as wrong.
+    ``show_wrong``: print up to this many fields read wrong and not flagged.
     """
     templates = {t.name: t for t in load_templates([TEMPLATES])}
     truth_chars: dict[tuple[str, int, str], list[dict]] = {}
     fields_truth: dict[tuple[str, int, str], str] = {}
     digit_combs: set[tuple[str, int, str]] = set()
     kinds: dict[tuple[str, int, str], str] = {}
+    groups: dict[tuple[str, int, str], str] = {}  # "digits comb", "upper box"...
     for path in truth_dir.glob("*.json"):
         data = json.loads(path.read_text())
         document = str(truth_dir / data["document"])
@@ -75,28 +81,51 @@ def accuracy(run_dir: Path, truth_dir: Path) -> dict[str, float]:
             specs = {f.name: f for f in templates[page["template"]].fields}
             for field in page["fields"]:
                 key = (document, page["page"], field["name"])
-                fields_truth[key] = field["value"]
+                fields_truth[key] = field["value"].replace(" ", "")
                 truth_chars[key] = field["chars"]
                 spec = specs[field["name"]]
                 kinds[key] = spec.kind
+                groups[key] = f"{spec.charset} {spec.kind}"
                 if spec.kind == "comb" and spec.charset == "digits" and field["value"]:
                     digit_combs.add(key)
+    field_rows = read_csv_rows(run_dir / "fields.csv")
     fields = {
-        (r["document"], int(r["page"]), r["field"]): r["value"].replace(" ", "")
-        for r in read_csv_rows(run_dir / "fields.csv")
+        (r["document"], int(r["page"]), r["field"]): r["value"].replace(" ", "") for r in field_rows
+    }
+    flagged = {
+        (r["document"], int(r["page"]), r["field"])
+        for r in field_rows
+        if r["needs_review"] == "true"
     }
     by_field: dict[tuple[str, int, str], list[dict[str, str]]] = {}
     for row in read_csv_rows(run_dir / "characters.csv"):
         by_field.setdefault((row["document"], int(row["page"]), row["field"]), []).append(row)
     right = read_right = accepted = read = 0
+    written: Counter[str] = Counter()  # per group: characters written, and read right
+    written_right: Counter[str] = Counter()
+    for key, chars in truth_chars.items():
+        written[groups[key]] += len(chars)
     for key, rows in by_field.items():
         truth = _pair(rows, truth_chars.get(key, []), kinds.get(key, "box"))
         for row, char in zip(rows, truth, strict=True):
             ok = char == row["char"]
             read, read_right = read + 1, read_right + ok
+            written_right[groups.get(key, "")] += ok
             if row["needs_review"] == "false":
                 accepted, right = accepted + 1, right + ok
     exact = sum(fields.get(k) == fields_truth[k] for k in digit_combs)
+    # Fields of characters (tick boxes have their own benchmark) with something written.
+    written_fields = [k for k, chars in truth_chars.items() if chars and k in fields]
+    unflagged = [k for k in written_fields if k not in flagged]
+    wrong = [k for k in unflagged if fields[k] != fields_truth[k]]
+    for document, page, name in wrong[:show_wrong]:  # read, (written)
+        value, written_value = fields[(document, page, name)], fields_truth[(document, page, name)]
+        print(f"  not flagged, wrong: {Path(document).name} {name}: {value!r} ({written_value!r})")
+    per_group = {
+        f"written characters read right, {group} fields": written_right[group] / count
+        for group, count in sorted(written.items())
+        if count
+    }
     return {
         "digit comb fields": len(digit_combs),
         "digit comb exact match before review": exact / max(1, len(digit_combs)),
@@ -105,6 +134,11 @@ def accuracy(run_dir: Path, truth_dir: Path) -> dict[str, float]:
         "character accuracy, all read": read_right / max(1, read),
         "share flagged for review": 1 - accepted / max(1, read),
         "character accuracy among not flagged": right / max(1, accepted),
+        **per_group,
+        "fields written": len(written_fields),
+        "fields flagged for review": 1 - len(unflagged) / max(1, len(written_fields)),
+        "fields exact among not flagged": sum(fields[k] == fields_truth[k] for k in unflagged)
+        / max(1, len(unflagged)),
     }
 
 
@@ -196,7 +230,7 @@ def _run_style(folder: Path, style: str, args: argparse.Namespace, prefix: bool)
         "pages per second (warm server, PNG)": summary.pages / summary.seconds,
         "characters per page": summary.characters / max(1, summary.pages),
     }
-    figures.update(accuracy(Path(summary.run_dir), forms))
+    figures.update(accuracy(Path(summary.run_dir), forms, args.show_wrong))
     if style == "house":
         figures.update(classification_speed(forms))
     return {f"{style}: {k}" if prefix else k: v for k, v in figures.items()}
@@ -227,6 +261,13 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--memory", action="store_true", help="also 50- vs 500-page peak memory")
     parser.add_argument("--threshold", type=float, help="review threshold override (0-1)")
+    parser.add_argument(
+        "--show-wrong",
+        type=int,
+        default=0,
+        metavar="N",
+        help="print N fields read wrong, not flagged",
+    )
     parser.add_argument(
         "--style",
         choices=["house", "random", "both"],
