@@ -8,8 +8,9 @@ the shipped model bundles. Figures: field exact match of digit comb fields befor
 character accuracy among characters not flagged, share flagged, the written characters read
 right per kind of field (``digits comb``, ``upper box``...), the share of fields flagged and
 the exact match among fields not flagged (``--show-wrong N`` prints those read wrong), pages
-per second with a warm server, in-pipeline classification against bare batched ``model.predict`` on the same crops,
-and (with --memory) peak memory of a 50-page against a 500-page batch.
+per second with a warm server, in-pipeline classification against bare batched
+``model.predict`` on the same crops, and (with --memory) peak memory of a 50-page against a
+500-page batch.
 """
 
 from __future__ import annotations
