@@ -16,7 +16,7 @@ from ocr_core.errors import (
     InputFileError,
     ModelError,
 )
-from ocr_core.reading.recognisers import AUTO
+from ocr_core.reading.recognisers import AUTO, JUNK
 from ocr_core.settings import Settings, load_settings
 
 EXIT_CODES_HELP = (
@@ -69,10 +69,15 @@ def add_common_options(parser: argparse.ArgumentParser) -> None:
 
 
 def available_models(models_dir: Path) -> list[str]:
-    """The names of the model bundles in ``models_dir`` (folders holding a ``bundle.json``)."""
+    """The names of the character bundles in ``models_dir`` (folders holding a ``bundle.json``).
+
+    ``junk`` is left out: it tells whether a crop is one character, and reads none.
+    """
     if not models_dir.is_dir():
         return []
-    return sorted(p.name for p in models_dir.iterdir() if (p / "bundle.json").is_file())
+    return sorted(
+        p.name for p in models_dir.iterdir() if (p / "bundle.json").is_file() and p.name != JUNK
+    )
 
 
 def check_model(models_dir: Path, model: str) -> None:

@@ -125,10 +125,11 @@ def read_page(result: PageResult, recognisers: Recognisers) -> tuple[PageResult,
                 probs=tuple(float(p) for p in pred.probs[i]),
                 needs_review=bool(pred.needs_review[i]),
             )
+    one = _one_character(result, recognisers)
     fields = list(result.fields)
     for f, (labels, probs) in scores.items():
         threshold = recognisers.threshold_for(fields[f].charset)
-        fields[f], cut = read_cut(fields[f], np.array(labels), np.array(probs))
+        fields[f], cut = read_cut(fields[f], np.array(labels), np.array(probs), one.get(f))
         for c, (top, confidence) in enumerate(cut):
             readings[(f, c)] = CharReading(
                 labels=tuple(top), probs=tuple(confidence), needs_review=confidence[0] < threshold
@@ -223,6 +224,23 @@ def _save_box(page: np.ndarray, box: tuple[int, int, int, int], turns: int, path
     x0, y0, x1, y1 = box
     grow = max(x1 - x0, y1 - y0) // 2
     _save_crop(page, (x0 - grow, y0 - grow, x1 + grow, y1 + grow), turns, path)
+
+
+def _one_character(result: PageResult, recognisers: Recognisers) -> dict[int, np.ndarray]:
+    """Per lattice field, P(one whole character) of each candidate (one model call a page)."""
+    members = [
+        (f, crops.lattice.candidates)
+        for f, crops in enumerate(result.fields)
+        if crops.lattice is not None and crops.lattice.candidates
+    ]
+    if not members:
+        return {}
+    images = np.stack([c.image for _, candidates in members for c in candidates])
+    one = recognisers.one_character(images)
+    if one is None:
+        return {}
+    bounds = np.cumsum([0] + [len(candidates) for _, candidates in members])
+    return {f: one[bounds[i] : bounds[i + 1]] for i, (f, _) in enumerate(members)}
 
 
 def _decode(

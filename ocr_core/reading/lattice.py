@@ -113,7 +113,7 @@ def _logsumexp(terms: list[float]) -> float:
 
 
 def read_cut(
-    crops: FieldCrops, labels: np.ndarray, probs: np.ndarray
+    crops: FieldCrops, labels: np.ndarray, probs: np.ndarray, one: np.ndarray | None = None
 ) -> tuple[FieldCrops, list[Reading]]:
     """Cut a field as its lattice's most probable path, and read each chosen character.
 
@@ -121,6 +121,8 @@ def read_cut(
         crops: the field, with a lattice.
         labels: (len(candidates), k) each candidate's top-k labels, best first.
         probs: (len(candidates), k) their calibrated probabilities.
+        one: (len(candidates),) each candidate's probability of being one whole character
+            (the junk bundle's), or None to weigh candidates by the classifier alone.
 
     Returns:
         The field with ``chars`` replaced by the chosen candidates, and each one's reading. A
@@ -133,6 +135,8 @@ def read_cut(
     if lattice is None:
         raise ValueError(f"field {crops.name} has no lattice")
     top = np.maximum(np.asarray(probs, np.float64)[:, 0], 1e-12)
+    if one is not None:  # the character read, and that it is one character at all
+        top = top * np.maximum(np.asarray(one, np.float64), 1e-12)
     cut = choose_cut(lattice, np.log(top))
     if cut is None:
         reason = "its ink could not be cut into characters"

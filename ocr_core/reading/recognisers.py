@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ocr_core.errors import ModelError
+from ocr_core.recognition.calibration import softmax
 
 if TYPE_CHECKING:
     from ocr_core import Prediction
@@ -18,6 +19,8 @@ if TYPE_CHECKING:
 
 # Digit-only fields go to the digits bundle when the choice is "auto": it reads digits better.
 AUTO = "auto"
+# The bundle that tells one character from junk (``ocr_core.training.junk``), used where present.
+JUNK = "junk"
 DIGIT_CHARSETS = frozenset({"digits", "0123456789"})
 
 
@@ -41,6 +44,10 @@ class Recognisers:
         from ocr_core import load_classifier  # loads each bundle once per process
 
         self.bundles = {name: load_classifier(models_dir / name) for name in names}
+        # Box-field cutting weighs its candidates by it; a models folder without it cuts by
+        # the classifier and the candidates' shapes alone, as before it existed.
+        junk = models_dir / JUNK
+        self.junk = load_classifier(junk) if (junk / "bundle.json").is_file() else None
         self.model = model
         self.threshold = threshold
         self._lock = threading.Lock()
@@ -69,6 +76,15 @@ class Recognisers:
     def thresholds(self) -> dict[str, float]:
         """The review threshold each loaded bundle applies, by bundle name."""
         return {name: self.bundle_threshold(name) for name in self.bundles}
+
+    def one_character(self, images: np.ndarray) -> np.ndarray | None:
+        """Calibrated P(one whole character) of uint8 (N, 28, 28) crops (None: no junk bundle)."""
+        if self.junk is None:
+            return None
+        one = self.junk.labels.index("one")
+        with self._lock:
+            logits = self.junk.logits(images)
+        return np.asarray(softmax(logits, self.junk.temperature)[:, one], np.float64)
 
     def classify(self, images: np.ndarray, charset: str) -> Prediction:
         """Classify uint8 (N, 28, 28) white-on-black images of one charset in one batch."""

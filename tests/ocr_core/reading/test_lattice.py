@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -11,7 +12,7 @@ import pytest
 
 from ocr_core.reading.lattice import choose_cut, read_cut
 from segmentation.crops import cut_field
-from segmentation.records import Candidate, FieldSpec, Lattice
+from segmentation.records import Candidate, FieldCrops, FieldSpec, FieldValidation, Lattice
 
 BLANK = np.zeros((28, 28), np.uint8)
 
@@ -88,3 +89,46 @@ def test_a_real_field_whose_cut_is_in_doubt_is_not_read_with_confidence(name: st
     value, confidences, threshold = _read_real(name, written)
     # Read right, or some character in doubt: never a confident wrong value.
     assert value == written or min(confidences) < threshold
+
+
+def test_a_candidate_that_is_not_one_character_loses_to_the_cut_that_is() -> None:
+    # Two touching digits read as one "0" with confidence, or as "1" and "7": the classifier
+    # alone prefers the single "0" (one term against two); the junk model says it is a pair.
+    lattice = _lattice([(0, 1, 0.0), (1, 2, 0.0), (0, 2, 0.0)], 2)
+    probs = np.array([[0.97, 0.02, 0.01], [0.96, 0.03, 0.01], [0.995, 0.004, 0.001]])
+    labels = np.array([["1", "7", "4"], ["7", "1", "2"], ["0", "6", "8"]])
+    crops = FieldCrops("f", "box", "digits", (0, 0, 1, 1), FieldValidation(), "ok", "", ())
+    crops = replace(crops, lattice=lattice)
+    merged, _ = read_cut(crops, labels, probs)
+    assert [c.index for c in merged.chars] == [0]
+    split, readings = read_cut(crops, labels, probs, one=np.array([0.98, 0.97, 0.05]))
+    assert "".join(r[0][0] for r in readings) == "17"
+    assert len(split.chars) == 2
+
+
+def test_the_shipped_junk_model_tells_a_real_digit_from_a_pair_of_them() -> None:
+    from ocr_core.reading.recognisers import Recognisers
+
+    page = cv2.imread(str(HSF / "f0000_14-hsf_8.png"), cv2.IMREAD_GRAYSCALE)
+    assert page is not None
+    height, width = page.shape
+    spec = FieldSpec("f", "box", "digits", (30, 30, width - 30, height - 30), max_chars=6)
+    crops = cut_field(page, spec, np.eye(3), 128, 300)
+    assert crops.lattice is not None
+    recognisers = Recognisers(DIGITS.parent)
+    candidates = crops.lattice.candidates
+    images = np.stack([c.image for c in candidates])
+    one = recognisers.one_character(images)
+    assert one is not None and one.shape == (len(candidates),)
+    pred = recognisers.classify(images, "digits")
+    field, readings = read_cut(crops, pred.labels, pred.probs, one)
+    assert "".join(r[0][0] for r in readings) == "8941"
+    chosen = [k for k, c in enumerate(candidates) if any(c.box == ch.box for ch in field.chars)]
+    assert len(chosen) == 4 and all(one[k] >= 0.5 for k in chosen)
+    # A candidate holding two of the chosen characters whole is a pair, not one character.
+    pairs = [
+        k
+        for k, c in enumerate(candidates)
+        if sum(candidates[j].start >= c.start and candidates[j].stop <= c.stop for j in chosen) >= 2
+    ]
+    assert pairs and all(one[k] < 0.5 for k in pairs)
