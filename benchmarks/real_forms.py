@@ -1,7 +1,7 @@
 """Read real NIST HSF pages through the pipeline and score them beside NIST's own recogniser.
 
     python -m benchmarks.real_forms [--pages DIR] [--refs DIR] [--nist DIR] [--template PATH]
-        [--output DIR] [--montage OUT.png]
+        [--output DIR] [--montage OUT.png] [--batch 8]
 
 Defaults: the ``hsf-dev`` folders under ``$DIGITISE_DATASETS_DIR/hsf-dev`` and
 ``data/templates/nist-hsf.yaml``. Every page ``X.png`` with a reference ``X.ref`` is read by the
@@ -13,7 +13,8 @@ The template's Nth field is NIST's ``hsf_N``. Scored: digits (hsf_3..hsf_30), lo
 (hsf_31), uppercase (hsf_32), the preamble (hsf_33: upper-cased, spaces removed, since the
 reference is mixed case with spaces and hsfsys2 reads capitals); hsf_0..hsf_2 have no reference.
 Character accuracy is 1 - summed edit distance / summed reference length; a field is exact when
-it equals the reference. Seconds per page are the run's own (within the batch, no server start).
+it equals the reference. Seconds per page are the run's own (no server start), for the pages
+read and for a batch of ``--batch`` copies of each (model loading then spread over the batch).
 """
 
 from __future__ import annotations
@@ -164,6 +165,23 @@ def run_pipeline(pages: list[Path], template: Path, out: Path) -> tuple[Path, fl
     return run_dir, wall
 
 
+def time_batch(pages: list[Path], copies: int, template: Path, out: Path) -> tuple[int, str]:
+    """Read ``copies`` copies of every page in one run; return its pages and seconds per page."""
+    batch = out / "batch-input"
+    batch.mkdir()
+    for k in range(copies):
+        for page in pages:
+            shutil.copy(page, batch / f"{page.stem}-{k}{page.suffix}")
+    command = [sys.executable, "-m", "flows.digitise", str(batch), "--output", str(out / "batch")]
+    command += ["--template", str(template.resolve())]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
+    if done.returncode not in (0, 2):
+        sys.exit(f"digitise failed (exit {done.returncode}):\n{done.stdout}\n{done.stderr}")
+    [run_dir] = [p for p in (out / "batch").iterdir() if (p / "run.json").exists()]
+    summary = json.loads((run_dir / "run.json").read_text())["summary"]
+    return int(summary["pages"]), str(summary["seconds per page"])
+
+
 def _pct(part: float, whole: float) -> str:
     return f"{100 * part / whole:.2f}%" if whole else "n/a"
 
@@ -290,6 +308,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--template", type=Path, default=ROOT / "data/templates/nist-hsf.yaml")
     parser.add_argument("--output", type=Path, help="keep the run's results here")
     parser.add_argument("--montage", type=Path, help="save the wrongly read fields as a PNG")
+    parser.add_argument(
+        "--batch",
+        type=int,
+        default=8,
+        metavar="K",
+        help="also time a batch of K copies of every page (0: do not); a run of a few pages "
+        "is mostly model loading",
+    )
     args = parser.parse_args(argv)
 
     page_files = {
@@ -320,6 +346,9 @@ def main(argv: list[str] | None = None) -> int:
         print(report(ours, nist, len(page_files), len(hy2)))
         print(f"\nseconds per page (the run's own, in the batch): {summary['seconds per page']}")
         print(f"wall time of the whole command (server start, model load): {wall:.1f} s")
+        if args.batch > 0:
+            pages, seconds = time_batch(list(page_files.values()), args.batch, args.template, out)
+            print(f"seconds per page within a batch of {pages} pages (the run's own): {seconds}")
         print(f"pages: {', '.join(page_files)}; template {args.template}")
         if args.montage:
             blank = read_gray(args.template.parent / template["reference_image"])
