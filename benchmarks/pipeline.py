@@ -24,6 +24,8 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from dataclasses import dataclass
+from dataclasses import field as default
 from pathlib import Path
 
 import numpy as np
@@ -69,34 +71,12 @@ def accuracy(run_dir: Path, truth_dir: Path, show_wrong: int = 0) -> dict[str, f
     every character after it. A character read where none was written counts as wrong.
     ``show_wrong``: print up to this many fields read wrong and not flagged.
     """
-    templates = {t.name: t for t in load_templates([TEMPLATES])}
-    truth_chars: dict[tuple[str, int, str], list[dict]] = {}
-    fields_truth: dict[tuple[str, int, str], str] = {}
-    digit_combs: set[tuple[str, int, str]] = set()
-    kinds: dict[tuple[str, int, str], str] = {}
-    groups: dict[tuple[str, int, str], str] = {}  # "digits comb", "upper box"...
-    for path in truth_dir.glob("*.json"):
-        data = json.loads(path.read_text())
-        document = str(truth_dir / data["document"])
-        for page in data["pages"]:
-            specs = {f.name: f for f in templates[page["template"]].fields}
-            for field in page["fields"]:
-                key = (document, page["page"], field["name"])
-                fields_truth[key] = field["value"].replace(" ", "")
-                truth_chars[key] = field["chars"]
-                spec = specs[field["name"]]
-                kinds[key] = spec.kind
-                groups[key] = f"{spec.charset} {spec.kind}"
-                if spec.kind == "comb" and spec.charset == "digits" and field["value"]:
-                    digit_combs.add(key)
+    written_down = _Truth.read(truth_dir)
+    truth_chars, fields_truth = written_down.chars, written_down.values
+    kinds, groups, digit_combs = written_down.kinds, written_down.groups, written_down.digit_combs
     field_rows = read_csv_rows(run_dir / "fields.csv")
     fields = {
         (r["document"], int(r["page"]), r["field"]): r["value"].replace(" ", "") for r in field_rows
-    }
-    flagged = {
-        (r["document"], int(r["page"]), r["field"])
-        for r in field_rows
-        if r["needs_review"] == "true"
     }
     by_field: dict[tuple[str, int, str], list[dict[str, str]]] = {}
     for row in read_csv_rows(run_dir / "characters.csv"):
@@ -115,13 +95,6 @@ def accuracy(run_dir: Path, truth_dir: Path, show_wrong: int = 0) -> dict[str, f
             if row["needs_review"] == "false":
                 accepted, right = accepted + 1, right + ok
     exact = sum(fields.get(k) == fields_truth[k] for k in digit_combs)
-    # Fields of characters (tick boxes have their own benchmark) with something written.
-    written_fields = [k for k, chars in truth_chars.items() if chars and k in fields]
-    unflagged = [k for k in written_fields if k not in flagged]
-    wrong = [k for k in unflagged if fields[k] != fields_truth[k]]
-    for document, page, name in wrong[:show_wrong]:  # read, (written)
-        value, written_value = fields[(document, page, name)], fields_truth[(document, page, name)]
-        print(f"  not flagged, wrong: {Path(document).name} {name}: {value!r} ({written_value!r})")
     per_group = {
         f"written characters read right, {group} fields": written_right[group] / count
         for group, count in sorted(written.items())
@@ -136,10 +109,74 @@ def accuracy(run_dir: Path, truth_dir: Path, show_wrong: int = 0) -> dict[str, f
         "share flagged for review": 1 - accepted / max(1, read),
         "character accuracy among not flagged": right / max(1, accepted),
         **per_group,
-        "fields written": len(written_fields),
-        "fields flagged for review": 1 - len(unflagged) / max(1, len(written_fields)),
-        "fields exact among not flagged": sum(fields[k] == fields_truth[k] for k in unflagged)
-        / max(1, len(unflagged)),
+        **_field_figures(field_rows, fields_truth, truth_chars, show_wrong),
+    }
+
+
+Key = tuple[str, int, str]  # (document, page, field)
+
+
+@dataclass(slots=True)
+class _Truth:
+    """What the generator wrote, per field: its value (no spaces), characters, kind, group."""
+
+    values: dict[Key, str] = default(default_factory=dict)
+    chars: dict[Key, list[dict]] = default(default_factory=dict)
+    kinds: dict[Key, str] = default(default_factory=dict)
+    groups: dict[Key, str] = default(default_factory=dict)  # "digits comb", "upper box"...
+    digit_combs: set[Key] = default(default_factory=set)
+
+    @staticmethod
+    def read(truth_dir: Path) -> _Truth:
+        """The truth files (``*.json``) of a folder of generated forms."""
+        templates = {t.name: t for t in load_templates([TEMPLATES])}
+        truth = _Truth()
+        for path in truth_dir.glob("*.json"):
+            data = json.loads(path.read_text())
+            document = str(truth_dir / data["document"])
+            for page in data["pages"]:
+                specs = {f.name: f for f in templates[page["template"]].fields}
+                for written in page["fields"]:
+                    key = (document, page["page"], written["name"])
+                    truth.values[key] = written["value"].replace(" ", "")
+                    truth.chars[key] = written["chars"]
+                    spec = specs[written["name"]]
+                    truth.kinds[key] = spec.kind
+                    truth.groups[key] = f"{spec.charset} {spec.kind}"
+                    if spec.kind == "comb" and spec.charset == "digits" and written["value"]:
+                        truth.digit_combs.add(key)
+        return truth
+
+
+def _field_figures(
+    field_rows: list[dict[str, str]],
+    fields_truth: dict[tuple[str, int, str], str],
+    truth_chars: dict[tuple[str, int, str], list[dict]],
+    show_wrong: int,
+) -> dict[str, float]:
+    """Fields flagged, and exact among those not flagged; print up to ``show_wrong`` wrong ones.
+
+    Counted: fields of characters with something written (tick boxes have their own
+    benchmark). Values are compared without spaces.
+    """
+    fields = {
+        (r["document"], int(r["page"]), r["field"]): r["value"].replace(" ", "") for r in field_rows
+    }
+    flagged = {
+        (r["document"], int(r["page"]), r["field"])
+        for r in field_rows
+        if r["needs_review"] == "true"
+    }
+    written = [k for k, chars in truth_chars.items() if chars and k in fields]
+    unflagged = [k for k in written if k not in flagged]
+    wrong = [k for k in unflagged if fields[k] != fields_truth[k]]
+    for key in wrong[:show_wrong]:
+        print(f"  not flagged, wrong: {Path(key[0]).name} {key[2]}: {fields[key]!r} "
+              f"(written {fields_truth[key]!r})")  # fmt: skip
+    return {
+        "fields written": len(written),
+        "fields flagged for review": 1 - len(unflagged) / max(1, len(written)),
+        "fields exact among not flagged": 1 - len(wrong) / max(1, len(unflagged)),
     }
 
 

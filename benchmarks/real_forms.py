@@ -298,8 +298,7 @@ def write_montage(
     return len(rows) // 2
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the benchmark and print the figures."""
+def _parser() -> argparse.ArgumentParser:
     hsf = Path(os.environ.get("DIGITISE_DATASETS_DIR", "data/datasets")) / "hsf-dev"
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--pages", type=Path, default=hsf / "pages")
@@ -316,7 +315,12 @@ def main(argv: list[str] | None = None) -> int:
         help="also time a batch of K copies of every page (0: do not); a run of a few pages "
         "is mostly model loading",
     )
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark and print the figures."""
+    args = _parser().parse_args(argv)
 
     page_files = {
         p.stem: p.resolve()
