@@ -109,7 +109,7 @@ def accuracy(run_dir: Path, truth_dir: Path, show_wrong: int = 0) -> dict[str, f
         "share flagged for review": 1 - accepted / max(1, read),
         "character accuracy among not flagged": right / max(1, accepted),
         **per_group,
-        **_field_figures(field_rows, fields_truth, truth_chars, show_wrong),
+        **_field_figures(field_rows, fields, fields_truth, truth_chars, show_wrong),
     }
 
 
@@ -150,18 +150,16 @@ class _Truth:
 
 def _field_figures(
     field_rows: list[dict[str, str]],
-    fields_truth: dict[tuple[str, int, str], str],
-    truth_chars: dict[tuple[str, int, str], list[dict]],
+    fields: dict[Key, str],
+    fields_truth: dict[Key, str],
+    truth_chars: dict[Key, list[dict]],
     show_wrong: int,
 ) -> dict[str, float]:
     """Fields flagged, and exact among those not flagged; print up to ``show_wrong`` wrong ones.
 
     Counted: fields of characters with something written (tick boxes have their own
-    benchmark). Values are compared without spaces.
+    benchmark). Values (``fields``: read, without spaces) are compared without spaces.
     """
-    fields = {
-        (r["document"], int(r["page"]), r["field"]): r["value"].replace(" ", "") for r in field_rows
-    }
     flagged = {
         (r["document"], int(r["page"]), r["field"])
         for r in field_rows

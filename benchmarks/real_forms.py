@@ -153,7 +153,7 @@ def read_fields_csv(path: Path, names: list[str]) -> dict[str, dict[str, tuple[s
 
 
 def run_pipeline(pages: list[Path], template: Path, out: Path) -> tuple[Path, float]:
-    """Run the one-shot command on the pages; return its run folder and wall seconds."""
+    """Run the one-shot command on pages (files or folders); return its run folder, wall seconds."""
     command = [sys.executable, "-m", "flows.digitise", *map(str, pages)]
     command += ["--output", str(out), "--template", str(template)]
     start = time.monotonic()
@@ -172,12 +172,8 @@ def time_batch(pages: list[Path], copies: int, template: Path, out: Path) -> tup
     for k in range(copies):
         for page in pages:
             shutil.copy(page, batch / f"{page.stem}-{k}{page.suffix}")
-    command = [sys.executable, "-m", "flows.digitise", str(batch), "--output", str(out / "batch")]
-    command += ["--template", str(template.resolve())]
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
-    if done.returncode not in (0, 2):
-        sys.exit(f"digitise failed (exit {done.returncode}):\n{done.stdout}\n{done.stderr}")
-    [run_dir] = [p for p in (out / "batch").iterdir() if (p / "run.json").exists()]
+    (out / "batch").mkdir()
+    run_dir, _ = run_pipeline([batch], template.resolve(), out / "batch")
     summary = json.loads((run_dir / "run.json").read_text())["summary"]
     return int(summary["pages"]), str(summary["seconds per page"])
 

@@ -106,31 +106,24 @@ class Blob:
 
 
 def char_crop(
-    index: int,
-    mask: np.ndarray,
-    strength: np.ndarray,
-    to_page: np.ndarray,
-    page: np.ndarray,
-    left: int = 0,
+    index: int, mask: np.ndarray, strength: np.ndarray, to_page: np.ndarray, page: np.ndarray
 ) -> CharCrop:
-    """Frame the ink under ``mask`` (a little grown, to keep anti-aliased edges).
-
-    Args:
-        index: the crop's position in its field.
-        mask: bool, True on the character's ink: the field window's shape, or a band of its
-            columns starting at column ``left`` (a band saves searching the whole field).
-        strength: uint8, the field window's ink strength (255 - gray).
-        to_page: float64 (3, 3), field window to page coordinates.
-        page: uint8 (H, W), the page as loaded (to clip the box).
-        left: the field column of the mask's first column.
-    """
-    return blob_crop(index, Blob.tight(mask, left, 0), strength, to_page, page)
+    """``blob_crop`` of the ink under ``mask`` (bool, the field window's shape; it has ink)."""
+    return blob_crop(index, Blob.tight(mask), strength, to_page, page)
 
 
 def blob_crop(
     index: int, blob: Blob, strength: np.ndarray, to_page: np.ndarray, page: np.ndarray
 ) -> CharCrop:
-    """Frame a blob's ink (a little grown, to keep anti-aliased edges): ``char_crop``'s work."""
+    """Frame a blob's ink, grown by a pixel to keep anti-aliased edges, as a model input.
+
+    Args:
+        index: the crop's position in its field.
+        blob: the character's ink in the field window.
+        strength: uint8, the field window's ink strength (255 - gray).
+        to_page: float64 (3, 3), field window to page coordinates.
+        page: uint8 (H, W), the page as loaded (to clip the box).
+    """
     # The mask is tight, so growing it within its own box is growing it in the window.
     grown = cv2.dilate(blob.mask.view(np.uint8), np.ones((3, 3), np.uint8))
     x0, x1 = blob.span

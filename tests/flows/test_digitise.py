@@ -17,6 +17,7 @@ from ocr_core.results.csvfiles import read_csv_rows
 from ocr_core.results.records import CHAR_COLUMNS, ERROR_COLUMNS, FIELD_COLUMNS, REVIEW_COLUMNS
 from ocr_core.review.apply import apply_review
 from ocr_core.settings import load_settings
+from tests.folders import use_run_folders
 
 SAMPLES = Path("data/samples")
 TEMPLATES = Path("data/templates")
@@ -27,10 +28,7 @@ pytestmark = pytest.mark.usefixtures("prefect_harness")
 @pytest.fixture
 def folders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Run-time folders of a fresh installation, under tmp_path."""
-    for name in ("inbox", "processing", "archive", "quarantine", "output", "reviewed"):
-        monkeypatch.setenv(f"DIGITISE_{name.upper()}_DIR", str(tmp_path / name))
-    monkeypatch.setenv("DIGITISE_SETTLE_S", "1")
-    (tmp_path / "inbox").mkdir()
+    use_run_folders(tmp_path, monkeypatch, settle_s=1)
     return tmp_path
 
 

@@ -20,6 +20,7 @@ import pytest
 from benchmarks.browser import CHROMIUM, launch
 from flows.digitise import digitise_forms
 from ocr_core.results.csvfiles import read_csv_rows
+from tests.folders import use_run_folders
 
 SAMPLES = Path("data/samples")
 TEMPLATES = Path("data/templates")
@@ -92,8 +93,7 @@ class Station:
 @pytest.fixture
 def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A real run of two sample forms (a PDF of two pages, and one with a surname cut wrongly)."""
-    for name in ("inbox", "processing", "archive", "quarantine", "output", "reviewed"):
-        monkeypatch.setenv(f"DIGITISE_{name.upper()}_DIR", str(tmp_path / name))
+    use_run_folders(tmp_path, monkeypatch)
     inputs = [str(SAMPLES / "change-of-address-001.pdf"), str(SAMPLES / "loan-application-001.pdf")]
     summary = digitise_forms(input=inputs, templates=[str(TEMPLATES)])
     return Path(summary.run_dir)

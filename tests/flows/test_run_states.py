@@ -16,6 +16,7 @@ from flows.digitise import digitise_forms
 from flows.digitise_flow import NOTHING_TO_DO
 from ocr_core.intake.inbox import INCOMPLETE_NOTE
 from ocr_core.results.write import RunSummary
+from tests.folders import use_run_folders
 
 SAMPLES = Path("data/samples")
 TEMPLATES = Path("data/templates")
@@ -26,10 +27,7 @@ pytestmark = pytest.mark.usefixtures("prefect_harness")
 @pytest.fixture
 def folders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Run-time folders of a fresh installation under tmp_path; files settle at once."""
-    for name in ("inbox", "processing", "archive", "quarantine", "output", "reviewed"):
-        monkeypatch.setenv(f"DIGITISE_{name.upper()}_DIR", str(tmp_path / name))
-    monkeypatch.setenv("DIGITISE_SETTLE_S", "0")
-    (tmp_path / "inbox").mkdir()
+    use_run_folders(tmp_path, monkeypatch, settle_s=0)
     return tmp_path
 
 

@@ -18,6 +18,7 @@ from flows.serve import watch_schedule
 from flows.watch import FOLDER_WATCH, InboxWatcher, serve_lock, settle_dead_runs
 from ocr_core.errors import ConfigurationError
 from ocr_core.settings import load_settings
+from tests.folders import use_run_folders
 
 SAMPLE = Path("data/samples/scan-001.png")
 
@@ -26,11 +27,9 @@ pytestmark = pytest.mark.usefixtures("prefect_harness")
 
 @pytest.fixture
 def folders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Run-time folders under tmp_path; files settle after 1 s."""
-    for name in ("inbox", "processing", "archive", "quarantine", "output"):
-        monkeypatch.setenv(f"DIGITISE_{name.upper()}_DIR", str(tmp_path / name))
-        (tmp_path / name).mkdir()
-    monkeypatch.setenv("DIGITISE_SETTLE_S", "1")
+    """Run-time folders under tmp_path, all made; files settle after 1 s."""
+    for folder in use_run_folders(tmp_path, monkeypatch, settle_s=1).values():
+        folder.mkdir(exist_ok=True)
     return tmp_path
 
 

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.folders import use_run_folders
+
 # A test that runs past this is a hang: dump every thread's stack and end the session.
 HANG_LIMIT_S = 900
 
@@ -24,9 +26,4 @@ def hang_watchdog() -> Iterator[None]:
 @pytest.fixture
 def folders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
     """Run-time folders of a fresh installation under tmp_path, set in the environment."""
-    made = {}
-    for name in ("inbox", "processing", "archive", "quarantine", "output", "reviewed"):
-        made[name] = tmp_path / name
-        monkeypatch.setenv(f"DIGITISE_{name.upper()}_DIR", str(made[name]))
-    made["inbox"].mkdir()
-    return made
+    return use_run_folders(tmp_path, monkeypatch)

@@ -26,6 +26,7 @@ from ocr_core.results.write import review_page
 from ocr_core.review.examples import REVIEWED_LABELS, Example, store_examples
 from ocr_core.settings import load_settings
 from segmentation import load_template
+from tests.folders import use_run_folders
 
 HOSTILE = ["=cmd|' /C calc'!A0", "+1+1", "-2+3", "@SUM(A1)", "\tTAB", "\r=CR"]
 TEMPLATE = {
@@ -139,11 +140,8 @@ def test_a_bundle_with_a_lambda_layer_is_refused_unrun(
     assert not marker.exists()
 
     # Through the folder watch: refused before any input is claimed.
-    for name in ("inbox", "processing", "archive", "quarantine", "output"):
-        monkeypatch.setenv(f"DIGITISE_{name.upper()}_DIR", str(tmp_path / name))
+    use_run_folders(tmp_path, monkeypatch, settle_s=0)
     monkeypatch.setenv("DIGITISE_MODELS_DIR", str(tmp_path / "models"))
-    monkeypatch.setenv("DIGITISE_SETTLE_S", "0")
-    (tmp_path / "inbox").mkdir()
     dropped = Path(shutil.copy(SAMPLES / "scan-001.png", tmp_path / "inbox" / "waiting.png"))
     with pytest.raises(ModelError, match="Lambda"):
         run_digitise_forms(watch_inbox=True, model="digits")

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from ocr_core.recognition.normalise import crop_to_character
-from segmentation.ink import Blob, blob_crop, char_crop
+from segmentation.ink import Blob, blob_crop
 
 
 def test_a_blob_is_its_inks_extent() -> None:
@@ -50,4 +50,3 @@ def test_a_blob_is_framed_as_its_grown_ink_in_the_whole_window() -> None:
     expected = crop_to_character(strength[box] * grown[box], ink_is_dark=False)
     np.testing.assert_array_equal(crop.image, expected)
     assert crop.box == (100 + cols[0], 200 + rows[0], 101 + cols[-1], 201 + rows[-1])
-    assert crop.image.tobytes() == char_crop(0, mask, strength, to_page, page).image.tobytes()
