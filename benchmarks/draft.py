@@ -81,8 +81,8 @@ def round_trip(template: Template, blank: np.ndarray, params: ScanParams, seed: 
     wrong: list[str] = []
     for spec in template.fields:
         expected = _map(spec.box, to_draft)
-        near = min(drafted, key=lambda f: _error(f.box, expected), default=None)
-        if near is None or _error(near.box, expected) > 3:
+        near = min(drafted, key=lambda f: box_error(f.box, expected), default=None)
+        if near is None or box_error(near.box, expected) > 3:
             continue
         within += 1
         kinds += near.kind == spec.kind
@@ -105,7 +105,8 @@ def _plain(label: str) -> str:
     return re.sub(r"\b(DD|MM|YY|YYYY)+\b", " ", label)
 
 
-def _error(a: Box, b: Box) -> int:
+def box_error(a: Box, b: Box) -> int:
+    """The largest difference, in pixels, between two boxes' sides."""
     return max(abs(u - v) for u, v in zip(a, b, strict=True))
 
 
@@ -124,7 +125,7 @@ def hsf(folder: Path) -> dict:
     seconds = time.perf_counter() - start
     errors = []
     for box in truth:
-        errors.append(min((_error(f.box, box) for f in found.fields), default=999))
+        errors.append(min((box_error(f.box, box) for f in found.fields), default=999))
     matched = sum(e <= 6 for e in errors)
     return {
         "fields": len(found.fields),

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import socket
 import subprocess
 import sys
 import tempfile
@@ -24,6 +23,7 @@ import threading
 import time
 from pathlib import Path
 
+from benchmarks import free_port
 from benchmarks.faults.badfiles import distinct_scans, make_corpus
 from benchmarks.faults.kills import (
     Audit,
@@ -168,9 +168,7 @@ def server_restart(root: Path, documents: int, seed: int) -> dict[str, object]:
     """Stop the Prefect server mid-run, start it again, and audit the inbox as after kills."""
     folders = _set_folders(root / "restart")
     inputs = inputs_of(distinct_scans(folders["inbox"], documents, seed=seed + 1))
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     log = root / "restart.log"
     server = _start_server(port, root / "prefect-home", log)
     env = {

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -23,6 +22,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+from benchmarks import free_port
 from benchmarks.browser import launch
 
 SAMPLES = Path("data/samples")
@@ -70,9 +70,7 @@ def _label_agreement(reviewed: Path) -> tuple[int, int, int]:
 
 
 def _serve(run: Path) -> tuple[subprocess.Popen[bytes], str]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     command = [sys.executable, "-m", "flows.review", "serve", str(run), "--port", str(port)]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}/"

@@ -21,7 +21,6 @@ import os
 import random
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -31,6 +30,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from benchmarks import free_port
 from benchmarks.faults.badfiles import distinct_scans
 from benchmarks.faults.kills import Audit, audit, inputs_of
 from benchmarks.reliability import _start_server
@@ -38,12 +38,6 @@ from benchmarks.reliability import _start_server
 ROOT = Path(__file__).resolve().parent.parent
 FOLDERS = ("inbox", "processing", "archive", "quarantine", "output", "reviewed")
 KEEP_LOG: Path | None = None  # where to copy serve's log (--log)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _api(api: str, path: str, body: dict[str, Any] | None = None) -> Any:
@@ -76,7 +70,7 @@ class Serve:
         """Start the server; set up the folders and the environment serve runs in."""
         self.root = root
         self.folders = {name: root / name for name in FOLDERS}
-        port = _free_port()
+        port = free_port()
         self.api = f"http://127.0.0.1:{port}/api"
         home = root / ".prefect"
         home.mkdir(parents=True)

@@ -11,7 +11,6 @@ from typing import Final
 import cv2
 import numpy as np
 
-from ocr_core.errors import OutputError
 from ocr_core.files import write_atomic
 from ocr_core.results.csvfiles import read_csv_rows, write_csv
 from ocr_core.results.records import CharKey
@@ -95,7 +94,7 @@ def store_examples(reviewed_dir: Path, examples: Iterable[Example]) -> StoreCoun
             relabelled += bool(example.label)
             rows[where[name]] = row
         elif example.label:
-            _write(reviewed_dir / name, data)
+            write_atomic(reviewed_dir / name, data)  # makes its folder
             where[name] = len(rows)
             rows.append(row)
             added += 1
@@ -114,11 +113,3 @@ def _model_input(path: Path) -> bytes | None:
     if cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE) is None:
         return None
     return data
-
-
-def _write(path: Path, data: bytes) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise OutputError(f"cannot make folder ({e.strerror or e})", path=path.parent) from e
-    write_atomic(path, data)

@@ -6,7 +6,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from benchmarks import free_port
 from benchmarks.browser import CHROMIUM, launch
 from flows.digitise import digitise_forms
 from ocr_core.results.csvfiles import read_csv_rows
@@ -47,12 +47,6 @@ def _truth(document: str) -> dict[tuple[int, str], str]:
     return {(p["page"], f["name"]): f["value"] for p in data["pages"] for f in p["fields"]}
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 class Station:
     """``python -m flows.review serve RUN_DIR`` as a user starts it, on a free port."""
 
@@ -62,7 +56,7 @@ class Station:
         self.url = ""
 
     def start(self) -> str:
-        port = _free_port()
+        port = free_port()
         command = [
             sys.executable,
             "-m",

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import yaml
 
+from benchmarks.draft import box_error
 from segmentation import iter_pages, load_template, render_blank_form
 from segmentation.draft.__main__ import main
 from segmentation.draft.drafting import draft_page, draft_template
@@ -30,10 +31,6 @@ def _mapped(box: Box, matrix: np.ndarray) -> Box:
     x0, y0, x1, y1 = box
     pts = np.array([[x0, y0, 1], [x1, y1, 1]], float) @ matrix.T
     return (round(pts[0, 0]), round(pts[0, 1]), round(pts[1, 0]), round(pts[1, 1]))
-
-
-def _error(a: Box, b: Box) -> int:
-    return max(abs(u - v) for u, v in zip(a, b, strict=True))
 
 
 @pytest.mark.parametrize(
@@ -56,7 +53,7 @@ def test_scanned_blank_gives_back_its_boxes(style: FormStyle | None) -> None:
     assert len(found.fields) == len(template.fields)
     to_draft = found.matrix @ to_scan
     for spec, field in zip(template.fields, found.fields, strict=True):
-        assert _error(field.box, _mapped(spec.box, to_draft)) <= 3, spec.name
+        assert box_error(field.box, _mapped(spec.box, to_draft)) <= 3, spec.name
         assert (field.kind, len(field.cells)) == (spec.kind, len(spec.cells)), spec.name
 
 
@@ -79,7 +76,7 @@ def test_draft_writes_a_template_that_loads(tmp_path: Path) -> None:
     boxes = sorted(f.box for f in drafted.fields if f.kind == "mark")
     printed = sorted(o.box for f in template.fields for o in f.options)
     assert len(boxes) == len(printed) == 7
-    assert all(_error(b, o) <= 3 for b, o in zip(boxes, printed, strict=True))
+    assert all(box_error(b, o) <= 3 for b, o in zip(boxes, printed, strict=True))
     assert [f.charset for f in written] == [
         "upper",
         "upper",
@@ -110,11 +107,11 @@ def test_tick_boxes_and_separate_boxes_are_drafted_as_data(tmp_path: Path) -> No
     draft = draft_template(blank, tmp_path / "t.yaml", labels=False)
     fields = yaml.safe_load(draft.yaml_text)["fields"]
     assert [f["kind"] for f in fields] == ["comb", "box", "mark", "box"]
-    assert fields[0]["cells"] == 6 and _error(tuple(fields[0]["box"]), (300, 600, 826, 710)) <= 3
-    assert _error(tuple(fields[1]["box"]), (300, 1000, 1500, 1130)) <= 2
+    assert fields[0]["cells"] == 6 and box_error(tuple(fields[0]["box"]), (300, 600, 826, 710)) <= 3
+    assert box_error(tuple(fields[1]["box"]), (300, 1000, 1500, 1130)) <= 2
     assert set(fields[2]) == {"name", "kind", "box"}
-    assert _error(tuple(fields[2]["box"]), (300, 1400, 345, 1445)) <= 2
-    assert _error(tuple(fields[3]["box"]), (900, 1400, 1800, 1500)) <= 2
+    assert box_error(tuple(fields[2]["box"]), (300, 1400, 345, 1445)) <= 2
+    assert box_error(tuple(fields[3]["box"]), (900, 1400, 1800, 1500)) <= 2
     assert "no charset evident" in draft.yaml_text
     # The draft loads as a template, its tick box a ``mark`` field with one option.
     (tmp_path / "t.yaml").write_text(draft.yaml_text, encoding="utf-8")
@@ -131,7 +128,7 @@ def test_real_hsf_blank_gives_nists_34_boxes() -> None:
     found, marks = draft_page(blank, 300, labels=tesseract_available())
     assert not marks and len(found.fields) == 34
     for field, box in zip(found.fields, truth, strict=True):
-        assert field.kind == "box" and _error(field.box, box) <= 6
+        assert field.kind == "box" and box_error(field.box, box) <= 6
     if tesseract_available():  # the labels, and the samples printed to be copied
         names = [f.name for f in found.fields]
         assert names[:4] == ["name", "date", "city_state_zip", "field_04"]
@@ -178,7 +175,7 @@ def test_update_keeps_the_users_edits(tmp_path: Path, capsys: pytest.CaptureFixt
     names = [f.name for f in updated.fields]
     assert names[4] == "application_date" and names[6] == "loan_amount"
     assert updated.fields[9].validation.regex == "^0[0-9]{10}$"
-    assert _error(updated.fields[0].box, template.fields[0].box) <= 1  # in the marks' frame
+    assert box_error(updated.fields[0].box, template.fields[0].box) <= 1  # in the marks' frame
 
 
 def test_bad_input_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
