@@ -233,12 +233,17 @@ class PageResult:
     transform: tuple[float, ...] | None = None
 
 
-def box_iou(a: Box | list[int], b: Box | list[int]) -> float:
-    """Intersection over union of two (x0, y0, x1, y1) boxes."""
+def box_overlap(a: Box | list[int], b: Box | list[int]) -> int:
+    """The area two (x0, y0, x1, y1) boxes share (0 when they do not meet)."""
     w = min(a[2], b[2]) - max(a[0], b[0])
     h = min(a[3], b[3]) - max(a[1], b[1])
-    if w <= 0 or h <= 0:
+    return w * h if w > 0 and h > 0 else 0
+
+
+def box_iou(a: Box | list[int], b: Box | list[int]) -> float:
+    """Intersection over union of two (x0, y0, x1, y1) boxes."""
+    inter = box_overlap(a, b)
+    if not inter:
         return 0.0
-    inter = w * h
     union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
     return inter / union

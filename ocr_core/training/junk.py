@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import time
 from collections.abc import Sequence
@@ -29,9 +30,10 @@ import numpy as np
 from ocr_core.cli import EXIT_CODES_HELP, run_cli
 from ocr_core.errors import InputFileError
 from ocr_core.files import write_atomic
-from ocr_core.recognition.bundle import META_FILE, MODEL_FILE
+from ocr_core.recognition.bundle import MODEL_FILE, write_metadata
 from ocr_core.recognition.calibration import fit_temperature, softmax
 from ocr_core.recognition.normalise import CONTRACT, SIZE, frame_characters
+from ocr_core.training.evaluate import model_logits
 
 LABELS = ("junk", "one")  # class 1: the crop is one whole character
 
@@ -73,14 +75,9 @@ def load_candidates(path: Path) -> tuple[np.ndarray, np.ndarray]:
     return frame_characters(images), labels
 
 
-def _logits(model: Any, images: np.ndarray) -> np.ndarray:
-    pixels = images[..., None].astype(np.float32)
-    return np.asarray(model.predict(pixels, batch_size=1024, verbose=0))
-
-
 def measure(model: Any, images: np.ndarray, labels: np.ndarray, temperature: float) -> dict:
     """Accuracy, and how often junk passes for one character (and back), at P(one) = 0.5."""
-    p_one = softmax(_logits(model, images), temperature)[:, 1]
+    p_one = softmax(model_logits(model, images), temperature)[:, 1]
     said_one = p_one >= 0.5
     junk, one = labels == 0, labels == 1
     return {
@@ -121,7 +118,7 @@ def train(
         validation_data=(x_val[..., None].astype(np.float32), y_val),
         verbose=2,
     )
-    temperature = fit_temperature(_logits(model, x_val), y_val)
+    temperature = fit_temperature(model_logits(model, x_val), y_val)
     meta = {
         "format": 1,
         "name": "junk",
@@ -146,10 +143,15 @@ def train(
         },
         "written": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    out.mkdir(parents=True, exist_ok=True)
-    model.save(out / MODEL_FILE)
-    write_atomic(out / META_FILE, (json.dumps(meta, indent=2) + "\n").encode())
-    write_atomic(out / "README.md", model_card(meta).encode())
+    # Written aside and moved in whole, as every bundle is: a run never loads half a bundle.
+    tmp = out.with_name(out.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    model.save(tmp / MODEL_FILE)
+    write_metadata(tmp, meta)
+    write_atomic(tmp / "README.md", model_card(meta).encode())
+    shutil.rmtree(out, ignore_errors=True)
+    tmp.rename(out)
     return meta
 
 

@@ -29,7 +29,7 @@ import numpy as np
 
 from ocr_core.cli import EXIT_CODES_HELP, run_cli
 from ocr_core.recognition.normalise import SIZE
-from segmentation.records import Box, FieldCrops, FieldSpec, Template, box_iou
+from segmentation.records import Box, FieldCrops, FieldSpec, Template, box_iou, box_overlap
 from segmentation.synthetic.glyphs import GlyphPool, load_glyph_pool
 from segmentation.synthetic.harvest import cut_forms
 
@@ -81,10 +81,8 @@ def label_candidates(found: FieldCrops, truth: dict) -> list[tuple[int, int]]:
 
 def _covers(outer: Box, inner: Box) -> float:
     """Share of ``inner``'s area that lies inside ``outer``."""
-    w = min(outer[2], inner[2]) - max(outer[0], inner[0])
-    h = min(outer[3], inner[3]) - max(outer[1], inner[1])
     area = (inner[2] - inner[0]) * (inner[3] - inner[1])
-    return max(0, w) * max(0, h) / area if area > 0 else 0.0
+    return box_overlap(outer, inner) / area if area > 0 else 0.0
 
 
 def harvest_candidates(
