@@ -143,7 +143,12 @@ def train(
         },
         "written": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    # Written aside and moved in whole, as every bundle is: a run never loads half a bundle.
+    _write_bundle(out, model, meta)
+    return meta
+
+
+def _write_bundle(out: Path, model: Any, meta: dict) -> None:
+    """Write model, ``bundle.json`` and card aside, then move them in whole (no half bundle)."""
     tmp = out.with_name(out.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
@@ -152,7 +157,6 @@ def train(
     write_atomic(tmp / "README.md", model_card(meta).encode())
     shutil.rmtree(out, ignore_errors=True)
     tmp.rename(out)
-    return meta
 
 
 def model_card(meta: dict) -> str:
