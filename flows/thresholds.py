@@ -3,7 +3,7 @@
 What it measures and why is in ``ocr_core/reading/thresholds.py``.
 
 Usage: python -m flows.thresholds [--pages 200] [--random-pages 200] [--seed 0]
-    [--target-error 0.0015]
+    [--target-error 0.0015] [--field-target-error 0.0025]
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from prefect import flow, get_run_logger
 
 from ocr_core.cli import EXIT_CODES_HELP, run_cli
 from ocr_core.errors import ExitCode
-from ocr_core.reading.thresholds import TARGET_ERROR, choose_thresholds
+from ocr_core.reading.thresholds import FIELD_TARGET_ERROR, TARGET_ERROR, choose_thresholds
 from ocr_core.settings import load_settings
 from segmentation import load_templates
 from segmentation.synthetic import load_glyph_pool
@@ -31,6 +31,7 @@ def choose_review_thresholds(
     target_error: float = TARGET_ERROR,
     templates: str | None = None,
     random_pages: int = 200,
+    field_target_error: float = FIELD_TARGET_ERROR,
 ) -> dict[str, dict[str, object]]:
     """Choose the bundles' review thresholds for forms (see ``ocr_core.reading.thresholds``).
 
@@ -40,6 +41,7 @@ def choose_review_thresholds(
         target_error: the largest error tolerated among all accepted characters.
         templates: a template file or folder (default: the settings' templates folder).
         random_pages: forms drawn in random styles, read besides the ``pages`` in house style.
+        field_target_error: the largest share of wrong fields tolerated among accepted fields.
 
     Returns:
         Per bundle, the ``pipeline`` section written into its ``bundle.json``.
@@ -53,6 +55,7 @@ def choose_review_thresholds(
         seed=seed,
         target_error=target_error,
         random_pages=random_pages,
+        field_target_error=field_target_error,
     )
     logger = get_run_logger()
     for name, section in chosen.items():
@@ -72,6 +75,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--random-pages", type=int, default=200, help="forms drawn in random styles, besides"
     )
+    parser.add_argument(
+        "--field-target-error",
+        type=float,
+        default=FIELD_TARGET_ERROR,
+        help="largest share of wrong fields among those not flagged",
+    )
     parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
     args = parser.parse_args(argv)
 
@@ -80,7 +89,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         with local_server():
             chosen = choose_review_thresholds(
-                args.pages, args.seed, args.target_error, args.templates, args.random_pages
+                args.pages,
+                args.seed,
+                args.target_error,
+                args.templates,
+                args.random_pages,
+                args.field_target_error,
             )
         for name, section in chosen.items():
             print(f"{name}: {json.dumps(section)}")

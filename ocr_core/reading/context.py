@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
@@ -27,6 +27,7 @@ class RunContext:
     thresholds: Mapping[str, float]  # the review threshold each bundle applies
     show_progress: bool
     started: datetime
+    field_thresholds: Mapping[str, float] = field(default_factory=dict)  # each bundle's, if any
 
     @property
     def run(self) -> str:
@@ -126,4 +127,5 @@ def open_run(
         thresholds=recognisers.thresholds(),
         show_progress=show_progress,
         started=started,
+        field_thresholds=recognisers.field_thresholds(),
     )

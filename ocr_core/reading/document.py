@@ -13,8 +13,13 @@ import numpy as np
 
 from ocr_core.files import make_dir, safe_name, write_image
 from ocr_core.reading.choices import listed_field
-from ocr_core.reading.fields import assemble_value, decode_field, validate_value
-from ocr_core.reading.lattice import read_cut
+from ocr_core.reading.fields import (
+    assemble_value,
+    decode_field,
+    uncertain_by_field,
+    validate_value,
+)
+from ocr_core.reading.lattice import one_character, read_cut
 from ocr_core.reading.recognisers import Recognisers
 from ocr_core.reading.ticks import mark_rows
 from ocr_core.results.field_images import field_image, field_image_path, written_field_images
@@ -125,7 +130,7 @@ def read_page(result: PageResult, recognisers: Recognisers) -> tuple[PageResult,
                 probs=tuple(float(p) for p in pred.probs[i]),
                 needs_review=bool(pred.needs_review[i]),
             )
-    one = _one_character(result, recognisers)
+    one = one_character(result.fields, recognisers.one_character)
     fields = list(result.fields)
     for f, (labels, probs) in scores.items():
         threshold = recognisers.threshold_for(fields[f].charset)
@@ -196,6 +201,13 @@ def _char_field(
     """A character field's row and its characters' rows (their crops and model inputs written)."""
     read = [c for c in range(len(crops.chars)) if (f, c) in readings]
     rows = [_char_row(out, crops, c, readings[(f, c)], page, turns) for c in read]
+    if not crops.validation.choices:  # a list decides those fields itself
+        flags = uncertain_by_field(
+            [r.confidence for r in rows],
+            [r.needs_review for r in rows],
+            recognisers.field_threshold_for(crops.charset),
+        )
+        rows = [replace(r, needs_review=u) for r, u in zip(rows, flags, strict=True)]
     field = _field_row(out.document, out.number, crops, rows)
     if crops.validation.choices:
         threshold = recognisers.threshold_for(crops.charset)
@@ -224,23 +236,6 @@ def _save_box(page: np.ndarray, box: tuple[int, int, int, int], turns: int, path
     x0, y0, x1, y1 = box
     grow = max(x1 - x0, y1 - y0) // 2
     _save_crop(page, (x0 - grow, y0 - grow, x1 + grow, y1 + grow), turns, path)
-
-
-def _one_character(result: PageResult, recognisers: Recognisers) -> dict[int, np.ndarray]:
-    """Per lattice field, P(one whole character) of each candidate (one model call a page)."""
-    members = [
-        (f, crops.lattice.candidates)
-        for f, crops in enumerate(result.fields)
-        if crops.lattice is not None and crops.lattice.candidates
-    ]
-    if not members:
-        return {}
-    images = np.stack([c.image for _, candidates in members for c in candidates])
-    one = recognisers.one_character(images)
-    if one is None:
-        return {}
-    bounds = np.cumsum([0] + [len(candidates) for _, candidates in members])
-    return {f: one[bounds[i] : bounds[i + 1]] for i, (f, _) in enumerate(members)}
 
 
 def _decode(

@@ -158,3 +158,34 @@ def _first_valid(
                 step = [*choice[:i], k, *choice[i + 1 :]]
                 heapq.heappush(heap, (cost - costs[i][k - 1] + costs[i][k], step, i))
     return None
+
+
+def uncertain_by_field(
+    confidences: Sequence[float], uncertain: Sequence[bool], field_threshold: float | None
+) -> list[bool]:
+    """Which of a field's characters to flag, when the field as a whole decides.
+
+    A field's chance of being read right is the product of its characters' calibrated
+    confidences. Bounding that, rather than each character's, treats a field of sixteen
+    confident digits and one of three alike: the first no longer passes where its combined
+    doubt is larger, and the second no longer goes to review for one character a little
+    under a threshold chosen for characters.
+
+    Args:
+        confidences: each character's calibrated top-1 probability.
+        uncertain: each character's own flag (its confidence under the character threshold).
+        field_threshold: the bound on the product; None keeps the characters' own flags.
+
+    Returns:
+        No flags when the product is at least ``field_threshold``; else the characters' own
+        flags, or the least confident character alone when none is flagged (so that a reviewer
+        sees where the doubt lies).
+    """
+    flags = list(uncertain)
+    if field_threshold is None or not flags:
+        return flags
+    if math.prod(confidences) >= field_threshold:
+        return [False] * len(flags)
+    if not any(flags):
+        flags[min(range(len(flags)), key=lambda i: confidences[i])] = True
+    return flags

@@ -11,6 +11,7 @@ and the field goes to review.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -110,6 +111,28 @@ def _logsumexp(terms: list[float]) -> float:
     if top == -math.inf:
         return -math.inf
     return top + math.log(sum(math.exp(t - top) for t in terms))
+
+
+def one_character(
+    fields: Sequence[FieldCrops], score: Callable[[np.ndarray], np.ndarray | None]
+) -> dict[int, np.ndarray]:
+    """Per lattice field (by position), P(one whole character) of each of its candidates.
+
+    Every candidate of the page goes to ``score`` in one call (uint8 (N, 28, 28) images in,
+    probabilities out, or None when there is no model for it: then the result is empty).
+    """
+    members = [
+        (f, crops.lattice.candidates)
+        for f, crops in enumerate(fields)
+        if crops.lattice is not None and crops.lattice.candidates
+    ]
+    if not members:
+        return {}
+    one = score(np.stack([c.image for _, candidates in members for c in candidates]))
+    if one is None:
+        return {}
+    bounds = np.cumsum([0] + [len(candidates) for _, candidates in members])
+    return {f: one[bounds[i] : bounds[i + 1]] for i, (f, _) in enumerate(members)}
 
 
 def read_cut(

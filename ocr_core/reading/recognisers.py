@@ -77,6 +77,26 @@ class Recognisers:
         """The review threshold each loaded bundle applies, by bundle name."""
         return {name: self.bundle_threshold(name) for name in self.bundles}
 
+    def field_threshold_for(self, charset: str) -> float | None:
+        """The bound on a field's chance of being read right, under which it goes to review.
+
+        That chance is the product of its characters' confidences
+        (``ocr_core.reading.fields.uncertain_by_field``); the bound is the bundle's
+        ``pipeline.field_threshold``, set by ``python -m flows.thresholds``. None, so that any
+        character under its threshold flags its field, with a threshold override (a user who
+        sets one means it for every character) or a bundle that has no field threshold.
+        """
+        if self.threshold is not None:
+            return None
+        return pipeline_field_threshold(self.bundles[self.bundle_for(charset)])
+
+    def field_thresholds(self) -> dict[str, float]:
+        """The field threshold each loaded bundle applies, by bundle name (those that have one)."""
+        if self.threshold is not None:
+            return {}
+        found = {name: pipeline_field_threshold(b) for name, b in self.bundles.items()}
+        return {name: bound for name, bound in found.items() if bound is not None}
+
     def one_character(self, images: np.ndarray) -> np.ndarray | None:
         """Calibrated P(one whole character) of uint8 (N, 28, 28) crops (None: no junk bundle)."""
         if self.junk is None:
@@ -98,6 +118,12 @@ def pipeline_threshold(classifier: Classifier) -> float:
     """A bundle's review threshold for forms: its calibrated pipeline one, else its default."""
     pipeline = classifier.metadata.get("pipeline") or {}
     return float(pipeline.get("threshold", classifier.threshold))
+
+
+def pipeline_field_threshold(classifier: Classifier) -> float | None:
+    """A bundle's field threshold for forms (``pipeline.field_threshold``), or None."""
+    bound = (classifier.metadata.get("pipeline") or {}).get("field_threshold")
+    return None if bound is None else float(bound)
 
 
 @lru_cache(maxsize=4)

@@ -118,6 +118,7 @@ def run_manifest(
         "model": context.model,
         "threshold": context.threshold,
         "thresholds": dict(context.thresholds),
+        "field_thresholds": dict(context.field_thresholds),
         "skipped": list(skipped),
         "page_templates": {r.document: list(r.templates) for r in results},
         "field_rules": {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ocr_core.reading.fields import Reading, decode_field, luhn_ok
+from ocr_core.reading.fields import Reading, decode_field, luhn_ok, uncertain_by_field
 
 POSTCODE = {"regex": "^[A-Z]{1,2}[0-9][A-Z0-9]?[0-9][A-Z]{2}$"}
 
@@ -64,3 +64,21 @@ def test_gaps_between_characters_count_in_the_format() -> None:
     readings = reads("A", "1", "2", "B", "C")
     assert decode_field(readings, [0, 1, 2, 3, 4], {"regex": "^A[0-9]{2}BC$"}) is not None
     assert decode_field(readings, [0, 1, 3, 4, 5], {"regex": "^A[0-9]{2}BC$"}) is None
+
+
+def test_the_field_as_a_whole_decides_review() -> None:
+    # Three digits a little under the character threshold: together still 0.97 likely right.
+    assert uncertain_by_field([0.99, 0.99, 0.99], [True, True, True], 0.95) == [False] * 3
+    # Sixteen confident digits whose doubts add up: the field goes to review, and the least
+    # confident character is the one shown, though none is under the character threshold.
+    confidences = [0.998] * 16
+    confidences[5] = 0.995
+    flags = uncertain_by_field(confidences, [False] * 16, 0.97)
+    assert flags == [i == 5 for i in range(16)]
+    # Flagged: the characters' own flags stand.
+    assert uncertain_by_field([0.6, 0.99, 0.9], [True, False, True], 0.9) == [True, False, True]
+
+
+def test_without_a_field_threshold_each_character_decides() -> None:
+    assert uncertain_by_field([0.99, 0.4], [False, True], None) == [False, True]
+    assert uncertain_by_field([], [], 0.9) == []
