@@ -40,24 +40,32 @@ from segmentation.synthetic import match_boxes
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "data" / "templates"
+# The forms drawn: the two sample forms, and a card of digits written freely in boxes (which
+# the samples lack). Pages are read against every template of both folders.
+FORMS = (
+    TEMPLATES / "loan-application.yaml",
+    TEMPLATES / "change-of-address.yaml",
+    ROOT / "benchmarks" / "templates" / "meter-reading.yaml",
+)
+READ_WITH = [TEMPLATES, ROOT / "benchmarks" / "templates"]
 
 
 def generate(out: Path, count: int, seed: int, random_style: bool = False) -> None:
-    """Write ``count`` one-page PNG forms (both templates, all scan distortions) with truth.
+    """Write ``count`` one-page PNG forms (``FORMS`` in turn, all scan distortions) with truth.
 
     With ``random_style``, each page is drawn in a random style; pages without registration
     marks come with their own template (and blank) in ``out/templates/``.
     """
     out.mkdir(parents=True, exist_ok=True)
-    half = count // 2
     style = ["--random-style"] if random_style else []
-    for i, (name, n) in enumerate(
-        (("loan-application", half), ("change-of-address", count - half))
-    ):
+    for i, template in enumerate(FORMS):
+        n = count // len(FORMS) + (i < count % len(FORMS))
+        if not n:
+            continue
         subprocess.run(
             [sys.executable, "-m", "segmentation.synthetic", "forms", "--templates",
-             str(TEMPLATES / f"{name}.yaml"), "--format", "png", "--count", str(n),
-             "--prefix", name, "--seed", str(seed + i), "--out", str(out), *style],
+             str(template), "--format", "png", "--count", str(n),
+             "--prefix", template.stem, "--seed", str(seed + i), "--out", str(out), *style],
             check=True, cwd=ROOT,
         )  # fmt: skip
 
@@ -129,7 +137,7 @@ class _Truth:
     @staticmethod
     def read(truth_dir: Path) -> _Truth:
         """The truth files (``*.json``) of a folder of generated forms."""
-        templates = {t.name: t for t in load_templates([TEMPLATES])}
+        templates = {t.name: t for t in load_templates(READ_WITH)}
         truth = _Truth()
         for path in truth_dir.glob("*.json"):
             data = json.loads(path.read_text())
@@ -191,7 +199,7 @@ def classification_speed(forms: Path, pages: int = 20) -> dict[str, float]:
     """Time the pipeline's per-page batched classification against bare ``model.predict``."""
     settings = load_settings()
     reader = Recognisers(settings.models_dir)
-    templates = load_templates([TEMPLATES])
+    templates = load_templates(READ_WITH)
     groups: list[tuple[np.ndarray, str]] = []
     for path in sorted(forms.glob("*.png"))[:pages]:
         for page in iter_pages(path):
@@ -237,7 +245,9 @@ def memory_run(forms: Path, copies: int) -> None:
         for src in sources:
             (batch / f"{i:03d}-{src.name}").symlink_to(src)
     with tempfile.TemporaryDirectory() as out:
-        summary = run_digitise_forms(input=[str(batch)], output=out, templates=[str(TEMPLATES)])
+        summary = run_digitise_forms(
+            input=[str(batch)], output=out, templates=[str(t) for t in READ_WITH]
+        )
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"pages": summary.pages, "peak_mib": peak}))
     shutil.rmtree(batch)
@@ -247,7 +257,7 @@ def _run_style(folder: Path, style: str, args: argparse.Namespace, prefix: bool)
     """Generate forms in ``style``, digitise them on a warm server, return the figures."""
     forms = folder / "forms"
     generate(forms, args.forms, args.seed, random_style=style == "random")
-    templates = [str(TEMPLATES)]
+    templates = [str(t) for t in READ_WITH]
     if (forms / "templates").is_dir():  # pages without marks, each with its user's template
         templates.append(str(forms / "templates"))
     warm = folder / "warm"
