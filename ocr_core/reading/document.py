@@ -23,6 +23,7 @@ from ocr_core.reading.lattice import one_character, read_cut
 from ocr_core.reading.recognisers import Recognisers
 from ocr_core.reading.ticks import mark_rows
 from ocr_core.results.field_images import field_image, field_image_path, written_field_images
+from ocr_core.results.model_inputs import PNG_FAST, input_sheet, sheet_of
 from ocr_core.results.records import (
     CharKey,
     CharReading,
@@ -30,15 +31,13 @@ from ocr_core.results.records import (
     FieldKey,
     FieldRow,
     FieldStatus,
-    model_input_path,
 )
 from segmentation import draw_overlay, iter_pages, segment_page
 from segmentation.records import FieldCrops, PageResult, Template
 from segmentation.tickspec import MARK_KINDS
 
 CROP_MARGIN = 4
-# Crops are small and written by the hundred per page: favour speed over size.
-PNG_FAST = [cv2.IMWRITE_PNG_COMPRESSION, 1]
+# Crops are small and written by the hundred per page: favour speed over size (PNG_FAST).
 # A field's image is for a person to look at: JPEG is a tenth of the time and a quarter of the
 # size of the PNG (2.5 ms and 50 KiB for a field of the samples), and reads as well.
 FIELD_JPEG = [cv2.IMWRITE_JPEG_QUALITY, 85]
@@ -212,11 +211,12 @@ def _char_field(
     if crops.validation.choices:
         threshold = recognisers.threshold_for(crops.charset)
         field, rows = listed_field(field, rows, crops.validation.choices, threshold)
-    for c, char_row in zip(read, rows, strict=True):
+    if rows:
         # What the model saw, kept so that a character a reviewer confirms (in any field:
         # a reviewer may pull in one that was not flagged) can become training data.
-        path = out.run_dir / model_input_path(char_row.crop)
-        write_image(path, crops.chars[c].image, PNG_FAST)
+        sheet, _ = sheet_of(rows[0].crop)
+        tiles = [(row.index, crops.chars[c].image) for c, row in zip(read, rows, strict=True)]
+        write_image(out.run_dir / sheet, input_sheet(tiles), PNG_FAST)
     return field, rows
 
 

@@ -138,8 +138,3 @@ CHAR_COLUMNS = tuple(f.name for f in fields(CharRow))
 ERROR_COLUMNS = tuple(f.name for f in fields(ErrorRow))
 # ``confirmed`` (yes) says a person checked the character as read; ``correction`` replaces it.
 REVIEW_COLUMNS = (*CHAR_COLUMNS, "confirmed", "correction")
-
-
-def model_input_path(crop: str) -> str:
-    """Where the 28x28 model input of a character with this crop path is kept (run-relative)."""
-    return crop.removesuffix(".png") + ".input.png"

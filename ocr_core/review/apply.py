@@ -11,7 +11,8 @@ from pathlib import Path
 from ocr_core.errors import InputFileError
 from ocr_core.reading.fields import assemble_value
 from ocr_core.results.csvfiles import read_csv_rows, write_csv
-from ocr_core.results.records import FIELD_COLUMNS, CharKey, FieldKey, char_key, model_input_path
+from ocr_core.results.model_inputs import model_input_source
+from ocr_core.results.records import FIELD_COLUMNS, CharKey, FieldKey, char_key
 from ocr_core.review.answers import CharAnswer, FieldAnswer, read_char_answers, read_field_answers
 from ocr_core.review.examples import REVIEWED_COLUMNS, REVIEWED_LABELS, Example, store_examples
 from ocr_core.review.fieldcheck import check_field_value, field_specs, read_manifest, spec_for
@@ -148,7 +149,7 @@ def _decide_all(
         changes += [(*c, who) for c in decision.changes]
         examples += [
             Example(
-                run_dir / model_input_path(c["crop"]), label, run_dir.name, char_key(c), who, now
+                *model_input_source(run_dir, c["crop"]), label, run_dir.name, char_key(c), who, now
             )
             for c, label in decision.examples
         ]

@@ -8,11 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-import cv2
-import numpy as np
-
 from ocr_core.files import write_atomic
 from ocr_core.results.csvfiles import read_csv_rows, write_csv
+from ocr_core.results.model_inputs import read_model_input
 from ocr_core.results.records import CharKey
 
 REVIEWED_LABELS: Final = "labels.csv"
@@ -31,9 +29,14 @@ REVIEWED_COLUMNS: Final = (
 
 @dataclass(frozen=True, slots=True)
 class Example:
-    """A crop's model input (a file in a run folder) with the label a person confirmed."""
+    """A crop's model input (in a run folder) with the label a person confirmed.
+
+    ``source`` is the file that holds it and ``tile`` its place there
+    (``ocr_core.results.model_inputs``); a tile of None is the whole file.
+    """
 
     source: Path
+    tile: int | None
     label: str  # empty: withdraw an earlier label of this crop (its field no longer pairs)
     run: str
     key: CharKey
@@ -70,7 +73,7 @@ def store_examples(reviewed_dir: Path, examples: Iterable[Example]) -> StoreCoun
     where = {row["image"]: i for i, row in enumerate(rows)}
     added = relabelled = withdrawn = 0
     for example in examples:
-        data = _model_input(example.source)
+        data = read_model_input(example.source, example.tile)
         if data is None:
             continue
         name = f"images/{hashlib.sha256(data).hexdigest()}.png"
@@ -102,14 +105,3 @@ def store_examples(reviewed_dir: Path, examples: Iterable[Example]) -> StoreCoun
         table = ([row.get(c, "") for c in REVIEWED_COLUMNS] for row in rows)
         write_csv(listing, REVIEWED_COLUMNS, table)
     return StoreCounts(added, relabelled, withdrawn)
-
-
-def _model_input(path: Path) -> bytes | None:
-    """The PNG bytes of a model input, or None when it is missing or not an image."""
-    try:
-        data = path.read_bytes()
-    except OSError:
-        return None
-    if cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE) is None:
-        return None
-    return data

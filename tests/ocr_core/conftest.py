@@ -128,7 +128,8 @@ def review_characters(
         How many examples apply-review added.
     """
     from ocr_core.results.csvfiles import read_csv_rows
-    from ocr_core.results.records import REVIEW_COLUMNS, CharRow, FieldRow, model_input_path
+    from ocr_core.results.model_inputs import input_sheet, legacy_input_path, sheet_of
+    from ocr_core.results.records import REVIEW_COLUMNS, CharRow, FieldRow
     from ocr_core.results.write import write_results
     from ocr_core.review.apply import apply_review
 
@@ -155,10 +156,14 @@ def review_characters(
     ]
     field = FieldRow("form.png", 1, "code", "?" * len(labels), 0.3, True, "needs_review", "low")
     write_results(run_dir, [field], chars, [], {})
-    for char, image in zip(chars, images, strict=True):
-        path = run_dir / model_input_path(char.crop)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        cv2.imwrite(str(path), image)
+    sheet = run_dir / sheet_of(chars[0].crop)[0]
+    sheet.parent.mkdir(parents=True, exist_ok=True)
+    if images.shape[1:] == (28, 28):  # a sheet, as digitise-forms keeps them
+        tiles = [(c.index, image) for c, image in zip(chars, images, strict=True)]
+        cv2.imwrite(str(sheet), input_sheet(tiles))
+    else:  # another size: only a file of its own (as runs before the sheets) can hold it
+        for char, image in zip(chars, images, strict=True):
+            cv2.imwrite(str(run_dir / legacy_input_path(char.crop)), image)
     review = run_dir / "review.csv"
     rows = read_csv_rows(review)
     with review.open("w", newline="", encoding="utf-8") as handle:

@@ -82,7 +82,7 @@ def test_every_csv_writer_neutralises_formulas(tmp_path: Path) -> None:
         cv2.imwrite(str(run / "crops" / f"{i}.input.png"), image)
         key = (text, 1, text, i)
         source = run / "crops" / f"{i}.input.png"
-        examples.append(Example(source, "=+-@"[i % 4], "=run", key, text, "@now"))
+        examples.append(Example(source, None, "=+-@"[i % 4], "=run", key, text, "@now"))
     added = store_examples(tmp_path / "reviewed", examples).added
     assert added == len(HOSTILE)
     for row in _rows(tmp_path / "reviewed" / REVIEWED_LABELS):
