@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import resource
 import shutil
 import subprocess
@@ -117,7 +118,7 @@ def accuracy(run_dir: Path, truth_dir: Path, show_wrong: int = 0) -> dict[str, f
         "share flagged for review": 1 - accepted / max(1, read),
         "character accuracy among not flagged": right / max(1, accepted),
         **per_group,
-        **_field_figures(field_rows, fields, fields_truth, truth_chars, show_wrong),
+        **_field_figures(field_rows, fields, written_down, show_wrong),
     }
 
 
@@ -157,33 +158,39 @@ class _Truth:
 
 
 def _field_figures(
-    field_rows: list[dict[str, str]],
-    fields: dict[Key, str],
-    fields_truth: dict[Key, str],
-    truth_chars: dict[Key, list[dict]],
-    show_wrong: int,
+    field_rows: list[dict[str, str]], fields: dict[Key, str], truth: _Truth, show_wrong: int
 ) -> dict[str, float]:
-    """Fields flagged, and exact among those not flagged; print up to ``show_wrong`` wrong ones.
+    """Fields flagged, and exact among those not flagged: in all and per group.
 
-    Counted: fields of characters with something written (tick boxes have their own
-    benchmark). Values (``fields``: read, without spaces) are compared without spaces.
+    Groups are as the characters' (``digits comb``...). Up to ``show_wrong`` fields read wrong
+    and not flagged are printed. Counted: fields of characters with something written (tick
+    boxes have their own benchmark). Values (``fields``: read, without spaces) are compared
+    without spaces.
     """
     flagged = {
         (r["document"], int(r["page"]), r["field"])
         for r in field_rows
         if r["needs_review"] == "true"
     }
-    written = [k for k, chars in truth_chars.items() if chars and k in fields]
+    written = [k for k, chars in truth.chars.items() if chars and k in fields]
     unflagged = [k for k in written if k not in flagged]
-    wrong = [k for k in unflagged if fields[k] != fields_truth[k]]
+    wrong = [k for k in unflagged if fields[k] != truth.values[k]]
     for key in wrong[:show_wrong]:
         print(f"  not flagged, wrong: {Path(key[0]).name} {key[2]}: {fields[key]!r} "
-              f"(written {fields_truth[key]!r})")  # fmt: skip
-    return {
+              f"(written {truth.values[key]!r})")  # fmt: skip
+    figures = {
         "fields written": len(written),
         "fields flagged for review": 1 - len(unflagged) / max(1, len(written)),
         "fields exact among not flagged": 1 - len(wrong) / max(1, len(unflagged)),
     }
+    for group in sorted({truth.groups[k] for k in written}):
+        mine = [k for k in written if truth.groups[k] == group]
+        accepted = [k for k in mine if k not in flagged]
+        right = sum(fields[k] == truth.values[k] for k in accepted)
+        figures[f"fields flagged, {group} ({len(mine)})"] = 1 - len(accepted) / len(mine)
+        exact = right / len(accepted) if accepted else math.nan  # nan: every field flagged
+        figures[f"fields exact among not flagged, {group}"] = exact
+    return figures
 
 
 def _pair(rows: list[dict[str, str]], chars: list[dict], kind: str) -> list[str | None]:
