@@ -3,7 +3,7 @@
 What it measures and why is in ``ocr_core/reading/thresholds.py``.
 
 Usage: python -m flows.thresholds [--pages 200] [--random-pages 200] [--seed 0]
-    [--target-error 0.0015] [--field-target-error 0.0025]
+    [--target-error 0.0015] [--field-target-error 0.0025] [--templates PATH ...]
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ def choose_review_thresholds(
     pages: int = 200,
     seed: int = 0,
     target_error: float = TARGET_ERROR,
-    templates: str | None = None,
+    templates: list[str] | None = None,
     random_pages: int = 200,
     field_target_error: float = FIELD_TARGET_ERROR,
 ) -> dict[str, dict[str, object]]:
@@ -39,7 +39,7 @@ def choose_review_thresholds(
         pages: forms to generate (about 60 characters each).
         seed: seeds the forms.
         target_error: the largest error tolerated among all accepted characters.
-        templates: a template file or folder (default: the settings' templates folder).
+        templates: template files or folders (default: the settings' templates folder).
         random_pages: forms drawn in random styles, read besides the ``pages`` in house style.
         field_target_error: the largest share of wrong fields tolerated among accepted fields.
 
@@ -49,7 +49,7 @@ def choose_review_thresholds(
     settings = load_settings()
     chosen = choose_thresholds(
         settings.models_dir,
-        load_templates([Path(templates) if templates else settings.templates_dir]),
+        load_templates([Path(t) for t in templates] if templates else [settings.templates_dir]),
         load_glyph_pool(settings.require_datasets_dir(), split="val"),
         pages=pages,
         seed=seed,
@@ -71,7 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--pages", type=int, default=200)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--target-error", type=float, default=TARGET_ERROR)
-    parser.add_argument("--templates", help="template file or folder")
+    parser.add_argument("--templates", nargs="+", help="template files or folders")
     parser.add_argument(
         "--random-pages", type=int, default=200, help="forms drawn in random styles, besides"
     )

@@ -133,7 +133,9 @@ def read_page(result: PageResult, recognisers: Recognisers) -> tuple[PageResult,
     fields = list(result.fields)
     for f, (labels, probs) in scores.items():
         threshold = recognisers.threshold_for(fields[f].charset)
-        fields[f], cut = read_cut(fields[f], np.array(labels), np.array(probs), one.get(f))
+        fields[f], cut = read_cut(
+            fields[f], np.array(labels), np.array(probs), one.get(f), recognisers.junk_threshold
+        )
         for c, (top, confidence) in enumerate(cut):
             readings[(f, c)] = CharReading(
                 labels=tuple(top), probs=tuple(confidence), needs_review=confidence[0] < threshold

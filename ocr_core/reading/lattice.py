@@ -136,7 +136,11 @@ def one_character(
 
 
 def read_cut(
-    crops: FieldCrops, labels: np.ndarray, probs: np.ndarray, one: np.ndarray | None = None
+    crops: FieldCrops,
+    labels: np.ndarray,
+    probs: np.ndarray,
+    one: np.ndarray | None = None,
+    junk_threshold: float = 0.5,
 ) -> tuple[FieldCrops, list[Reading]]:
     """Cut a field as its lattice's most probable path, and read each chosen character.
 
@@ -146,11 +150,13 @@ def read_cut(
         probs: (len(candidates), k) their calibrated probabilities.
         one: (len(candidates),) each candidate's probability of being one whole character
             (the junk bundle's), or None to weigh candidates by the classifier alone.
+        junk_threshold: under it, the junk bundle judges a candidate not one character.
 
     Returns:
         The field with ``chars`` replaced by the chosen candidates, and each one's reading. A
-        reading's confidences are the classifier's times the cut's posterior, so a character
-        whose cut is in doubt is in doubt. A field that no path covers is ``unreadable``; one
+        reading's confidences are the classifier's times the cut's posterior (times P(one)
+        where that is under ``junk_threshold``), so a character whose cut is in doubt is in
+        doubt. A field that no path covers is ``unreadable``; one
         whose cut holds more characters than it may keeps its reading, with the reason (the
         field goes to review).
     """
@@ -168,8 +174,17 @@ def read_cut(
         CharCrop(i, lattice.candidates[k].image, lattice.candidates[k].box, "ok")
         for i, k in enumerate(cut.candidates)
     )
+    # Sure of the cut is not sure of the character: a blob that the atoms cannot split (two
+    # digits written into each other) is the only path, and the junk bundle's verdict that it
+    # is not one character is then the only sign of it. Where it judges so (P(one) under
+    # ``junk_threshold``), that doubt goes into the reading; its milder doubts, far less
+    # certain on real pages than on ours, only weigh the cuts.
+    whole = np.ones(len(lattice.candidates))
+    if one is not None:
+        doubted = np.asarray(one, np.float64) < junk_threshold
+        whole[doubted] = np.asarray(one, np.float64)[doubted]
     readings = [
-        ([str(x) for x in labels[k]], [float(p) * posterior for p in probs[k]])
+        ([str(x) for x in labels[k]], [float(p * posterior * whole[k]) for p in probs[k]])
         for k, posterior in zip(cut.candidates, cut.posteriors, strict=True)
     ]
     reason = ""

@@ -106,6 +106,11 @@ class Recognisers:
             logits = self.junk.logits(images)
         return np.asarray(softmax(logits, self.junk.temperature)[:, one], np.float64)
 
+    @property
+    def junk_threshold(self) -> float:
+        """Under this P(one), the junk bundle judges a candidate not one character."""
+        return self.junk.threshold if self.junk is not None else 0.5
+
     def classify(self, images: np.ndarray, charset: str) -> Prediction:
         """Classify uint8 (N, 28, 28) white-on-black images of one charset in one batch."""
         classifier = self.bundles[self.bundle_for(charset)]

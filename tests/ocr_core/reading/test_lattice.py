@@ -106,6 +106,22 @@ def test_a_candidate_that_is_not_one_character_loses_to_the_cut_that_is() -> Non
     assert len(split.chars) == 2
 
 
+def test_a_blob_that_cannot_be_split_but_is_judged_a_pair_is_read_in_doubt() -> None:
+    # Two digits written into each other: one atom, so one path, read "6" with confidence.
+    lattice = _lattice([(0, 1, 0.0), (1, 2, 0.0)], 2)
+    probs = np.array([[0.999, 0.001, 0.0], [0.998, 0.001, 0.001]])
+    labels = np.array([["2", "3", "7"], ["6", "0", "5"]])
+    crops = FieldCrops("f", "box", "digits", (0, 0, 1, 1), FieldValidation(), "ok", "", ())
+    crops = replace(crops, lattice=lattice)
+    _, sure = read_cut(crops, labels, probs, one=np.array([0.97, 0.06]))
+    assert [r[1][0] for r in sure] == pytest.approx([0.999, 0.998 * 0.06])
+    # Milder doubts (over the junk threshold) only weigh the cuts; they leave the reading be.
+    _, mild = read_cut(crops, labels, probs, one=np.array([0.97, 0.6]))
+    assert [r[1][0] for r in mild] == pytest.approx([0.999, 0.998])
+    _, strict = read_cut(crops, labels, probs, one=np.array([0.97, 0.6]), junk_threshold=0.7)
+    assert strict[1][1][0] == pytest.approx(0.998 * 0.6)
+
+
 def test_the_shipped_junk_model_tells_a_real_digit_from_a_pair_of_them() -> None:
     from ocr_core.reading.recognisers import Recognisers
 
