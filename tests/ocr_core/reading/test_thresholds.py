@@ -76,9 +76,9 @@ def test_a_field_goes_to_review_by_the_product_of_its_confidences(tmp_path: Path
         chars = [c for c in doc.chars if c.field == field.field]
         if not chars or ("uncertain" not in field.reason and field.needs_review):
             continue  # nothing read, or flagged for another reason (a validator, the cut)
-        bound = recognisers.field_threshold_for(charsets[field.field])
-        assert bound in (0.97, 0.99)
-        doubtful = float(np.prod([c.confidence for c in chars])) < bound
+        field_bound = recognisers.field_threshold_for(charsets[field.field])
+        assert field_bound in (0.97, 0.99)
+        doubtful = float(np.prod([c.confidence for c in chars])) < field_bound
         assert field.needs_review == doubtful, field
         assert any(c.needs_review for c in chars) == doubtful  # only flagged fields show any
         checked += 1
