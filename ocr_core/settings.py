@@ -88,6 +88,9 @@ class Settings(BaseSettings):
         None,
         description="Run documents on Dask: 'local' for a local cluster, or a scheduler address.",
     )
+    segment_workers: int = Field(
+        2, ge=0, description="Processes that segment pages beside the reading (0: in process)."
+    )
 
     @field_validator("*", mode="after")
     @classmethod

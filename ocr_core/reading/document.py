@@ -21,6 +21,7 @@ from ocr_core.reading.fields import (
 )
 from ocr_core.reading.lattice import one_character, read_cut
 from ocr_core.reading.recognisers import Recognisers
+from ocr_core.reading.segmenter import segment
 from ocr_core.reading.ticks import mark_rows
 from ocr_core.results.field_images import field_image, field_image_path, written_field_images
 from ocr_core.results.model_inputs import PNG_FAST, input_sheet, sheet_of
@@ -32,7 +33,7 @@ from ocr_core.results.records import (
     FieldRow,
     FieldStatus,
 )
-from segmentation import draw_overlay, iter_pages, segment_page
+from segmentation import draw_overlay, iter_pages
 from segmentation.records import FieldCrops, PageResult, Template
 from segmentation.tickspec import MARK_KINDS
 
@@ -364,7 +365,7 @@ def digitise_document(
     page_templates: list[str] = []
     pages = 0
     for pages, page in enumerate(iter_pages(path, dpi=dpi, timeout_s=timeout_s), start=1):
-        result = segment_page(page, templates)
+        result = segment(page, templates)  # in a worker process where one can run
         out = PageOutput(document, pages, crop_dir, run_dir)
         fields, chars, marks = _page_rows(out, page, result, recognisers)
         rows.add(fields, chars, marks)
