@@ -173,22 +173,27 @@ def _field_figures(
         if r["needs_review"] == "true"
     }
     written = [k for k, chars in truth.chars.items() if chars and k in fields]
-    unflagged = [k for k in written if k not in flagged]
-    wrong = [k for k in unflagged if fields[k] != truth.values[k]]
+
+    def shares(keys: list[Key]) -> tuple[float, float, list[Key]]:
+        """Share flagged, exact among the rest (nan: all flagged), and the wrong ones left."""
+        accepted = [k for k in keys if k not in flagged]
+        wrong = [k for k in accepted if fields[k] != truth.values[k]]
+        exact = 1 - len(wrong) / len(accepted) if accepted else math.nan
+        return 1 - len(accepted) / max(1, len(keys)), exact, wrong
+
+    share, exact, wrong = shares(written)
     for key in wrong[:show_wrong]:
         print(f"  not flagged, wrong: {Path(key[0]).name} {key[2]}: {fields[key]!r} "
               f"(written {truth.values[key]!r})")  # fmt: skip
     figures = {
         "fields written": len(written),
-        "fields flagged for review": 1 - len(unflagged) / max(1, len(written)),
-        "fields exact among not flagged": 1 - len(wrong) / max(1, len(unflagged)),
+        "fields flagged for review": share,
+        "fields exact among not flagged": exact,
     }
     for group in sorted({truth.groups[k] for k in written}):
         mine = [k for k in written if truth.groups[k] == group]
-        accepted = [k for k in mine if k not in flagged]
-        right = sum(fields[k] == truth.values[k] for k in accepted)
-        figures[f"fields flagged, {group} ({len(mine)})"] = 1 - len(accepted) / len(mine)
-        exact = right / len(accepted) if accepted else math.nan  # nan: every field flagged
+        share, exact, _ = shares(mine)
+        figures[f"fields flagged, {group} ({len(mine)})"] = share
         figures[f"fields exact among not flagged, {group}"] = exact
     return figures
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ocr_core.files import make_dir, safe_name, write_image
+from ocr_core.files import PNG_FAST, make_dir, safe_name, write_image
 from ocr_core.reading.choices import listed_field
 from ocr_core.reading.fields import (
     assemble_value,
@@ -24,7 +24,7 @@ from ocr_core.reading.recognisers import Recognisers
 from ocr_core.reading.segmenter import segment
 from ocr_core.reading.ticks import mark_rows
 from ocr_core.results.field_images import field_image, field_image_path, written_field_images
-from ocr_core.results.model_inputs import PNG_FAST, input_sheet, sheet_of
+from ocr_core.results.model_inputs import write_sheet
 from ocr_core.results.records import (
     CharKey,
     CharReading,
@@ -38,7 +38,6 @@ from segmentation.records import FieldCrops, PageResult, Template
 from segmentation.tickspec import MARK_KINDS
 
 CROP_MARGIN = 4
-# Crops are small and written by the hundred per page: favour speed over size (PNG_FAST).
 # A field's image is for a person to look at: JPEG is a tenth of the time and a quarter of the
 # size of the PNG (2.5 ms and 50 KiB for a field of the samples), and reads as well.
 FIELD_JPEG = [cv2.IMWRITE_JPEG_QUALITY, 85]
@@ -214,12 +213,10 @@ def _char_field(
     if crops.validation.choices:
         threshold = recognisers.threshold_for(crops.charset)
         field, rows = listed_field(field, rows, crops.validation.choices, threshold)
-    if rows:
-        # What the model saw, kept so that a character a reviewer confirms (in any field:
-        # a reviewer may pull in one that was not flagged) can become training data.
-        sheet, _ = sheet_of(rows[0].crop)
-        tiles = [(row.index, crops.chars[c].image) for c, row in zip(read, rows, strict=True)]
-        write_image(out.run_dir / sheet, input_sheet(tiles), PNG_FAST)
+    # What the model saw, kept so that a character a reviewer confirms (in any field: a
+    # reviewer may pull in one that was not flagged) can become training data.
+    tiles = [(row.crop, crops.chars[c].image) for c, row in zip(read, rows, strict=True)]
+    write_sheet(out.run_dir, tiles)
     return field, rows
 
 

@@ -163,9 +163,9 @@ def read_cut(
     lattice = crops.lattice
     if lattice is None:
         raise ValueError(f"field {crops.name} has no lattice")
-    top = np.maximum(np.asarray(probs, np.float64)[:, 0], 1e-12)
-    if one is not None:  # the character read, and that it is one character at all
-        top = top * np.maximum(np.asarray(one, np.float64), 1e-12)
+    # The character read, and that it is one character at all (sure of that without the model).
+    whole = np.ones(len(lattice.candidates)) if one is None else np.asarray(one, np.float64)
+    top = np.maximum(np.asarray(probs, np.float64)[:, 0], 1e-12) * np.maximum(whole, 1e-12)
     cut = choose_cut(lattice, np.log(top))
     if cut is None:
         reason = "its ink could not be cut into characters"
@@ -179,12 +179,9 @@ def read_cut(
     # is not one character is then the only sign of it. Where it judges so (P(one) under
     # ``junk_threshold``), that doubt goes into the reading; its milder doubts, far less
     # certain on real pages than on ours, only weigh the cuts.
-    whole = np.ones(len(lattice.candidates))
-    if one is not None:
-        doubted = np.asarray(one, np.float64) < junk_threshold
-        whole[doubted] = np.asarray(one, np.float64)[doubted]
+    doubt = np.where(whole < junk_threshold, whole, 1.0)
     readings = [
-        ([str(x) for x in labels[k]], [float(p * posterior * whole[k]) for p in probs[k]])
+        ([str(x) for x in labels[k]], [float(p * posterior * doubt[k]) for p in probs[k]])
         for k, posterior in zip(cut.candidates, cut.posteriors, strict=True)
     ]
     reason = ""

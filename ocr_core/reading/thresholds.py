@@ -42,7 +42,11 @@ from ocr_core.reading.document import read_page, rules_of
 from ocr_core.reading.fields import assemble_value, validate_value
 from ocr_core.reading.recognisers import Recognisers
 from ocr_core.recognition.bundle import write_pipeline_section
-from ocr_core.recognition.calibration import MIN_THRESHOLD, choose_joint_thresholds
+from ocr_core.recognition.calibration import (
+    MIN_THRESHOLD,
+    choose_joint_thresholds,
+    choose_threshold,
+)
 from ocr_core.results.records import CharReading
 from segmentation import Template
 from segmentation.records import FieldCrops
@@ -132,9 +136,9 @@ def _arrays(found: dict[str, list[tuple[float, bool]]]) -> Samples:
 
 @dataclass(frozen=True, slots=True)
 class Share:
-    """Characters read, the share flagged, and the error among the rest."""
+    """Samples (characters or fields) read, the share flagged, and the error among the rest."""
 
-    characters: int
+    count: int
     flagged: float
     error: float
 
@@ -167,8 +171,8 @@ class Choice:
             bounds = choose_joint_thresholds(samples, target, floors)
         else:
             bounds = {
-                name: choose_joint_thresholds({name: sample}, target, floors)[name]
-                for name, sample in samples.items()
+                name: choose_threshold(confidence, correct, target, floors[name])
+                for name, (confidence, correct) in samples.items()
             }
         overall = Share.of(  # confidence over each bundle's own bound: accepted when >= 0
             np.concatenate([c - bounds[name] for name, (c, _) in samples.items()]),
@@ -238,11 +242,11 @@ def _section(
     section: dict[str, object] = {
         "threshold": _up(chars.bounds[name]),
         "target_error": target,
-        "characters": own.characters,
+        "characters": own.count,
         "flagged": round(own.flagged, 4),
         "error_among_accepted": round(own.error, 5),
         "all_bundles": {
-            "characters": chars.overall.characters,
+            "characters": chars.overall.count,
             "flagged": round(chars.overall.flagged, 4),
             "error_among_accepted": round(chars.overall.error, 5),
         },
@@ -252,11 +256,11 @@ def _section(
         section["field_threshold"] = _up(fields.bounds[name])
         section["fields"] = {
             "target_error": field_target,
-            "fields": field.characters,
+            "fields": field.count,
             "flagged": round(field.flagged, 4),
             "error_among_accepted": round(field.error, 5),
             "all_bundles": {
-                "fields": fields.overall.characters,
+                "fields": fields.overall.count,
                 "flagged": round(fields.overall.flagged, 4),
                 "error_among_accepted": round(fields.overall.error, 5),
             },
@@ -286,8 +290,8 @@ def _card_text(
         f"seed {forms['seed']})"
         f" written with the {HANDWRITING}: of the thresholds that keep the error among all "
         f"accepted characters at most {target:.2%}, those flagging the fewest. Measured there: "
-        f"this bundle {own.characters} characters, {own.flagged:.1%} flagged, {own.error:.2%} "
-        f"error among the rest; all bundles {overall.characters} characters, "
+        f"this bundle {own.count} characters, {own.flagged:.1%} flagged, {own.error:.2%} "
+        f"error among the rest; all bundles {overall.count} characters, "
         f"{overall.flagged:.1%} flagged, {overall.error:.2%} error among the rest.\n"
     )
     if name not in fields.bounds:
@@ -301,8 +305,8 @@ def _card_text(
         f"misread, missed or made up) among this bundle's accepted fields at most "
         f"{field_target:.2%}, fields that a validator or segmentation flags anyway counted as "
         f"flagged. Measured there: "
-        f"this bundle {field.characters} fields, {field.flagged:.1%} flagged, "
-        f"{field.error:.2%} wrong among the rest; all bundles {together.characters} fields, "
+        f"this bundle {field.count} fields, {field.flagged:.1%} flagged, "
+        f"{field.error:.2%} wrong among the rest; all bundles {together.count} fields, "
         f"{together.flagged:.1%} flagged, {together.error:.2%} wrong among the rest.\n"
     )
 

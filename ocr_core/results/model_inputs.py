@@ -15,8 +15,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ocr_core.files import PNG_FAST, write_image
+
 TILE = 28
-PNG_FAST = [cv2.IMWRITE_PNG_COMPRESSION, 1]
 
 
 def sheet_of(crop: str) -> tuple[str, int]:
@@ -32,6 +33,18 @@ def input_sheet(tiles: Sequence[tuple[int, np.ndarray]]) -> np.ndarray:
     for index, image in tiles:
         sheet[:, index * TILE : (index + 1) * TILE] = image
     return sheet
+
+
+def write_sheet(run_dir: Path, tiles: Sequence[tuple[str, np.ndarray]]) -> None:
+    """Write one field's model inputs: (crop path, uint8 28x28 input) of each character.
+
+    Raises:
+        OutputError: the sheet could not be written.
+    """
+    if tiles:
+        sheet, _ = sheet_of(tiles[0][0])
+        placed = [(sheet_of(crop)[1], image) for crop, image in tiles]
+        write_image(run_dir / sheet, input_sheet(placed), PNG_FAST)
 
 
 def legacy_input_path(crop: str) -> str:

@@ -7,13 +7,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ocr_core.files import PNG_FAST
 from ocr_core.results.model_inputs import (
-    PNG_FAST,
-    input_sheet,
     legacy_input_path,
     model_input_source,
     read_model_input,
     sheet_of,
+    write_sheet,
 )
 
 
@@ -30,7 +30,7 @@ def test_each_character_is_read_back_from_its_fields_sheet(tmp_path: Path) -> No
     sheet, tile = sheet_of(crops[3])
     assert (sheet, tile) == ("crops/0001-form/p2-member_number.inputs.png", 3)
     (tmp_path / sheet).parent.mkdir(parents=True)
-    assert cv2.imwrite(str(tmp_path / sheet), input_sheet(list(inputs.items())), PNG_FAST)
+    write_sheet(tmp_path, [(crops[i], image) for i, image in inputs.items()])
     for i, crop in crops.items():
         # The bytes are those of the input written alone: the reviewed store names images by
         # their hash, so a crop confirmed twice is still one example.
