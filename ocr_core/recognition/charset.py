@@ -16,6 +16,9 @@ NAMED: Final[dict[str, str]] = {
     "letters": string.ascii_letters,
     "alnum": string.digits + string.ascii_letters,
 }
+# The letters whose two cases EMNIST ByMerge merges because written they look alike. A field
+# that allows both cases of one of them cannot tell which was meant, so it reads the upper case.
+LOOK_ALIKE: Final = frozenset("cijklmopsuvwxyz")
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,10 +29,45 @@ class Charset:
         classes: int (K,) indices of the bundle classes the field allows.
         reads_as: str (K,) what each allowed class is reported as (a merged class ``C`` reads
             as ``c`` in a field that allows only ``c``).
+        readings: str (R,) the distinct readings, in order of first appearance (R <= K).
+        columns: int (K,) each allowed class's index into ``readings``; classes that read
+            alike share one, and their probabilities add up.
     """
 
     classes: np.ndarray
     reads_as: np.ndarray
+    readings: np.ndarray
+    columns: np.ndarray
+
+    def merge(self, probs: np.ndarray) -> np.ndarray:
+        """Probabilities over ``classes`` (N, K) summed into ``readings`` (N, R)."""
+        if len(self.readings) == len(self.classes):
+            return probs
+        merged = np.zeros((probs.shape[0], len(self.readings)), probs.dtype)
+        for k, column in enumerate(self.columns):
+            merged[:, column] += probs[:, k]
+        return merged
+
+
+def both_cases(labels: tuple[str, ...]) -> bool:
+    """Whether a bundle's labels tell apart the two cases of look-alike letters (ByClass).
+
+    The 47-class space has both cases of a, b, d, ... but not of these, so it does not.
+    """
+    return any(c in labels and c.upper() in labels for c in LOOK_ALIKE)
+
+
+def _reading(label: str, labels: tuple[str, ...], allowed: set[str]) -> str | None:
+    """What one class reads as in a field allowing ``allowed``, or None when it is not allowed."""
+    if label in allowed:
+        reading = label
+    elif label.isupper() and label.lower() not in labels and label.lower() in allowed:
+        reading = label.lower()  # a merged class of the 47-class space in a lower-case field
+    else:
+        return None
+    if reading in LOOK_ALIKE and reading.upper() in allowed and reading.upper() in labels:
+        return reading.upper()  # both cases allowed and one can't tell them apart: one reading
+    return reading
 
 
 @lru_cache(maxsize=256)
@@ -39,7 +77,10 @@ def resolve_charset(labels: tuple[str, ...], charset: str | None) -> Charset:
     A class is allowed when its label is allowed. A merged upper-case class (``C`` when the
     labels have no ``c``) is also allowed when only its lower case is, and then reads as the lower
     case. So in the 47-class space an ``upper`` field reads the merged class as ``C`` and a
-    ``lower`` field as ``c``.
+    ``lower`` field as ``c``. In a space with both cases (62 classes), a field that allows both
+    cases of a look-alike letter (``LOOK_ALIKE``) reads both classes as the upper case, so
+    ``alnum`` and ``letters`` fields, and no charset at all, read as in the 47-class space, while
+    ``upper`` and ``lower`` fields tell ``l`` from ``I``.
 
     Args:
         labels: the bundle's class labels.
@@ -51,19 +92,17 @@ def resolve_charset(labels: tuple[str, ...], charset: str | None) -> Charset:
     Raises:
         ValueError: the charset allows none of the bundle's classes.
     """
-    if charset is None:
-        return Charset(np.arange(len(labels)), np.array(labels))
-    allowed = set(NAMED.get(charset, charset))
+    allowed = set(labels) if charset is None else set(NAMED.get(charset, charset))
     classes, reads_as = [], []
     for i, label in enumerate(labels):
-        if label in allowed:
+        reading = _reading(label, labels, allowed)
+        if reading is not None:
             classes.append(i)
-            reads_as.append(label)
-        elif label.isupper() and label.lower() not in labels and label.lower() in allowed:
-            classes.append(i)
-            reads_as.append(label.lower())
+            reads_as.append(reading)
     if not classes:
         raise ValueError(
             f"charset {charset!r} allows none of the model's classes ({''.join(labels)})"
         )
-    return Charset(np.array(classes), np.array(reads_as))
+    readings = list(dict.fromkeys(reads_as))
+    columns = [readings.index(r) for r in reads_as]
+    return Charset(np.array(classes), np.array(reads_as), np.array(readings), np.array(columns))

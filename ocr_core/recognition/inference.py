@@ -132,12 +132,12 @@ class Classifier:
             raise ValueError(f"threshold must be in [0, 1], not {threshold}")
         allowed = resolve_charset(self.labels, charset)
         logits = self.logits(images)[:, allowed.classes]
-        probs = softmax(logits, self.temperature)
+        probs = allowed.merge(softmax(logits, self.temperature))
         k = min(top_k, probs.shape[1])
         best = np.argsort(-probs, axis=1, kind="stable")[:, :k]
-        labels = np.full((len(probs), top_k), "", dtype=allowed.reads_as.dtype)
+        labels = np.full((len(probs), top_k), "", dtype=allowed.readings.dtype)
         top = np.zeros((len(probs), top_k), np.float64)
-        labels[:, :k] = allowed.reads_as[best]
+        labels[:, :k] = allowed.readings[best]
         top[:, :k] = np.take_along_axis(probs, best, axis=1)
         return Prediction(labels, top, top[:, 0] < limit)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -69,8 +70,24 @@ def build_model(num_classes: int, *, dense: int = 256, seed: int = 0) -> Any:
     return keras.Model(inputs, outputs, name="charnet")
 
 
-def compile_model(model: Any, *, steps_per_epoch: int, epochs: int, learning_rate: float) -> None:
-    """Compile with AdamW on a cosine schedule and cross-entropy on logits."""
+def compile_model(
+    model: Any,
+    *,
+    steps_per_epoch: int,
+    epochs: int,
+    learning_rate: float,
+    groups: list[list[int]] | None = None,
+) -> None:
+    """Compile with AdamW on a cosine schedule and cross-entropy on logits.
+
+    Args:
+        model: from ``build_model``.
+        steps_per_epoch: steps in one epoch.
+        epochs: epochs the learning rate decays over.
+        learning_rate: the peak learning rate.
+        groups: the classes that each target at or above the class count stands for (a letter
+            whose case is unknown: either case is right). None or empty: every target is a class.
+    """
     import keras
 
     schedule = keras.optimizers.schedules.CosineDecay(
@@ -78,11 +95,94 @@ def compile_model(model: Any, *, steps_per_epoch: int, epochs: int, learning_rat
         decay_steps=max(1, steps_per_epoch * epochs),
         alpha=0.02,
     )
+    classes = int(model.output_shape[-1])
     model.compile(
         optimizer=keras.optimizers.AdamW(learning_rate=schedule, weight_decay=1e-4),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        metrics=["accuracy"],
+        loss=EitherOf(classes, groups or []),
+        metrics=[EitherAccuracy(classes, groups or [])],
     )
+
+
+def _either_table(classes: int, groups: list[list[int]]) -> np.ndarray:
+    """float32 (classes + len(groups), classes): row t marks the classes that target t allows."""
+    table = np.zeros((classes + len(groups), classes), np.float32)
+    table[np.arange(classes), np.arange(classes)] = 1.0
+    for k, members in enumerate(groups):
+        table[classes + k, members] = 1.0
+    return table
+
+
+def _allowed(table: Any, y_true: Any) -> Any:
+    import tensorflow as tf
+
+    return tf.gather(table, tf.reshape(tf.cast(y_true, tf.int32), [-1]))
+
+
+class _Either:
+    """Keras-serialisable settings of the partial-label loss and metric."""
+
+    def __init__(self, classes: int, groups: list[list[int]]) -> None:
+        self.classes, self.groups = classes, [list(map(int, g)) for g in groups]
+        self.table = _either_table(classes, self.groups)
+
+    def either_config(self) -> dict[str, Any]:
+        return {"classes": self.classes, "groups": self.groups}
+
+
+@cache
+def training_objects() -> tuple[type, type]:
+    """The partial-label loss and metric classes, registered with Keras.
+
+    Defined on first use, so that importing this module does not import Keras; a checkpoint
+    compiled with them loads only after this has run.
+    """
+    import keras
+    import tensorflow as tf
+
+    @keras.saving.register_keras_serializable(package="digitise")
+    class EitherOfLoss(keras.losses.Loss, _Either):
+        """Cross-entropy of the classes a target allows: -log of their summed probability."""
+
+        def __init__(self, classes: int, groups: list[list[int]], **kwargs: Any) -> None:
+            keras.losses.Loss.__init__(self, **{"name": "either_of", **kwargs})
+            _Either.__init__(self, classes, groups)
+
+        def call(self, y_true: Any, y_pred: Any) -> Any:
+            allowed = _allowed(self.table, y_true)
+            kept = tf.where(allowed > 0, y_pred, tf.fill(tf.shape(y_pred), -1e9))
+            return tf.reduce_logsumexp(y_pred, -1) - tf.reduce_logsumexp(kept, -1)
+
+        def get_config(self) -> dict[str, Any]:
+            return {**keras.losses.Loss.get_config(self), **self.either_config()}
+
+    @keras.saving.register_keras_serializable(package="digitise")
+    class EitherAccuracyMetric(keras.metrics.MeanMetricWrapper, _Either):
+        """Share of images whose top class is one their target allows."""
+
+        def __init__(self, classes: int, groups: list[list[int]], **kwargs: Any) -> None:
+            _Either.__init__(self, classes, groups)
+            table = self.table
+
+            def hit(y_true: Any, y_pred: Any) -> Any:
+                top = tf.one_hot(tf.argmax(y_pred, -1), tf.shape(y_pred)[-1])
+                return tf.reduce_sum(_allowed(table, y_true) * top, -1)
+
+            keras.metrics.MeanMetricWrapper.__init__(self, hit, **{"name": "accuracy", **kwargs})
+
+        def get_config(self) -> dict[str, Any]:
+            return {"name": self.name, "dtype": self.dtype, **self.either_config()}
+
+    return EitherOfLoss, EitherAccuracyMetric
+
+
+def EitherOf(classes: int, groups: list[list[int]]) -> Any:
+    """The partial-label loss: a target of a group is right in any of its classes."""
+    return training_objects()[0](classes, groups)
+
+
+def EitherAccuracy(classes: int, groups: list[list[int]]) -> Any:
+    """Accuracy where a target of a group is hit by any of its classes."""
+    return training_objects()[1](classes, groups)
 
 
 def _distort(images: Any, seed: Any, aug: Augmentation) -> Any:

@@ -12,6 +12,7 @@ from typing import Final
 import numpy as np
 
 from ocr_core.errors import ConfigurationError, InputFileError
+from ocr_core.recognition.charset import LOOK_ALIKE, both_cases
 from ocr_core.recognition.normalise import frame_characters
 from ocr_core.training.datasets import emnist_upright, read_idx, read_mapping
 
@@ -21,7 +22,11 @@ DIGITS: Final = tuple(string.digits)
 # EMNIST Balanced / ByMerge: 15 letters whose cases look alike are merged into the upper case.
 LOWER_KEPT: Final = tuple("abdefghnqrt")
 ALNUM47: Final = DIGITS + tuple(string.ascii_uppercase) + LOWER_KEPT
-BUNDLE_LABELS: Final[dict[str, tuple[str, ...]]] = {"digits": DIGITS, "alnum": ALNUM47}
+# EMNIST ByClass: both cases of every letter. The alnum bundle learns these, so that a field of
+# one case tells a written ``l`` from ``I``; fields of both cases read look-alikes as in ByMerge
+# (``ocr_core.recognition.charset``).
+ALNUM62: Final = DIGITS + tuple(string.ascii_uppercase) + tuple(string.ascii_lowercase)
+BUNDLE_LABELS: Final[dict[str, tuple[str, ...]]] = {"digits": DIGITS, "alnum": ALNUM62}
 EMNIST_VARIANTS: Final = ("balanced", "byclass", "bymerge", "digits", "letters", "mnist")
 POOL_SPLITS: Final = ("train", "val", "test")
 # MNIST train images held back for early stopping, calibration and the threshold. The slice is
@@ -37,7 +42,8 @@ class CharacterSet:
 
     Attributes:
         images: uint8 (N, 28, 28), upright, white ink on black, framed by the contract.
-        targets: int32 (N,), index into ``labels``.
+        targets: int32 (N,), index into ``labels``; in a train set, ``len(labels) + k`` is a
+            letter whose case is unknown, right in either case (``either_case_groups``).
         labels: the bundle's class labels.
         sources: what the images came from, e.g. ``("mnist/train[-val]", "emnist-pool/train")``.
     """
@@ -255,11 +261,14 @@ def _train_and_val(
     """The train and val sets of ``build_sets``, in the bundle's label space."""
     images, chars = load_mnist(datasets_dir, "train")
     held = mnist_val_mask(len(images))
+    space = pool_space(labels)
     train = [
         _make_set(images[~held], chars[~held], labels, "mnist/train[-val]"),
-        _make_set(*load_pool(datasets_dir, "train"), labels, "emnist/pool/train"),
+        _make_set(*load_pool(datasets_dir, "train", space), labels, "emnist/pool/train"),
     ]
-    official = "balanced" if bundle == "alnum" else "digits"
+    if space == 62:
+        train.append(_either_case_set(datasets_dir, labels))
+    official = {47: "balanced", 62: "byclass"}[space] if bundle == "alnum" else "digits"
     if find_official_emnist(datasets_dir, official, "train") is not None:
         # Only official *train* files: the pool was cut from the official test files.
         train.append(
@@ -267,9 +276,39 @@ def _train_and_val(
         )
     val = [
         _make_set(images[held], chars[held], labels, "mnist/train[val]"),
-        _make_set(*load_pool(datasets_dir, "val"), labels, "emnist/pool/val"),
+        _make_set(*load_pool(datasets_dir, "val", space), labels, "emnist/pool/val"),
     ]
     return concat(train), concat(val)
+
+
+def either_case_groups(labels: tuple[str, ...]) -> list[list[int]]:
+    """What a train target at ``len(labels) + k`` stands for: both cases of a look-alike letter.
+
+    The pool's letters whose case is unknown are trained so, either case right
+    (``ocr_core.recognition.model.compile_model``); none where the labels merge the cases.
+    """
+    if not both_cases(labels):
+        return []
+    return [[labels.index(c.upper()), labels.index(c)] for c in sorted(LOOK_ALIKE)]
+
+
+def _either_case_set(datasets_dir: Path, labels: tuple[str, ...]) -> CharacterSet:
+    """The pool's train letters whose case is unknown, each with its letter's group target."""
+    images, chars = load_pool(datasets_dir, "train", 62)
+    _, merged = load_pool(datasets_dir, "train", 47)
+    unknown = (chars == "") & np.isin(np.char.lower(merged), sorted(LOOK_ALIKE))
+    letters = {c: len(labels) + k for k, c in enumerate(sorted(LOOK_ALIKE))}
+    targets = np.array([letters[c.lower()] for c in merged[unknown].tolist()], np.int32)
+    return CharacterSet(images[unknown], targets, labels, ("emnist/pool/train, case unknown",))
+
+
+def pool_space(labels: tuple[str, ...]) -> int:
+    """The EMNIST pool labels (47 or 62) that a bundle learns from: 62 when it has both cases.
+
+    In the 62-class space the pool's images whose case is unknown (merged letters such as c/C
+    from the ByMerge source) have no label and are left out.
+    """
+    return 62 if both_cases(labels) else 47
 
 
 def build_sets(
@@ -281,7 +320,9 @@ def build_sets(
     EMNIST ``balanced`` (alnum) or ``digits`` (digits) train split when present. ``val``: the
     held-back MNIST slice and the pool's val split. ``test_mnist`` and ``test_pool``: the MNIST
     test set and the pool's test split, for reporting only. Each is restricted to the bundle's
-    label space.
+    label space. A bundle with both cases also gets ``test_pool_all``: the whole test split in
+    the 47-class space, measured as its readings with no charset (``evaluate``), so that its
+    figures compare with a 47-class bundle's.
 
     Args:
         datasets_dir: folder holding ``mnist/`` and ``emnist/``.
@@ -290,7 +331,7 @@ def build_sets(
         limit: keep at most this many images per set (seeded sample), for quick runs.
 
     Returns:
-        Sets named ``train``, ``val``, ``test_mnist``, ``test_pool``.
+        Sets named ``train``, ``val``, ``test_mnist``, ``test_pool`` (and ``test_pool_all``).
 
     Raises:
         ConfigurationError: the datasets folder is missing.
@@ -308,8 +349,13 @@ def build_sets(
         "train": train,
         "val": val,
         "test_mnist": _make_set(*load_mnist(datasets_dir, "test"), labels, "mnist/t10k"),
-        "test_pool": _make_set(*load_pool(datasets_dir, "test"), labels, "emnist/pool/test"),
+        "test_pool": _make_set(
+            *load_pool(datasets_dir, "test", pool_space(labels)), labels, "emnist/pool/test"
+        ),
     }
+    if pool_space(labels) == 62:
+        all_test = load_pool(datasets_dir, "test", 47)
+        sets["test_pool_all"] = _make_set(*all_test, ALNUM47, "emnist/pool/test (47)")
     if limit is not None:
         rng = np.random.default_rng(seed)
         sets = {

@@ -12,7 +12,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
+import numpy as np
+
 from ocr_core.errors import ConfigurationError
+from ocr_core.recognition.bundle import META_FILE
 from ocr_core.recognition.bundle import model_path as bundle_model
 from ocr_core.recognition.model import (
     Augmentation,
@@ -20,8 +23,10 @@ from ocr_core.recognition.model import (
     compile_model,
     eval_dataset,
     train_dataset,
+    training_objects,
 )
 from ocr_core.settings import load_settings
+from ocr_core.training.corpus import either_case_groups
 from ocr_core.training.options import default
 
 log = logging.getLogger(__name__)
@@ -245,11 +250,14 @@ def _checkpointer(
     return Checkpoint()
 
 
-def load_initial_model(path: Path, classes: int) -> Any:
+def load_initial_model(path: Path, labels: tuple[str, ...]) -> Any:
     """Load the model that a fine-tuning run starts from: a bundle folder or a ``.keras`` file.
 
+    A bundle whose classes merge cases that ``labels`` tell apart (47 classes, to 62) is widened
+    (``widen``).
+
     Raises:
-        ConfigurationError: no such model, or one with another number of classes.
+        ConfigurationError: no such model, or one whose classes do not lead to ``labels``.
     """
     import keras
 
@@ -259,25 +267,60 @@ def load_initial_model(path: Path, classes: int) -> Any:
             "no model to start from", path=model_path, remedy="Pass a bundle folder to --init-from"
         )
     model = keras.models.load_model(model_path, compile=False)
-    if model.output_shape[-1] != classes:
-        raise ConfigurationError(
-            f"the model to start from has {model.output_shape[-1]} classes, not {classes}",
-            path=model_path,
-            remedy="Start a digits bundle from a digits bundle, alnum from alnum",
-        )
     log.info("starting from the weights of %s", model_path)
-    return model
+    if model.output_shape[-1] == len(labels):
+        return model
+    meta = path / META_FILE
+    old = tuple(json.loads(meta.read_text())["labels"]) if meta.is_file() else ()
+    if len(old) == model.output_shape[-1] and all(c in old or c.upper() in old for c in labels):
+        log.info("widening its %d classes to %d", len(old), len(labels))
+        return widen(model, old, labels)
+    raise ConfigurationError(
+        f"the model to start from has {model.output_shape[-1]} classes, not {len(labels)}",
+        path=model_path,
+        remedy="Start a digits bundle from a digits bundle, alnum from alnum",
+    )
 
 
-def _starting_model(folder: Path, config: TrainConfig, state: RunState, classes: int) -> Any:
-    """The model a run goes on with: its last checkpoint, the model to fine-tune, or a new one."""
+def widen(model: Any, old: tuple[str, ...], labels: tuple[str, ...]) -> Any:
+    """A model over ``labels`` with the weights of one over ``old``, whose classes merge cases.
+
+    Each new class starts from its own old class or from the merged one (``c`` from ``C``). The
+    classes sharing an old class split its probability evenly, so the widened model reads, case
+    merged, what the old one read.
+    """
+    source = np.array([old.index(c) if c in old else old.index(c.upper()) for c in labels])
+    shares = np.bincount(source, minlength=len(old))[source]
+    *body, kernel, bias = model.get_weights()
+    wide = build_model(len(labels), dense=kernel.shape[0])
+    wide.set_weights([*body, kernel[:, source], bias[source] - np.log(shares)])
+    return wide
+
+
+def _starting_model(
+    folder: Path, config: TrainConfig, state: RunState, labels: tuple[str, ...], steps: int
+) -> Any:
+    """The compiled model a run goes on with.
+
+    Its last checkpoint, the model to fine-tune, or a new one.
+    """
     import keras
 
     if state.epoch > 0:
+        training_objects()  # the checkpoint was compiled with them
         return keras.models.load_model(folder / LAST_MODEL)
     if config.init_from is not None:
-        return load_initial_model(Path(config.init_from), classes)
-    return build_model(classes, seed=config.seed)
+        model = load_initial_model(Path(config.init_from), labels)
+    else:
+        model = build_model(len(labels), seed=config.seed)
+    compile_model(
+        model,
+        steps_per_epoch=steps,
+        epochs=config.epochs,
+        learning_rate=config.learning_rate,
+        groups=either_case_groups(labels),
+    )
+    return model
 
 
 def fit(
@@ -309,7 +352,6 @@ def fit(
     if state.epoch == 0:
         state.reviewed_rows = reviewed_rows
     train, val = sets["train"], sets["val"]
-    model = _starting_model(folder, config, state, len(train.labels))
     stream, steps = train_dataset(
         train.images,
         train.targets,
@@ -319,10 +361,7 @@ def fit(
         epochs=config.epochs,
         augmentation=Augmentation() if config.augment else None,
     )
-    if state.epoch == 0:
-        compile_model(
-            model, steps_per_epoch=steps, epochs=config.epochs, learning_rate=config.learning_rate
-        )
+    model = _starting_model(folder, config, state, train.labels, steps)
     if not state.finished:
         log.info("training on %d images, %d steps per epoch", len(train), steps)
         model.fit(

@@ -1,7 +1,8 @@
+import numpy as np
 import pytest
 
 from ocr_core.recognition.charset import resolve_charset
-from ocr_core.training.corpus import ALNUM47, DIGITS
+from ocr_core.training.corpus import ALNUM47, ALNUM62, DIGITS
 
 
 def readings(charset: str | None, labels: tuple[str, ...] = ALNUM47) -> dict[str, str]:
@@ -30,3 +31,26 @@ def test_literal_charsets() -> None:
 def test_charset_allowing_nothing_is_an_error() -> None:
     with pytest.raises(ValueError, match="allows none"):
         resolve_charset(DIGITS, "upper")
+
+
+def test_a_space_of_both_cases_reads_look_alikes_as_one_where_both_are_allowed() -> None:
+    upper = readings("upper", ALNUM62)
+    assert len(upper) == 26 and "l" not in upper and upper["I"] == "I"
+    lower = readings("lower", ALNUM62)
+    assert len(lower) == 26 and lower["l"] == "l" and lower["c"] == "c" and "C" not in lower
+    # Both cases allowed: a look-alike's two classes are one reading, the upper case, as in
+    # the 47-class space; letters whose cases differ keep both.
+    alnum = resolve_charset(ALNUM62, "alnum")
+    assert len(alnum.classes) == 62 and tuple(alnum.readings) == ALNUM47
+    both = readings("letters", ALNUM62)
+    assert both["c"] == both["C"] == "C" and both["l"] == "L" and both["a"] == "a"
+    assert tuple(resolve_charset(ALNUM62, None).readings) == ALNUM47
+    assert readings("Cc", ALNUM62) == {"C": "C", "c": "C"}
+
+
+def test_merge_adds_the_probabilities_of_classes_read_alike() -> None:
+    view = resolve_charset(ALNUM62, "Cca")
+    probs = np.array([[0.3, 0.2, 0.5]])  # over C, a, c in the order of the labels
+    assert [ALNUM62[c] for c in view.classes] == ["C", "a", "c"]
+    np.testing.assert_allclose(view.merge(probs), [[0.8, 0.2]])
+    assert view.readings.tolist() == ["C", "a"]

@@ -11,7 +11,7 @@ import pytest
 from ocr_core import Classifier, Prediction, load_classifier
 from ocr_core.errors import ModelError
 from ocr_core.recognition.normalise import CONTRACT
-from ocr_core.training.corpus import ALNUM47
+from ocr_core.training.corpus import ALNUM47, ALNUM62
 
 
 def test_import_is_cheap() -> None:
@@ -85,6 +85,24 @@ def test_charset_masks_renormalises_and_maps_merged_classes() -> None:
     np.testing.assert_allclose(lower.probs[0, :2], (np.exp(z) / np.exp(z).sum())[:2])
     assert clf.predict(one, charset="digits").labels[0, 0] == "0"
     assert clf.predict(one, charset="0a").labels[0].tolist() == ["0", "a", ""]
+
+
+def test_a_field_of_both_cases_adds_up_a_look_alikes_two_classes() -> None:
+    logits = np.full(62, -10.0)
+    for char, value in (("C", 3.0), ("c", 3.0), ("0", 3.5), ("l", 1.0)):
+        logits[ALNUM62.index(char)] = value
+    meta = {"name": "x", "labels": list(ALNUM62), "contract": CONTRACT}
+    clf = Classifier(
+        Path("x"), FixedLogits(logits.tolist()), {**meta, "temperature": 1.0, "threshold": 0.5}
+    )
+    one = np.zeros((1, 28, 28), np.uint8)
+    # c and C are one reading, C, whose probability is theirs together: it beats the 0.
+    both = clf.predict(one)
+    z = np.exp([3.0, 3.0, 3.5, 1.0])
+    assert both.labels[0].tolist() == ["C", "0", "L"]
+    np.testing.assert_allclose(both.probs[0, 0], (z[0] + z[1]) / z.sum(), rtol=1e-4)
+    assert clf.predict(one, charset="lower").labels[0, :2].tolist() == ["c", "l"]
+    assert clf.predict(one, charset="upper").labels[0, 0] == "C"
 
 
 def test_missing_folder_names_the_path(tmp_path: Path) -> None:

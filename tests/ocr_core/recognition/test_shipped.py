@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from ocr_core import load_classifier
+from ocr_core.recognition.charset import NAMED
 from ocr_core.recognition.normalise import CONTRACT
 from ocr_core.training.datasets import emnist_upright, read_idx, read_mapping
 
@@ -56,6 +57,24 @@ def test_alnum_bundle_on_real_test_data(datasets_dir: Path) -> None:
     digits = np.char.isdigit(chars)
     in_field = clf.predict(images[digits], charset="digits", top_k=1)
     assert (in_field.labels[:, 0] == chars[digits]).mean() >= 0.985
-    upper = np.char.isupper(chars)
-    in_field = clf.predict(images[upper], charset="upper", top_k=1)
-    assert (in_field.labels[:, 0] == chars[upper]).mean() >= 0.9
+
+
+def test_alnum_bundle_tells_the_case_in_a_field_of_one_case(datasets_dir: Path) -> None:
+    # The written bar: upper-case I in an upper field, lower-case l in a lower one (a 47-class
+    # bundle merges l into L, so it read many a written I as L).
+    clf = load_classifier(MODELS / "alnum")
+    folder = datasets_dir / "emnist"
+    images = emnist_upright(read_idx(folder / "pool/emnist-pool-test-images-idx3-ubyte.gz"))
+    labels = read_idx(folder / "pool/emnist-pool-test-labels62-idx1-ubyte.gz")
+    mapping = read_mapping(folder / "emnist-byclass-mapping.txt")
+    chars = np.array([mapping.get(int(i), "") for i in labels])
+    for charset, wanted, least in (("upper", "I", 0.9), ("lower", "l", 0.85)):
+        mask = chars == wanted
+        read = clf.predict(images[mask], charset=charset, top_k=1).labels[:, 0]
+        assert mask.sum() > 100 and (read == wanted).mean() >= least, charset
+    # Every letter of known case, read in a field of its case (the 47-class bundle: 96.4% and
+    # 94.9%).
+    for charset, least in (("upper", 0.97), ("lower", 0.95)):
+        mask = np.isin(chars, list(NAMED[charset]))
+        read = clf.predict(images[mask], charset=charset, top_k=1).labels[:, 0]
+        assert (read == chars[mask]).mean() >= least, charset

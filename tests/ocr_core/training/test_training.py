@@ -12,7 +12,7 @@ import pytest
 
 from ocr_core import load_classifier
 from ocr_core.errors import ConfigurationError
-from ocr_core.training.corpus import build_sets
+from ocr_core.training.corpus import ALNUM47, ALNUM62, build_sets
 from ocr_core.training.crop_file import write_crop_file
 from ocr_core.training.fitting import load_initial_model
 from ocr_core.training.train import STATE_FILE, TrainConfig, main, train_bundle
@@ -41,7 +41,7 @@ def test_trains_one_epoch_end_to_end(
     tiny_datasets: Path, tmp_path: Path, reviewer: Reviewer, char_drawer: Drawer
 ) -> None:
     reviewed = tmp_path / "reviewed"
-    chars = list("0123456789cAb")  # c: a merged letter, trained as C
+    chars = list("0123456789cAb")  # c: a look-alike letter, its own class in 62
     assert reviewer(reviewed, tmp_path / "run", char_drawer(chars, 7), chars) == 13
     out = train_bundle(config(tiny_datasets, tmp_path, reviewed=reviewed))
     for name in (
@@ -148,7 +148,7 @@ def test_fine_tunes_a_bundle_in_place_on_form_crops(
     made = {"pages": 1, "seed": 9, "handwriting": "train split"}
     crops = write_crop_file(tmp_path / "crops.npz", char_drawer(chars, 3), np.array(chars), made)
     # Training starts from the bundle's own weights.
-    start = load_initial_model(digits, 10).get_weights()
+    start = load_initial_model(digits, tuple("0123456789")).get_weights()
     assert all(np.array_equal(a, b) for a, b in zip(start, before, strict=True))
 
     tune = config(
@@ -193,7 +193,7 @@ def test_fine_tunes_a_bundle_in_place_on_form_crops(
     assert "--bundle digits-forms" not in card and card.count("--bundle digits ") == 3
     assert f"--out {digits}" in card and "--out data/models/digits-forms" in card
 
-    with pytest.raises(ConfigurationError, match="has 10 classes, not 47"):
+    with pytest.raises(ConfigurationError, match="has 10 classes, not 62"):
         train_bundle(
             config(tiny_datasets, tmp_path, init_from=digits, checkpoint_dir=tmp_path / "c")
         )
@@ -255,3 +255,21 @@ def test_cli_resumes_after_a_kill(tiny_datasets: Path, tmp_path: Path) -> None:
     assert len(trained) == 8 - done  # only the remaining epochs were trained
     meta = json.loads((tmp_path / "digits" / "bundle.json").read_text())
     assert meta["training"]["epochs_run"] == 8
+
+
+def test_a_47_class_bundle_is_widened_to_both_cases_reading_the_same(tmp_path: Path) -> None:
+    from ocr_core.recognition.calibration import softmax
+    from ocr_core.recognition.charset import resolve_charset
+    from tests.ocr_core.conftest import write_tiny_bundle
+
+    old = write_tiny_bundle(tmp_path / "old", ALNUM47)
+    wide = load_initial_model(old, ALNUM62)
+    assert wide.output_shape[-1] == 62
+    images = np.random.default_rng(0).integers(0, 256, (4, 28, 28, 1)).astype(np.float32)
+    before = softmax(np.asarray(load_initial_model(old, ALNUM47)(images, training=False)))
+    after = softmax(np.asarray(wide(images, training=False)))
+    # Read with no charset, case merged, it reads what the 47-class model read.
+    np.testing.assert_allclose(resolve_charset(ALNUM62, None).merge(after), before, atol=1e-5)
+    # c and C split C's probability evenly.
+    c, big = ALNUM62.index("c"), ALNUM62.index("C")
+    np.testing.assert_allclose(after[:, c], after[:, big], rtol=1e-5)

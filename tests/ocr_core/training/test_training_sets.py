@@ -8,6 +8,7 @@ from ocr_core.errors import ConfigurationError, InputFileError
 from ocr_core.recognition.normalise import conforming
 from ocr_core.training.corpus import (
     ALNUM47,
+    ALNUM62,
     build_sets,
     load_emnist,
     load_mnist,
@@ -76,7 +77,20 @@ def test_build_sets_holds_back_val_and_restricts_labels(tiny_datasets: Path) -> 
         len(sets["train"]) + len(sets["val"]) - len(load_pool(tiny_datasets, "val")[0]) < 400 + 120
     )
     alnum = build_sets(tiny_datasets, "alnum", limit=50)
-    assert all(len(s) <= 50 for s in alnum.values()) and alnum["val"].labels == ALNUM47
+    assert all(len(s) <= 50 for s in alnum.values()) and alnum["val"].labels == ALNUM62
+    assert alnum["test_pool_all"].labels == ALNUM47
+
+
+def test_a_bundle_of_both_cases_learns_only_letters_whose_case_is_known(
+    tiny_datasets: Path,
+) -> None:
+    sets = build_sets(tiny_datasets, "alnum")
+    images, chars = load_pool(tiny_datasets, "test", 62)
+    known = chars != ""
+    assert (~known).sum() > 0 and len(sets["test_pool"]) == known.sum()
+    assert [ALNUM62[t] for t in sets["test_pool"].targets] == chars[known].tolist()
+    # The whole split, case merged, for figures that compare with a 47-class bundle's.
+    assert len(sets["test_pool_all"]) == len(images)
 
 
 def test_every_seed_holds_back_the_same_val_slice(tiny_datasets: Path) -> None:
