@@ -27,15 +27,14 @@ class Charset:
 
     Attributes:
         classes: int (K,) indices of the bundle classes the field allows.
-        reads_as: str (K,) what each allowed class is reported as (a merged class ``C`` reads
-            as ``c`` in a field that allows only ``c``).
-        readings: str (R,) the distinct readings, in order of first appearance (R <= K).
+        readings: str (R,) what the allowed classes are reported as, each once, in order of
+            first appearance (R <= K). A merged class ``C`` reads as ``c`` in a field that
+            allows only ``c``.
         columns: int (K,) each allowed class's index into ``readings``; classes that read
             alike share one, and their probabilities add up.
     """
 
     classes: np.ndarray
-    reads_as: np.ndarray
     readings: np.ndarray
     columns: np.ndarray
 
@@ -105,4 +104,4 @@ def resolve_charset(labels: tuple[str, ...], charset: str | None) -> Charset:
         )
     readings = list(dict.fromkeys(reads_as))
     columns = [readings.index(r) for r in reads_as]
-    return Charset(np.array(classes), np.array(reads_as), np.array(readings), np.array(columns))
+    return Charset(np.array(classes), np.array(readings), np.array(columns))

@@ -27,6 +27,8 @@ ALNUM47: Final = DIGITS + tuple(string.ascii_uppercase) + LOWER_KEPT
 # (``ocr_core.recognition.charset``).
 ALNUM62: Final = DIGITS + tuple(string.ascii_uppercase) + tuple(string.ascii_lowercase)
 BUNDLE_LABELS: Final[dict[str, tuple[str, ...]]] = {"digits": DIGITS, "alnum": ALNUM62}
+# The letters that a train target of unknown case, ``len(labels) + k``, stands for: k indexes this.
+EITHER_CASE: Final = tuple(sorted(LOOK_ALIKE))
 EMNIST_VARIANTS: Final = ("balanced", "byclass", "bymerge", "digits", "letters", "mnist")
 POOL_SPLITS: Final = ("train", "val", "test")
 # MNIST train images held back for early stopping, calibration and the threshold. The slice is
@@ -264,10 +266,8 @@ def _train_and_val(
     space = pool_space(labels)
     train = [
         _make_set(images[~held], chars[~held], labels, "mnist/train[-val]"),
-        _make_set(*load_pool(datasets_dir, "train", space), labels, "emnist/pool/train"),
+        *_pool_train(datasets_dir, labels, space),
     ]
-    if space == 62:
-        train.append(_either_case_set(datasets_dir, labels))
     official = {47: "balanced", 62: "byclass"}[space] if bundle == "alnum" else "digits"
     if find_official_emnist(datasets_dir, official, "train") is not None:
         # Only official *train* files: the pool was cut from the official test files.
@@ -282,31 +282,38 @@ def _train_and_val(
 
 
 def either_case_groups(labels: tuple[str, ...]) -> list[list[int]]:
-    """What a train target at ``len(labels) + k`` stands for: both cases of a look-alike letter.
+    """What a train target at ``len(labels) + k`` stands for: both cases of ``EITHER_CASE[k]``.
 
     The pool's letters whose case is unknown are trained so, either case right
     (``ocr_core.recognition.model.compile_model``); none where the labels merge the cases.
     """
     if not both_cases(labels):
         return []
-    return [[labels.index(c.upper()), labels.index(c)] for c in sorted(LOOK_ALIKE)]
+    return [[labels.index(c.upper()), labels.index(c)] for c in EITHER_CASE]
 
 
-def _either_case_set(datasets_dir: Path, labels: tuple[str, ...]) -> CharacterSet:
-    """The pool's train letters whose case is unknown, each with its letter's group target."""
-    images, chars = load_pool(datasets_dir, "train", 62)
-    _, merged = load_pool(datasets_dir, "train", 47)
-    unknown = (chars == "") & np.isin(np.char.lower(merged), sorted(LOOK_ALIKE))
-    letters = {c: len(labels) + k for k, c in enumerate(sorted(LOOK_ALIKE))}
-    targets = np.array([letters[c.lower()] for c in merged[unknown].tolist()], np.int32)
-    return CharacterSet(images[unknown], targets, labels, ("emnist/pool/train, case unknown",))
+def _pool_train(datasets_dir: Path, labels: tuple[str, ...], space: int) -> list[CharacterSet]:
+    """The pool's train split: images of known case, then the letters of unknown case.
+
+    The latter only in the 62-class space, each with its letter's ``either_case_groups`` target.
+    """
+    images, chars = load_pool(datasets_dir, "train", space)
+    sets = [_make_set(images, chars, labels, "emnist/pool/train")]
+    if space == 62:
+        merged = np.char.lower(load_pool(datasets_dir, "train", 47)[1])
+        unknown = (chars == "") & np.isin(merged, EITHER_CASE)
+        targets = len(labels) + np.searchsorted(np.array(EITHER_CASE), merged[unknown])
+        source = "emnist/pool/train, case unknown"
+        sets.append(CharacterSet(images[unknown], targets.astype(np.int32), labels, (source,)))
+    return sets
 
 
 def pool_space(labels: tuple[str, ...]) -> int:
     """The EMNIST pool labels (47 or 62) that a bundle learns from: 62 when it has both cases.
 
     In the 62-class space the pool's images whose case is unknown (merged letters such as c/C
-    from the ByMerge source) have no label and are left out.
+    from the ByMerge source) have no label: val and the test sets leave them out, and train
+    takes them as either case (``either_case_groups``).
     """
     return 62 if both_cases(labels) else 47
 

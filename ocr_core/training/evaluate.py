@@ -189,6 +189,7 @@ def evaluate(model: Any, sets: dict[str, CharacterSet], *, max_error: float) -> 
         metrics[name], curves[name] = measure(
             logits[name], s.targets, s.labels, bundle, temperature, threshold
         )
+        # Confusions once per test image: test_pool_all holds test_pool's images too.
         if name.startswith("test") and not (name == "test_pool" and "test_pool_all" in sets):
             probs, targets, readings = in_readings(
                 softmax(logits[name]), s.targets, s.labels, bundle

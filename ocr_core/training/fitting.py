@@ -272,9 +272,9 @@ def load_initial_model(path: Path, labels: tuple[str, ...]) -> Any:
         return model
     meta = path / META_FILE
     old = tuple(json.loads(meta.read_text())["labels"]) if meta.is_file() else ()
-    if len(old) == model.output_shape[-1] and all(c in old or c.upper() in old for c in labels):
+    if len(old) == model.output_shape[-1] and (source := _merged_source(old, labels)):
         log.info("widening its %d classes to %d", len(old), len(labels))
-        return widen(model, old, labels)
+        return widen(model, old, source)
     raise ConfigurationError(
         f"the model to start from has {model.output_shape[-1]} classes, not {len(labels)}",
         path=model_path,
@@ -282,17 +282,25 @@ def load_initial_model(path: Path, labels: tuple[str, ...]) -> Any:
     )
 
 
-def widen(model: Any, old: tuple[str, ...], labels: tuple[str, ...]) -> Any:
-    """A model over ``labels`` with the weights of one over ``old``, whose classes merge cases.
+def _merged_source(old: tuple[str, ...], labels: tuple[str, ...]) -> list[int]:
+    """Each label's class among ``old``: its own, or the merged one (``c`` in ``C``).
 
-    Each new class starts from its own old class or from the merged one (``c`` from ``C``). The
-    classes sharing an old class split its probability evenly, so the widened model reads, case
-    merged, what the old one read.
+    Empty when some label has neither.
     """
-    source = np.array([old.index(c) if c in old else old.index(c.upper()) for c in labels])
+    if not all(c in old or c.upper() in old for c in labels):
+        return []
+    return [old.index(c) if c in old else old.index(c.upper()) for c in labels]
+
+
+def widen(model: Any, old: tuple[str, ...], source: list[int]) -> Any:
+    """A model whose class i starts from class ``source[i]`` of ``model`` (over ``old``).
+
+    The classes sharing an old class split its probability evenly, so the widened model reads,
+    case merged, what the old one read.
+    """
     shares = np.bincount(source, minlength=len(old))[source]
     *body, kernel, bias = model.get_weights()
-    wide = build_model(len(labels), dense=kernel.shape[0])
+    wide = build_model(len(source), dense=kernel.shape[0])
     wide.set_weights([*body, kernel[:, source], bias[source] - np.log(shares)])
     return wide
 

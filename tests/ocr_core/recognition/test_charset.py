@@ -7,7 +7,8 @@ from ocr_core.training.corpus import ALNUM47, ALNUM62, DIGITS
 
 def readings(charset: str | None, labels: tuple[str, ...] = ALNUM47) -> dict[str, str]:
     allowed = resolve_charset(labels, charset)
-    return {labels[c]: r for c, r in zip(allowed.classes, allowed.reads_as, strict=True)}
+    reads_as = allowed.readings[allowed.columns]
+    return {labels[c]: r for c, r in zip(allowed.classes, reads_as, strict=True)}
 
 
 def test_named_charsets_in_the_47_class_space() -> None:
