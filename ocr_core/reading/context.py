@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ocr_core.errors import OutputError
 from ocr_core.reading.recognisers import AUTO, Recognisers, load_recognisers
+from ocr_core.reading.segmenter import start_workers
 from ocr_core.settings import Settings
 from segmentation import load_templates
 from segmentation.records import Template
@@ -115,6 +116,7 @@ def open_run(
     """
     if threshold is None:  # the run's own threshold wins over the setting
         threshold = settings.review_threshold
+    start_workers()  # they start on the other core while the models load
     recognisers = load_recognisers(str(settings.models_dir), model, threshold)
     paths = template_paths(templates, template_free, settings.templates_dir)
     load_template_set(paths)

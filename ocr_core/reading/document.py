@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -15,11 +14,11 @@ from ocr_core.files import PNG_FAST, make_dir, safe_name, write_image
 from ocr_core.reading.choices import listed_field
 from ocr_core.reading.fields import (
     assemble_value,
-    decode_field,
+    rules_of,
     uncertain_by_field,
     validate_value,
 )
-from ocr_core.reading.lattice import one_character, read_cut
+from ocr_core.reading.page import Readings, read_page
 from ocr_core.reading.recognisers import Recognisers
 from ocr_core.reading.segmenter import segment
 from ocr_core.reading.ticks import mark_rows
@@ -80,70 +79,6 @@ def _save_crop(page: np.ndarray, box: tuple[int, int, int, int], turns: int, pat
     ]
     if region.size:
         write_image(path, np.ascontiguousarray(np.rot90(region, turns)), PNG_FAST)
-
-
-Readings = dict[tuple[int, int], CharReading]  # (field position, crop position) -> reading
-
-
-def read_page(result: PageResult, recognisers: Recognisers) -> tuple[PageResult, Readings]:
-    """Classify every readable character of a segmented page, and decode fields by format.
-
-    Box fields that come with a lattice of candidate cuts are cut here: every candidate of
-    the page is classified with the rest (one model call per charset), and each field takes
-    its most probable cut (``ocr_core.reading.lattice``).
-
-    Args:
-        result: the page as segmented (status ``ok``).
-        recognisers: the loaded model bundles.
-
-    Returns:
-        The page with each lattice field's characters as cut, and (field position, crop
-        position) to the character's reading: its top-3 labels and probabilities, best
-        first, and whether it needs review.
-    """
-    # Every image to classify on the page, grouped by charset: one model call per group. A
-    # member is (field, crop) for a character, or (field, candidate) for a field with a lattice.
-    groups: dict[str, list[tuple[int, int, np.ndarray]]] = defaultdict(list)
-    for f, crops in enumerate(result.fields):
-        if crops.lattice is not None:
-            groups[crops.charset] += [
-                (f, k, c.image) for k, c in enumerate(crops.lattice.candidates)
-            ]
-        else:
-            groups[crops.charset] += [
-                (f, c, char.image) for c, char in enumerate(crops.chars) if char.status == "ok"
-            ]
-    readings: Readings = {}
-    scores: dict[int, tuple[list[np.ndarray], list[np.ndarray]]] = defaultdict(lambda: ([], []))
-    for charset, members in groups.items():
-        if not members:
-            continue
-        pred = recognisers.classify(np.stack([image for *_, image in members]), charset)
-        for i, (f, c, _) in enumerate(members):
-            if result.fields[f].lattice is not None:  # candidate c, in order: cut below
-                scores[f][0].append(pred.labels[i])
-                scores[f][1].append(pred.probs[i])
-                continue
-            readings[(f, c)] = CharReading(
-                labels=tuple(str(s) for s in pred.labels[i]),
-                probs=tuple(float(p) for p in pred.probs[i]),
-                needs_review=bool(pred.needs_review[i]),
-            )
-    one = one_character(result.fields, recognisers.one_character)
-    fields = list(result.fields)
-    for f, (labels, probs) in scores.items():
-        threshold = recognisers.threshold_for(fields[f].charset)
-        fields[f], cut = read_cut(
-            fields[f], np.array(labels), np.array(probs), one.get(f), recognisers.junk_threshold
-        )
-        for c, (top, confidence) in enumerate(cut):
-            readings[(f, c)] = CharReading(
-                labels=tuple(top), probs=tuple(confidence), needs_review=confidence[0] < threshold
-            )
-    result = replace(result, fields=tuple(fields))
-    for f, crops in enumerate(result.fields):
-        _decode(f, crops, readings, recognisers.threshold_for(crops.charset))
-    return result, readings
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,26 +173,6 @@ def _save_box(page: np.ndarray, box: tuple[int, int, int, int], turns: int, path
     _save_crop(page, (x0 - grow, y0 - grow, x1 + grow, y1 + grow), turns, path)
 
 
-def _decode(
-    f: int,
-    crops: FieldCrops,
-    readings: Readings,
-    threshold: float,
-) -> None:
-    """Re-read a field with validators as the most probable reading they accept, in place."""
-    read = [c for c in range(len(crops.chars)) if (f, c) in readings]
-    rules = rules_of(crops)
-    if not rules or not read:
-        return
-    alternatives = [readings[(f, c)].alternatives() for c in read]
-    decoded = decode_field(alternatives, [crops.chars[c].index for c in read], rules)
-    if decoded is None:
-        return
-    for c, reading in zip(read, decoded, strict=True):
-        probs = tuple(p for _, p in reading)
-        readings[(f, c)] = CharReading(tuple(a for a, _ in reading), probs, probs[0] < threshold)
-
-
 def _char_row(
     out: PageOutput,
     crops: FieldCrops,
@@ -271,17 +186,6 @@ def _char_row(
     _save_crop(page, char.box, turns, crop_path)
     crop = str(crop_path.relative_to(out.run_dir))
     return CharRow.of(out.key(crops, c), reading, char.box, crop)
-
-
-def rules_of(crops: FieldCrops) -> dict[str, object]:
-    """The field's validators as a plain mapping (for the run manifest and re-checks)."""
-    v = crops.validation
-    rules: dict[str, object] = {
-        k: val for k, val in (("regex", v.regex), ("date", v.date), ("luhn", v.luhn)) if val
-    }
-    if v.choices:  # recorded, not re-checked: the reader already chose a value of the list
-        rules["choices"] = v.choices_file or list(v.choices)
-    return rules
 
 
 def _field_row(document: str, number: int, crops: FieldCrops, rows: list[CharRow]) -> FieldRow:

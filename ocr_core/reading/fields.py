@@ -8,6 +8,8 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
+from segmentation.records import FieldCrops
+
 Reading = list[tuple[str, float]]  # one character's alternatives (character, probability)
 CHECKSUM_ODDS = 20.0  # a Luhn or date rule may choose a reading at most this much less probable
 
@@ -189,3 +191,14 @@ def uncertain_by_field(
     if not any(flags):
         flags[min(range(len(flags)), key=lambda i: confidences[i])] = True
     return flags
+
+
+def rules_of(crops: FieldCrops) -> dict[str, object]:
+    """The field's validators as a plain mapping (for the run manifest and re-checks)."""
+    v = crops.validation
+    rules: dict[str, object] = {
+        k: val for k, val in (("regex", v.regex), ("date", v.date), ("luhn", v.luhn)) if val
+    }
+    if v.choices:  # recorded, not re-checked: the reader already chose a value of the list
+        rules["choices"] = v.choices_file or list(v.choices)
+    return rules

@@ -65,6 +65,23 @@ def segment(page: np.ndarray, templates: Sequence[Template]) -> PageResult:
     return segment_page(page, templates)
 
 
+def start_workers() -> None:
+    """Start the segmentation workers now, without waiting for them.
+
+    A worker takes about a second to start (a new interpreter importing ``segmentation``).
+    Started while the run loads its models, which keeps one core busy importing TensorFlow,
+    they are ready when the first page comes instead of starting then.
+    """
+    pool = _workers()
+    if pool is not None:
+        for _ in range(_worker_count()):
+            pool.submit(_ready)
+
+
+def _ready() -> None:
+    """In a worker: nothing (submitting it makes the pool start a worker)."""
+
+
 def templates_key(templates: Sequence[Template]) -> str:
     """A digest of the templates: their fields and settings, and their blank forms' pixels."""
     digest = hashlib.blake2b(digest_size=16)

@@ -38,8 +38,8 @@ from pathlib import Path
 import numpy as np
 
 from ocr_core.files import write_atomic
-from ocr_core.reading.document import read_page, rules_of
-from ocr_core.reading.fields import assemble_value, validate_value
+from ocr_core.reading.fields import assemble_value, rules_of, validate_value
+from ocr_core.reading.page import read_page
 from ocr_core.reading.recognisers import Recognisers
 from ocr_core.recognition.bundle import write_pipeline_section
 from ocr_core.recognition.calibration import (
