@@ -56,6 +56,20 @@ def both_cases(labels: tuple[str, ...]) -> bool:
     return any(c in labels and c.upper() in labels for c in LOOK_ALIKE)
 
 
+def case_unknown(label: str, charset: str) -> bool:
+    """Whether ``label``, confirmed by a person in a field of ``charset``, may be either case.
+
+    A field that allows both cases of a look-alike letter reads both as the upper case
+    (``resolve_charset``), so confirming ``C`` there says nothing of whether ``c`` was
+    written. An empty ``charset`` (the field's is not known) counts as allowing both.
+    """
+    letter = label.lower()
+    if len(label) != 1 or letter not in LOOK_ALIKE:
+        return False
+    allowed = set(NAMED.get(charset, charset)) if charset else {letter, letter.upper()}
+    return letter in allowed and letter.upper() in allowed
+
+
 def _reading(label: str, labels: tuple[str, ...], allowed: set[str]) -> str | None:
     """What one class reads as in a field allowing ``allowed``, or None when it is not allowed."""
     if label in allowed:

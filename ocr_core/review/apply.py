@@ -149,7 +149,13 @@ def _decide_all(
         changes += [(*c, who) for c in decision.changes]
         examples += [
             Example(
-                *model_input_source(run_dir, c["crop"]), label, run_dir.name, char_key(c), who, now
+                *model_input_source(run_dir, c["crop"]),
+                label,
+                run_dir.name,
+                char_key(c),
+                who,
+                now,
+                spec.charset,
             )
             for c, label in decision.examples
         ]

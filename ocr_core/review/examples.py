@@ -24,6 +24,7 @@ REVIEWED_COLUMNS: Final = (
     "index",
     "reviewer",
     "reviewed_at",
+    "charset",
 )
 
 
@@ -42,6 +43,7 @@ class Example:
     key: CharKey
     reviewer: str
     reviewed_at: str
+    charset: str = ""  # the field's; "" where it is not known (see ``case_unknown``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,10 +59,12 @@ def store_examples(reviewed_dir: Path, examples: Iterable[Example]) -> StoreCoun
     """Add confirmed crops to ``reviewed_dir``; a later label for a crop replaces the earlier.
 
     Images are ``images/<sha256>.png`` (the 28x28 model input, white ink on black) listed in
-    ``labels.csv``. A crop already listed keeps its row (so a training run that resumes by
-    reading the same number of rows reads the same crops): a new label replaces its label,
-    reviewer and time, and an empty one withdraws it (the row stays with an empty label,
-    which training skips). The listing is rewritten atomically.
+    ``labels.csv``, each with its field's charset: a look-alike letter confirmed in a field
+    that reads both its cases as one is trained as either case
+    (``ocr_core.recognition.charset.case_unknown``). A crop already listed keeps its row (so
+    a training run that resumes by reading the same number of rows reads the same crops): a
+    new label replaces its label, reviewer and time, and an empty one withdraws it (the row
+    stays with an empty label, which training skips). The listing is rewritten atomically.
 
     Returns:
         How many crops were added, relabelled and withdrawn.
@@ -88,6 +92,7 @@ def store_examples(reviewed_dir: Path, examples: Iterable[Example]) -> StoreCoun
             "index": str(index),
             "reviewer": example.reviewer,
             "reviewed_at": example.reviewed_at,
+            "charset": example.charset,
         }
         if name in where:
             old = rows[where[name]]

@@ -14,9 +14,10 @@ import cv2
 import numpy as np
 
 from ocr_core.errors import InputFileError
+from ocr_core.recognition.charset import both_cases, case_unknown
 from ocr_core.recognition.normalise import SIZE, frame_characters
 from ocr_core.settings import load_settings
-from ocr_core.training.corpus import CharacterSet, to_bundle_space
+from ocr_core.training.corpus import EITHER_CASE, CharacterSet, to_bundle_space
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +57,9 @@ def load_reviewed(
     images it names (``images/<sha256>.png``: the 28x28 model inputs). A row whose image is
     missing, unreadable or not a 28x28 8-bit grayscale image, or whose label is outside the
     bundle's label space, is skipped and counted (one warning), never fatal. Labels map to the
-    bundle's space with ``to_bundle_space`` (``c`` counts as ``C`` in the 47-class space).
+    bundle's space with ``to_bundle_space`` (``c`` counts as ``C`` in the 47-class space); in
+    the 62-class space a look-alike letter from a field that allows both its cases is trained
+    as either case (``_targets``).
 
     Args:
         folder: the reviewed folder; a missing folder or one without ``labels.csv`` holds no
@@ -77,7 +80,7 @@ def load_reviewed(
     else:
         log.info("no %s in %s: no reviewed examples", REVIEWED_LABELS, folder)
     skipped: Counter[str] = Counter()
-    images, chars = [], []
+    images, chars, charsets = [], [], []
     for row in rows:
         image, problem = _read_reviewed_image(folder, row.get("image") or "")
         if image is None:
@@ -85,7 +88,8 @@ def load_reviewed(
             continue
         images.append(image)
         chars.append(_plain_cell(row.get("label") or ""))
-    targets = to_bundle_space(np.array(chars, dtype=str), labels)
+        charsets.append(_plain_cell(row.get("charset") or ""))
+    targets = _targets(chars, charsets, labels)
     keep = targets >= 0
     if (~keep).any():
         skipped["label outside the bundle"] += int((~keep).sum())
@@ -103,6 +107,23 @@ def load_reviewed(
             ", ".join(f"{reason}: {n}" for reason, n in sorted(skipped.items())),
         )
     return ReviewedExamples(examples, folder, len(rows), dict(skipped))
+
+
+def _targets(chars: list[str], charsets: list[str], labels: tuple[str, ...]) -> np.ndarray:
+    """Each confirmed character's train target in the bundle's space (-1: not in it).
+
+    In a space with both cases, a look-alike letter confirmed in a field that reads both its
+    cases as one (or whose charset the row does not record) is of unknown case: its target is
+    the letter's ``either_case_groups`` one, right in either case, as the pool's letters of
+    unknown case are.
+    """
+    targets = to_bundle_space(np.array(chars, dtype=str), labels)
+    if not both_cases(labels):
+        return targets
+    for i, (char, charset) in enumerate(zip(chars, charsets, strict=True)):
+        if targets[i] >= 0 and case_unknown(char, charset):
+            targets[i] = len(labels) + EITHER_CASE.index(char.lower())
+    return targets
 
 
 def _read_listing(path: Path, max_rows: int | None) -> list[dict[str, str]]:

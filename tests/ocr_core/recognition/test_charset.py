@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from ocr_core.recognition.charset import resolve_charset
+from ocr_core.recognition.charset import case_unknown, resolve_charset
 from ocr_core.training.corpus import ALNUM47, ALNUM62, DIGITS
 
 
@@ -55,3 +55,23 @@ def test_merge_adds_the_probabilities_of_classes_read_alike() -> None:
     assert [ALNUM62[c] for c in view.classes] == ["C", "a", "c"]
     np.testing.assert_allclose(view.merge(probs), [[0.8, 0.2]])
     assert view.readings.tolist() == ["C", "a"]
+
+
+@pytest.mark.parametrize(
+    ("label", "charset", "unknown"),
+    [
+        ("C", "alnum", True),  # c and C read as C: a C confirmed may have been a c
+        ("c", "letters", True),
+        ("C", "upper", False),  # an upper field tells them apart
+        ("l", "lower", False),
+        ("O", "0123456789ABCO", False),  # a literal charset without o
+        ("o", "oO", True),
+        ("A", "alnum", False),  # a and A are told apart in any field
+        ("C", "", True),  # the field's charset not recorded: either case
+        ("7", "", False),
+    ],
+)
+def test_a_confirmed_look_alike_is_of_unknown_case_where_both_cases_read_as_one(
+    label: str, charset: str, unknown: bool
+) -> None:
+    assert case_unknown(label, charset) is unknown

@@ -9,9 +9,12 @@ import pytest
 
 from ocr_core.errors import InputFileError
 from ocr_core.recognition.normalise import frame_characters
+from ocr_core.results.csvfiles import read_csv_rows, write_csv
 from ocr_core.training.corpus import (
     ALNUM47,
+    ALNUM62,
     DIGITS,
+    EITHER_CASE,
     CharacterSet,
     add_to_train,
     build_sets,
@@ -152,3 +155,23 @@ def test_cli_defaults_to_the_settings_reviewed_folder(
     assert choose_reviewed(Path("x"), use=False) is None
     with pytest.raises(SystemExit):
         parse_config([*base, "--reviewed", "x", "--no-reviewed"])
+
+
+def test_a_look_alike_confirmed_where_both_cases_read_as_one_trains_as_either_case(
+    tmp_path: Path, reviewer: Reviewer, mnist_crops: tuple[np.ndarray, list[str]]
+) -> None:
+    folder = tmp_path / "reviewed"
+    assert reviewer(folder, tmp_path / "run", mnist_crops[0][:4], ["C", "C", "a", "l"]) == 4
+    listing = folder / "labels.csv"
+    rows = read_csv_rows(listing)
+    assert [r["charset"] for r in rows] == [""] * 4  # the helper's field has no template
+    for row, charset in zip(rows, ["upper", "alnum", "alnum", ""], strict=True):
+        row["charset"] = charset  # as fields of a template with these charsets give them
+    write_csv(listing, tuple(rows[0]), [tuple(r.values()) for r in rows])
+    got = load_reviewed(folder, ALNUM62).examples.targets.tolist()
+    either = [len(ALNUM62) + EITHER_CASE.index(c) for c in "cl"]
+    assert got == [ALNUM62.index("C"), either[0], ALNUM62.index("a"), either[1]]
+    # The 47-class space merges those cases anyway.
+    assert load_reviewed(folder, ALNUM47).examples.targets.tolist() == [
+        ALNUM47.index(c) for c in "CCaL"
+    ]
