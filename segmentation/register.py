@@ -95,30 +95,53 @@ def register_page(
 
     Handles rotation, scale, shift and pages turned upside down or sideways (the marks' layout
     tells which way up). Three of the four marks suffice; marks cut by the page edge count
-    too. Only when the marks fail are the form's own features matched (ORB, much slower).
+    too. Only when the marks fail are the forms' own features matched (ORB, much slower); a
+    form printed without marks is only ever matched so.
 
     Args:
         page: uint8 (H, W), dark ink on light paper, as loaded.
-        templates: the candidate forms (all with registration marks).
+        templates: the candidate forms. Those printed with registration marks are fitted by
+            them; the others, and all of them when no fit by marks is good enough, by their
+            features.
         threshold: ink threshold (``ink_threshold(page)`` when None).
 
     Returns:
         (registration or None, reason when None, best score seen).
     """
     search = _Search.of(page, threshold)
-    for template in templates:
-        marks, scale0 = search.marks_for(template)
-        for source, target in correspondences(marks.whole, template_marks(template), scale0):
-            search.consider(template, _fit(target, source))
+    _fit_by_marks(search, templates)
     if search.below(MIN_SCORE):
         # Marks cut by the page edge: place them from what is left of them.
-        for template in templates:
+        for template in _with_marks(templates):
             for homography in _cut_mark_fits(*search.marks_for(template), template):
                 search.consider(template, homography)
         if search.below(FEATURE_MIN_SCORE):
             # Marks lost (covered, cut off) or a form without them: match the form's features.
             _match_features(search, page, templates)
     return _outcome(search.best)
+
+
+def _fit_by_marks(search: _Search, templates: Sequence[Template]) -> None:
+    """Let the search consider each fit of the page's whole marks to a form's marks.
+
+    Only forms printed with marks are fitted so (``_with_marks``).
+    """
+    for template in _with_marks(templates):
+        marks, scale0 = search.marks_for(template)
+        for source, target in correspondences(marks.whole, template_marks(template), scale0):
+            search.consider(template, _fit(target, source))
+
+
+def _with_marks(templates: Sequence[Template]) -> list[Template]:
+    """The forms printed with registration marks.
+
+    A form without them (``marks: false``) is not fitted by a page's marks: every form puts
+    its marks in the same corners, so those of a page with marks fit it as well as they fit
+    the page's own form, and its lines are then all that tells the forms apart. A form whose
+    lines are faint (a thin dropout frame) then lost to another form's blank that happened
+    to cover more of the page's ink. It is fitted by its features instead.
+    """
+    return [template for template in templates if template.marks]
 
 
 @dataclass(slots=True)

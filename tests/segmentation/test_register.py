@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import cv2
 import numpy as np
 import pytest
@@ -10,6 +12,7 @@ from segmentation import Template, segment_page
 from segmentation import register as register_module
 from segmentation.marks import find_marks, place_cut_mark
 from segmentation.register import flatten_background, ink_threshold, register_page
+from segmentation.render import render_blank_form
 from segmentation.synthetic import GlyphPool
 from segmentation.synthetic.scan import ScanParams
 from segmentation.templates import mark_boxes
@@ -147,3 +150,21 @@ def test_uneven_lighting_is_evened_out_on_pages_of_any_size() -> None:
     paper = flat[100:300, :].astype(np.float32)
     assert np.percentile(paper, 50) > 200 and np.ptp(paper.mean(axis=0)[20:-20]) < 20
     assert flat[400:404, 100:600].max() < 80  # the line stays ink
+
+
+def test_a_form_printed_without_marks_is_matched_by_its_features_not_by_a_pages_marks(
+    templates: dict[str, Template], drawn_pool: GlyphPool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every form puts its marks in the same corners, so a page's marks fit a form printed
+    # without them as well as they fit the page's own form: only the form's features may say.
+    template = templates["change-of-address"]
+    scan, truth = scanned(template, drawn_pool, ScanParams(angle=1.0, shift=(30.0, -20.0)))
+    page = flatten_background(scan)
+    blank = render_blank_form(template, marks=False)
+    unmarked = replace(template, name="unmarked", marks=False, reference_image=blank)
+    registration, reason, _ = register_page(page, [unmarked])
+    assert registration is not None and registration.template.name == "unmarked", reason
+    assert field_corner_error(template, registration.homography, truth) < 3.0
+    monkeypatch.setattr(register_module, "_orb", no_features)
+    with pytest.raises(AssertionError, match="feature matching"):
+        register_page(page, [unmarked])
