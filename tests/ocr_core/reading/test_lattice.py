@@ -6,13 +6,12 @@ import math
 from dataclasses import replace
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
 
 from ocr_core.reading.lattice import choose_cut, read_cut
-from segmentation.crops import cut_field
-from segmentation.records import Candidate, FieldCrops, FieldSpec, FieldValidation, Lattice
+from segmentation.records import Candidate, FieldCrops, FieldValidation, Lattice
+from tests.ocr_core.reading.hsf_crops import cut_hsf_field
 
 BLANK = np.zeros((28, 28), np.uint8)
 
@@ -47,7 +46,6 @@ def test_a_speck_may_be_left_out_but_a_stroke_may_not() -> None:
     assert choose_cut(_lattice([(0, 1, 0.0)], 2), np.log([0.99])) is None
 
 
-HSF = Path(__file__).parents[2] / "resources" / "hsf"
 DIGITS = Path(__file__).resolve().parents[3] / "data" / "models" / "digits"
 
 
@@ -55,12 +53,7 @@ def _read_real(name: str, written: str) -> tuple[str, list[float], float]:
     """Cut and read a real HSF field crop with the shipped digits bundle."""
     from ocr_core import load_classifier
 
-    page = cv2.imread(str(HSF / f"{name}.png"), cv2.IMREAD_GRAYSCALE)
-    assert page is not None
-    height, width = page.shape
-    box = (30, 30, width - 30, height - 30)  # the fixtures' margin around the frame
-    spec = FieldSpec("f", "box", "digits", box, max_chars=len(written) + 2)
-    crops = cut_field(page, spec, np.eye(3), 128, 300)
+    crops = cut_hsf_field(name, max_chars=len(written) + 2)
     assert crops.lattice is not None
     classifier = load_classifier(DIGITS)
     pred = classifier.predict(
@@ -125,11 +118,7 @@ def test_a_blob_that_cannot_be_split_but_is_judged_a_pair_is_read_in_doubt() -> 
 def test_the_shipped_junk_model_tells_a_real_digit_from_a_pair_of_them() -> None:
     from ocr_core.reading.recognisers import Recognisers
 
-    page = cv2.imread(str(HSF / "f0000_14-hsf_8.png"), cv2.IMREAD_GRAYSCALE)
-    assert page is not None
-    height, width = page.shape
-    spec = FieldSpec("f", "box", "digits", (30, 30, width - 30, height - 30), max_chars=6)
-    crops = cut_field(page, spec, np.eye(3), 128, 300)
+    crops = cut_hsf_field("f0000_14-hsf_8", max_chars=6)
     assert crops.lattice is not None
     recognisers = Recognisers(DIGITS.parent)
     candidates = crops.lattice.candidates

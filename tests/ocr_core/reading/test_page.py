@@ -9,7 +9,6 @@ import math
 from dataclasses import replace
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
 
@@ -19,11 +18,10 @@ from ocr_core.reading.lattice import best_cut, read_cut, worth_reading
 from ocr_core.reading.page import read_page
 from ocr_core.reading.recognisers import Recognisers
 from segmentation import iter_pages, load_templates, segment_page
-from segmentation.crops import cut_field
-from segmentation.records import Candidate, FieldSpec, Lattice, PageResult
+from segmentation.records import Candidate, Lattice, PageResult
+from tests.ocr_core.reading.hsf_crops import cut_hsf_field
 
 ROOT = Path(__file__).resolve().parents[3]
-HSF = ROOT / "tests" / "resources" / "hsf"
 BLANK = np.zeros((28, 28), np.uint8)
 
 
@@ -52,11 +50,7 @@ def test_a_candidate_that_no_reading_could_make_worth_choosing_is_not_worth_read
 
 
 def test_best_cut_is_the_cut_that_read_cut_takes() -> None:
-    page = cv2.imread(str(HSF / "f0000_14-hsf_8.png"), cv2.IMREAD_GRAYSCALE)
-    assert page is not None
-    height, width = page.shape
-    spec = FieldSpec("f", "box", "digits", (30, 30, width - 30, height - 30), max_chars=6)
-    crops = cut_field(page, spec, np.eye(3), 128, 300)
+    crops = cut_hsf_field("f0000_14-hsf_8", max_chars=6)
     assert crops.lattice is not None
     recognisers = Recognisers(ROOT / "data" / "models")
     images = np.stack([c.image for c in crops.lattice.candidates])
@@ -99,11 +93,7 @@ def test_a_cut_that_runs_through_unread_candidates_reads_them_first(
 ) -> None:
     # Every candidate weighed down so far by its shape that none is read at first: the cut
     # must still be the one that reading them all gives, read in a few more model calls.
-    page = cv2.imread(str(HSF / "f0000_14-hsf_8.png"), cv2.IMREAD_GRAYSCALE)
-    assert page is not None
-    height, width = page.shape
-    spec = FieldSpec("f", "box", "digits", (30, 30, width - 30, height - 30), max_chars=6)
-    crops = cut_field(page, spec, np.eye(3), 128, 300)
+    crops = cut_hsf_field("f0000_14-hsf_8", max_chars=6)
     assert crops.lattice is not None
     heavy = tuple(replace(c, prior=c.prior - 30.0) for c in crops.lattice.candidates)
     crops = replace(crops, lattice=replace(crops.lattice, candidates=heavy))
