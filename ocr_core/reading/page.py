@@ -158,7 +158,9 @@ def _filled(scores: list[tuple[np.ndarray, np.ndarray] | None]) -> tuple[np.ndar
     heavily as they could weigh. That moves the chosen characters' posteriors a little,
     nearly always down: more doubt, never a different cut.
     """
-    known = next(s for s in scores if s is not None)
+    known = next((s for s in scores if s is not None), None)
+    if known is None:  # none read: the cut leaves every atom out as specks
+        return np.full((len(scores), 1), ""), np.ones((len(scores), 1))
     unread = (np.full_like(known[0], ""), np.zeros_like(known[1]))
     unread[1][0] = 1.0
     rows = [unread if s is None else s for s in scores]

@@ -103,3 +103,14 @@ def test_a_cut_that_runs_through_unread_candidates_reads_them_first(
     monkeypatch.setattr(lattice_module, "UNREAD_BELOW", 1e-300)
     assert _reading(result, CountingRecognisers()) == left_out
     assert 0 < lean.read < len(heavy)  # only the candidates on the way were read
+
+
+def test_a_field_of_specks_that_no_reading_could_make_characters_is_read_as_empty() -> None:
+    # One speck, so short (prior -30) that no reading could make it a character: it is left
+    # out, unread, and the field holds nothing.
+    speck = Candidate(0, 1, BLANK, (0, 0, 1, 1), -30.0)
+    crops = cut_hsf_field("f0000_14-hsf_8", max_chars=6)
+    crops = replace(crops, lattice=Lattice(1, (speck,), (-0.5,)))
+    recognisers = CountingRecognisers()
+    read, readings = read_page(PageResult("t", "ok", "", (crops,), 1.0), recognisers)
+    assert read.fields[0].chars == () and readings == {} and recognisers.read == 0
