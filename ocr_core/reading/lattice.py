@@ -164,14 +164,20 @@ def best_cut(lattice: Lattice, top: np.ndarray, one: np.ndarray | None) -> tuple
     probability 1 (the most it could be read with) that this cut leaves out stays out once
     read. None when no path covers the atoms.
     """
-    whole = np.ones(len(lattice.candidates)) if one is None else np.asarray(one, np.float64)
-    cut = choose_cut(lattice, _log_weights(np.asarray(top, np.float64), whole))
+    cut, _ = _cut(lattice, top, one)
     return None if cut is None else cut.candidates
 
 
-def _log_weights(top: np.ndarray, whole: np.ndarray) -> np.ndarray:
-    """Log of each candidate's weight but its prior: its top probability times P(one)."""
-    return np.log(np.maximum(top, 1e-12) * np.maximum(whole, 1e-12))
+def _cut(
+    lattice: Lattice, top: np.ndarray, one: np.ndarray | None
+) -> tuple[ChosenCut | None, np.ndarray]:
+    """The most probable cut, each candidate weighed by its top probability times P(one).
+
+    Also returns each candidate's P(one): 1 for all without the junk bundle's verdicts.
+    """
+    whole = np.ones(len(lattice.candidates)) if one is None else np.asarray(one, np.float64)
+    weights = np.maximum(np.asarray(top, np.float64), 1e-12) * np.maximum(whole, 1e-12)
+    return choose_cut(lattice, np.log(weights)), whole
 
 
 def read_cut(
@@ -203,8 +209,7 @@ def read_cut(
     if lattice is None:
         raise ValueError(f"field {crops.name} has no lattice")
     # The character read, and that it is one character at all (sure of that without the model).
-    whole = np.ones(len(lattice.candidates)) if one is None else np.asarray(one, np.float64)
-    cut = choose_cut(lattice, _log_weights(np.asarray(probs, np.float64)[:, 0], whole))
+    cut, whole = _cut(lattice, np.asarray(probs, np.float64)[:, 0], one)
     if cut is None:
         reason = "its ink could not be cut into characters"
         return replace(crops, status="unreadable", reason=reason, chars=()), []

@@ -63,11 +63,16 @@ def case_unknown(label: str, charset: str) -> bool:
     (``resolve_charset``), so confirming ``C`` there says nothing of whether ``c`` was
     written. An empty ``charset`` (the field's is not known) counts as allowing both.
     """
-    letter = label.lower()
-    if len(label) != 1 or letter not in LOOK_ALIKE:
+    if len(label) != 1:
         return False
+    letter = label.lower()
     allowed = set(NAMED.get(charset, charset)) if charset else {letter, letter.upper()}
-    return letter in allowed and letter.upper() in allowed
+    return _read_as_one(letter, allowed)
+
+
+def _read_as_one(letter: str, allowed: set[str]) -> bool:
+    """Whether a field allowing ``allowed`` reads both cases of lower-case ``letter`` as one."""
+    return letter in LOOK_ALIKE and letter in allowed and letter.upper() in allowed
 
 
 def _reading(label: str, labels: tuple[str, ...], allowed: set[str]) -> str | None:
@@ -78,7 +83,7 @@ def _reading(label: str, labels: tuple[str, ...], allowed: set[str]) -> str | No
         reading = label.lower()  # a merged class of the 47-class space in a lower-case field
     else:
         return None
-    if reading in LOOK_ALIKE and reading.upper() in allowed and reading.upper() in labels:
+    if _read_as_one(reading, allowed) and reading.upper() in labels:
         return reading.upper()  # both cases allowed and one can't tell them apart: one reading
     return reading
 

@@ -185,14 +185,25 @@ def load_pool(datasets_dir: Path, split: str, space: int = 47) -> tuple[np.ndarr
     """
     if split not in POOL_SPLITS:
         raise ValueError(f"pool split must be one of {POOL_SPLITS}, not {split!r}")
+    images = _framed(
+        datasets_dir / "emnist" / "pool" / f"emnist-pool-{split}-images-idx3-ubyte.gz", True
+    )
+    return images, pool_chars(datasets_dir, split, space, len(images))
+
+
+def pool_chars(datasets_dir: Path, split: str, space: int, count: int) -> np.ndarray:
+    """The characters of a pool split's ``count`` images in one label space (``load_pool``).
+
+    Their images are the same in both spaces: a set that needs both reads these twice, not
+    the images.
+    """
     folder = datasets_dir / "emnist"
-    images = _framed(folder / "pool" / f"emnist-pool-{split}-images-idx3-ubyte.gz", True)
-    raw = _labels(folder / "pool" / f"emnist-pool-{split}-labels{space}-idx1-ubyte.gz", len(images))
+    raw = _labels(folder / "pool" / f"emnist-pool-{split}-labels{space}-idx1-ubyte.gz", count)
     mapping = read_mapping(
         folder / f"emnist-{'balanced' if space == 47 else 'byclass'}-mapping.txt"
     )
     table = np.array([mapping.get(i, "") for i in range(256)])  # 255 = unknown case -> ""
-    return images, table[raw]
+    return table[raw]
 
 
 def find_official_emnist(datasets_dir: Path, variant: str, split: str) -> tuple[Path, Path] | None:
@@ -300,7 +311,7 @@ def _pool_train(datasets_dir: Path, labels: tuple[str, ...], space: int) -> list
     images, chars = load_pool(datasets_dir, "train", space)
     sets = [_make_set(images, chars, labels, "emnist/pool/train")]
     if space == 62:
-        merged = np.char.lower(load_pool(datasets_dir, "train", 47)[1])
+        merged = np.char.lower(pool_chars(datasets_dir, "train", 47, len(images)))
         unknown = (chars == "") & np.isin(merged, EITHER_CASE)
         targets = len(labels) + np.searchsorted(np.array(EITHER_CASE), merged[unknown])
         source = "emnist/pool/train, case unknown"
@@ -352,17 +363,17 @@ def build_sets(
         )
     labels = BUNDLE_LABELS[bundle]
     train, val = _train_and_val(datasets_dir, bundle, labels)
+    space = pool_space(labels)
+    test_pool = load_pool(datasets_dir, "test", space)
     sets = {
         "train": train,
         "val": val,
         "test_mnist": _make_set(*load_mnist(datasets_dir, "test"), labels, "mnist/t10k"),
-        "test_pool": _make_set(
-            *load_pool(datasets_dir, "test", pool_space(labels)), labels, "emnist/pool/test"
-        ),
+        "test_pool": _make_set(*test_pool, labels, "emnist/pool/test"),
     }
-    if pool_space(labels) == 62:
-        all_test = load_pool(datasets_dir, "test", 47)
-        sets["test_pool_all"] = _make_set(*all_test, ALNUM47, "emnist/pool/test (47)")
+    if space == 62:
+        merged = pool_chars(datasets_dir, "test", 47, len(test_pool[0]))
+        sets["test_pool_all"] = _make_set(test_pool[0], merged, ALNUM47, "emnist/pool/test (47)")
     if limit is not None:
         rng = np.random.default_rng(seed)
         sets = {
