@@ -19,8 +19,8 @@ import numpy as np
 
 from ocr_core.reading.ticks import MARK_THRESHOLD, read_mark_field
 from segmentation import segment_page
+from segmentation.paper import flatten_background, ink_threshold
 from segmentation.records import MarkInk
-from segmentation.register import flatten_background, ink_threshold
 from segmentation.synthetic.penmarks import MARKS
 from segmentation.synthetic.ticksheet import scanned_sheet
 from segmentation.ticks import FILL_FLOOR, cut_marks

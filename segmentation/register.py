@@ -18,6 +18,7 @@ from segmentation.marks import (
     place_cut_mark,
     template_marks,
 )
+from segmentation.paper import faint_level, ink_threshold
 from segmentation.records import Template
 from segmentation.render import render_blank_form
 from segmentation.templates import mark_boxes
@@ -26,8 +27,6 @@ MIN_SCORE = 0.6
 """Registrations under this share of the form's printed lines found are refused."""
 FEATURE_MIN_SCORE = 0.85
 """Registrations from form features (fewer than two marks found) need this score."""
-BLANK_INK = 0.0005
-"""Pages with a smaller share of dark pixels are blank."""
 _LOW = 4  # scoring works on pages shrunk by this factor
 
 
@@ -44,48 +43,6 @@ class Registration:
     template: Template
     homography: np.ndarray
     score: float
-
-
-def ink_threshold(page: np.ndarray) -> int:
-    """Gray level under which a pixel is ink: Otsu's, capped so paper noise never counts.
-
-    Args:
-        page: uint8 (H, W), dark ink on light paper.
-
-    Returns:
-        The threshold (0..255).
-    """
-    otsu, _ = cv2.threshold(page, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    return int(min(max(otsu, 60), 190))
-
-
-def flatten_background(page: np.ndarray) -> np.ndarray:
-    """Even out uneven lighting (a shadow, a fall-off towards one side) so one threshold fits.
-
-    Args:
-        page: uint8 (H, W), dark ink on light paper.
-
-    Returns:
-        uint8 (H, W), dark ink on light paper: the page divided by its estimated paper
-        brightness, or ``page`` itself when the lighting is already even.
-    """
-    height, width = page.shape
-    rows, cols = max(1, height // 8), max(1, width // 8)
-    # Cropped to whole 8x8 cells: shrinking by a whole factor is several times faster.
-    small = cv2.resize(page[: rows * 8, : cols * 8], (cols, rows), interpolation=cv2.INTER_AREA)
-    # The brightest pixel nearby is paper: a max filter wider than any stroke removes the ink.
-    paper = cv2.GaussianBlur(cv2.dilate(small, np.ones((9, 9), np.uint8)), (0, 0), 3)
-    low, high = np.percentile(paper, [2, 98])
-    if high - low < 25:
-        return page
-    paper_full = cv2.resize(np.maximum(paper, 1), (width, height), interpolation=cv2.INTER_LINEAR)
-    # page * high / paper, rounded and saturated, in one pass over uint8 pixels.
-    return np.asarray(cv2.divide(page, paper_full, scale=float(high)), dtype=np.uint8)
-
-
-def is_blank(page: np.ndarray) -> bool:
-    """True when the page has (almost) no dark pixels. page: uint8 (H, W), dark on light."""
-    return bool(np.count_nonzero(page < 128) / page.size < BLANK_INK)
 
 
 def register_page(
@@ -175,7 +132,7 @@ class _Search:
         # Scoring asks whether the form's lines are printed where the fit puts them, so it
         # counts light grey (a dropout-colour frame) as ink, and a block as inked when a
         # hairline crosses it (a 1 px line fills only a quarter of a 4x4 block).
-        faint = (page[: rows * _LOW, : cols * _LOW] < (int(threshold) + 255) // 2).astype(np.uint8)
+        faint = (page[: rows * _LOW, : cols * _LOW] < faint_level(page, threshold)).astype(np.uint8)
         lines = cv2.resize(faint * 255, (cols, rows), interpolation=cv2.INTER_AREA)
         small = cv2.dilate((lines > 40).astype(np.uint8), np.ones((3, 3), np.uint8))
         return cls(ink, shrunk, small)

@@ -8,8 +8,9 @@ import numpy as np
 
 from segmentation.crops import cut_field
 from segmentation.freeform import segment_without_template
+from segmentation.paper import flatten_background, ink_threshold, is_blank
 from segmentation.records import PageResult, Template
-from segmentation.register import flatten_background, ink_threshold, is_blank, register_page
+from segmentation.register import register_page
 from segmentation.ticks import cut_marks
 from segmentation.tickspec import MARK_KINDS
 

@@ -18,8 +18,8 @@ from segmentation.draft.preview import draw_preview
 from segmentation.draft.template import field_entries, merge_update, render_yaml
 from segmentation.freeform import FoundPage, find_page_fields
 from segmentation.loader import iter_pages, sniff_type
+from segmentation.paper import flatten_background
 from segmentation.records import Box
-from segmentation.register import flatten_background
 from segmentation.templates import mark_boxes
 from segmentation.upright import guess_dpi
 

@@ -11,9 +11,10 @@ import pytest
 from segmentation import Template, segment_page
 from segmentation import register as register_module
 from segmentation.marks import find_marks, place_cut_mark
-from segmentation.register import flatten_background, ink_threshold, register_page
-from segmentation.render import render_blank_form
-from segmentation.synthetic import GlyphPool
+from segmentation.paper import faint_level, flatten_background, ink_threshold
+from segmentation.register import register_page
+from segmentation.render import FormStyle, render_blank_form
+from segmentation.synthetic import GlyphPool, PageStyle, fill_form, scan_form
 from segmentation.synthetic.scan import ScanParams
 from segmentation.templates import mark_boxes
 from tests.segmentation.scans import scanned
@@ -168,3 +169,35 @@ def test_a_form_printed_without_marks_is_matched_by_its_features_not_by_a_pages_
     monkeypatch.setattr(register_module, "_orb", no_features)
     with pytest.raises(AssertionError, match="feature matching"):
         register_page(page, [unmarked])
+
+
+def test_a_hairline_dropout_frame_on_shaded_paper_is_found(
+    templates: dict[str, Template], drawn_pool: GlyphPool
+) -> None:
+    # 1 px frames printed light grey, blurred, noisy and shaded by the scanner: 20 to 30
+    # levels under the paper, far lighter than half way from the ink threshold to white.
+    # (A generated benchmark page that was refused as "wrong form?".)
+    style = PageStyle(form=FormStyle(thickness=1, cells="dividers", shade=168), writing=(0.4, 0.8))
+    template = templates["change-of-address"]
+    rng = np.random.default_rng(0)
+    page, written = fill_form(template, drawn_pool, rng, touch_rate=0.0, style=style)
+    params = ScanParams(
+        angle=-1.0, scale=1.03, blur=1.15, noise=6.1, jpeg_quality=47, shading=0.385
+    )
+    scan, truth = scan_form(template, page, written, params, rng)
+    flat = flatten_background(scan)
+    threshold = ink_threshold(flat)
+    assert (threshold + 255) // 2 < faint_level(flat, threshold) < 235
+    registration, reason, _ = register_page(flat, [template], threshold)
+    assert registration is not None and registration.score > 0.9, reason
+    assert field_corner_error(template, registration.homography, truth) < 3.0
+
+
+def test_faint_level_never_counts_paper_noise_or_a_bilevel_page() -> None:
+    rng = np.random.default_rng(2)
+    noisy = np.clip(rng.normal(230, 6, (400, 300)), 0, 255).astype(np.uint8)
+    level = faint_level(noisy, 150)
+    assert level <= 230 - 4 * 6 + 1 and (noisy < level).mean() < 0.001
+    bilevel = np.full((400, 300), 255, np.uint8)
+    bilevel[100:103, :] = 0
+    assert faint_level(bilevel, 60) == 255 - 16

@@ -12,8 +12,8 @@ import yaml
 from ocr_core.errors import TemplateError
 from ocr_core.reading.ticks import read_mark_field
 from segmentation import load_template, render_blank_form, segment_page
+from segmentation.paper import ink_threshold
 from segmentation.records import FieldSpec, MarkOption, Template
-from segmentation.register import ink_threshold
 from segmentation.render import FormStyle
 from segmentation.synthetic.penmarks import MARKS, draw_mark
 from segmentation.ticks import cut_marks, read_mark, tick_probability

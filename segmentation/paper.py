@@ -1,0 +1,79 @@
+"""The page's paper and ink levels: where ink starts, how faint a printed line may be."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+BLANK_INK = 0.0005
+"""Pages with a smaller share of dark pixels are blank."""
+FAINT_CONTRAST = 16
+"""Gray levels under the paper that a faint printed line is at least, on the cleanest paper."""
+FAINT_NOISE = 4.0
+"""How many times the paper's own noise a faint printed line must be darker than the paper."""
+
+
+def ink_threshold(page: np.ndarray) -> int:
+    """Gray level under which a pixel is ink: Otsu's, capped so paper noise never counts.
+
+    Args:
+        page: uint8 (H, W), dark ink on light paper.
+
+    Returns:
+        The threshold (0..255).
+    """
+    otsu, _ = cv2.threshold(page, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    return int(min(max(otsu, 60), 190))
+
+
+def flatten_background(page: np.ndarray) -> np.ndarray:
+    """Even out uneven lighting (a shadow, a fall-off towards one side) so one threshold fits.
+
+    Args:
+        page: uint8 (H, W), dark ink on light paper.
+
+    Returns:
+        uint8 (H, W), dark ink on light paper: the page divided by its estimated paper
+        brightness, or ``page`` itself when the lighting is already even.
+    """
+    height, width = page.shape
+    rows, cols = max(1, height // 8), max(1, width // 8)
+    # Cropped to whole 8x8 cells: shrinking by a whole factor is several times faster.
+    small = cv2.resize(page[: rows * 8, : cols * 8], (cols, rows), interpolation=cv2.INTER_AREA)
+    # The brightest pixel nearby is paper: a max filter wider than any stroke removes the ink.
+    paper = cv2.GaussianBlur(cv2.dilate(small, np.ones((9, 9), np.uint8)), (0, 0), 3)
+    low, high = np.percentile(paper, [2, 98])
+    if high - low < 25:
+        return page
+    paper_full = cv2.resize(np.maximum(paper, 1), (width, height), interpolation=cv2.INTER_LINEAR)
+    # page * high / paper, rounded and saturated, in one pass over uint8 pixels.
+    return np.asarray(cv2.divide(page, paper_full, scale=float(high)), dtype=np.uint8)
+
+
+def is_blank(page: np.ndarray) -> bool:
+    """True when the page has (almost) no dark pixels. page: uint8 (H, W), dark on light."""
+    return bool(np.count_nonzero(page < 128) / page.size < BLANK_INK)
+
+
+def faint_level(page: np.ndarray, threshold: int) -> int:
+    """Gray level under which a pixel may belong to a printed line, however light.
+
+    Half way from the ink threshold to white; or, on even, clean paper, anything clearly
+    darker than the paper. A 1 px frame in a dropout colour, blurred by the scanner, is only
+    20 to 30 levels darker than the paper around it, and on a page of dark handwriting the
+    ink threshold lies far under that. "Clearly darker" is FAINT_NOISE times the paper's
+    noise (its median absolute deviation), and never under FAINT_CONTRAST levels.
+
+    Args:
+        page: uint8 (H, W), dark ink on light paper, its lighting evened out
+            (``flatten_background``): the paper then has one level.
+        threshold: the page's ink threshold (``ink_threshold``).
+
+    Returns:
+        The level (0..255); pixels darker than it are faint ink.
+    """
+    sample = page[::4, ::4]  # mostly paper: its median is the paper's level
+    paper = float(np.median(sample))
+    noise = 1.4826 * float(np.median(np.abs(sample.astype(np.float32) - paper)))
+    clearly_darker = paper - max(FAINT_CONTRAST, FAINT_NOISE * noise)
+    return max((int(threshold) + 255) // 2, int(clearly_darker))
