@@ -231,7 +231,8 @@ def page_shift(page: np.ndarray, blank: np.ndarray) -> tuple[float, float]:
         blank: uint8 (H', W'), the template's reference image, same polarity.
 
     Returns:
-        The shift in page pixels (rotation ignored: enough to cut a field with a margin).
+        The shift in the blank's pixels, the page resized to the blank's size (rotation
+        ignored: enough to cut a field with a margin).
     """
     h, w = blank.shape
     small = [
@@ -274,7 +275,8 @@ def write_montage(
     images: dict[str, tuple[np.ndarray, tuple[float, float]]] = {}
     for page, nist_name, read, ref in wrong:
         if page not in images:
-            image = read_gray(page_files[page])
+            # In the blank's pixels: a page scanned at another resolution is resized to it.
+            image = cv2.resize(read_gray(page_files[page]), blank.shape[::-1])
             images[page] = image, page_shift(image, blank)
         image, (dx, dy) = images[page]
         x0, y0, x1, y1 = boxes[nist_name]

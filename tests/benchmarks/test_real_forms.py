@@ -5,7 +5,18 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from benchmarks.real_forms import edit_distance, field_kind, parse_fields, read_fields_csv, score
+import cv2
+
+from benchmarks.real_forms import (
+    ROOT,
+    edit_distance,
+    field_kind,
+    parse_fields,
+    read_fields_csv,
+    read_gray,
+    score,
+    write_montage,
+)
 
 REF = (
     "hsf_0\nhsf_1\nhsf_2 \n"
@@ -86,3 +97,21 @@ def test_read_fields_csv_maps_template_order_to_nist_names(tmp_path: Path) -> No
     )
     reads = read_fields_csv(csv_path, ["name", "digits_a", "sign"])
     assert reads == {"f0000_14": {"hsf_1": ("0123", False), "hsf_2": ("-5", True)}}
+
+
+def test_montage_cuts_fields_from_pages_scanned_at_another_resolution(tmp_path: Path) -> None:
+    blank = read_gray(ROOT / "data/templates/nist-hsf-blank.png")
+    page = read_gray(ROOT / "data/samples/nist-hsf-f0000_14.png")
+    half = tmp_path / "f0000_14.png"  # the sample page as a 150 dpi scanner gives it
+    cv2.imwrite(str(half), cv2.resize(page, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA))
+    box = [191, 1897, 2269, 1993]  # hsf_32 (the upper-case alphabet), in the blank's pixels
+    out = tmp_path / "montage.png"
+    wrong = [("f0000_14", "hsf_32", "ABC", "ABD")]
+    rows = write_montage(out, wrong, {"f0000_14": half}, {"hsf_32": box}, blank)
+    montage = read_gray(out)
+    assert rows == 1
+    # The row shows that field: as much ink as the full-size page holds there, not paper.
+    x0, y0, x1, y1 = box
+    expected = (page[y0 - 20 : y1 + 20, x0 - 20 : x1 + 20] < 128).mean()
+    shown = (montage[:, :1000] < 128).mean()
+    assert 0.5 * expected < shown < 2 * expected
