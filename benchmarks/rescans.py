@@ -1,0 +1,139 @@
+"""The real HSF pages as other scanners would give them: does the reading hold?
+
+    python -m benchmarks.rescans [--pages DIR] [--refs DIR] [--template PATH]
+
+NIST scanned the HSF pages black and white at 300 dpi. Our users' scanners give grey pages, at
+200 or 150 dpi, JPEG-compressed, a little turned and noisy. Each variant below is made from the
+same real pages (the same handwriting, so the figures compare), read by the one-shot command as
+``benchmarks.real_forms`` reads them, and scored the same way: character accuracy per field
+kind, digit fields exact, the share of digit fields flagged and the exact share of the rest.
+The variants are fixed (seeded), so a run is repeatable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import yaml
+
+from benchmarks.real_forms import (
+    KINDS,
+    ROOT,
+    Tally,
+    parse_fields,
+    read_fields_csv,
+    read_gray,
+    run_pipeline,
+    score,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Rescan:
+    """How a scanner other than NIST's gives a page.
+
+    Attributes:
+        name: what the variant is called in the table.
+        dpi: resolution (the pages are 300 dpi).
+        blur: Gaussian blur sigma in 300 dpi pixels (optics; 0: none).
+        angle: turn in degrees (counter-clockwise).
+        noise: Gaussian noise sigma in gray levels.
+        jpeg: JPEG quality, or 0 to keep the page lossless.
+    """
+
+    name: str
+    dpi: int
+    blur: float = 0.0
+    angle: float = 0.0
+    noise: float = 0.0
+    jpeg: int = 0
+
+
+RESCANS = (
+    Rescan("as NIST scanned them (bilevel, 300 dpi)", 300),
+    Rescan("grey, 300 dpi, JPEG 60, turned 0.7 deg", 300, blur=0.8, angle=0.7, noise=4, jpeg=60),
+    Rescan("grey, 200 dpi", 200, blur=0.6),
+    Rescan("grey, 200 dpi, JPEG 70, turned -1.2 deg", 200, blur=0.6, angle=-1.2, noise=3, jpeg=70),
+    Rescan("grey, 150 dpi", 150, blur=0.6),
+)
+PAPER, INK = 235, 30  # gray levels of a grey scan's paper and ink
+
+
+def rescan(page: np.ndarray, how: Rescan, rng: np.random.Generator) -> np.ndarray:
+    """The page (uint8 (H, W) at 300 dpi, dark ink on light paper) as ``how`` scans it."""
+    if how.dpi == 300 and not (how.blur or how.angle or how.noise or how.jpeg):
+        return page
+    image: np.ndarray = INK + page.astype(np.float32) * (PAPER - INK) / 255
+    if how.blur:
+        image = cv2.GaussianBlur(image, (0, 0), how.blur)
+    if how.angle:
+        height, width = image.shape
+        turn = cv2.getRotationMatrix2D((width / 2, height / 2), how.angle, 1.0)
+        image = cv2.warpAffine(image, turn, (width, height), borderValue=PAPER)
+    if how.dpi != 300:
+        factor = how.dpi / 300
+        image = cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
+    if how.noise:
+        image = image + rng.normal(0.0, how.noise, image.shape)
+    out: np.ndarray = np.clip(np.rint(image), 0, 255).astype(np.uint8)
+    if how.jpeg:
+        _, encoded = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, how.jpeg])
+        out = np.asarray(cv2.imdecode(encoded, cv2.IMREAD_GRAYSCALE), np.uint8)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Make each variant of the pages, read it, print one row of figures per variant."""
+    hsf = Path(os.environ.get("DIGITISE_DATASETS_DIR", "data/datasets")) / "hsf-dev"
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--pages", type=Path, default=hsf / "pages")
+    parser.add_argument("--refs", type=Path, default=hsf / "ref")
+    parser.add_argument("--template", type=Path, default=ROOT / "data/templates/nist-hsf.yaml")
+    args = parser.parse_args(argv)
+    pages = [p for p in sorted(args.pages.glob("*.png")) if (args.refs / f"{p.stem}.ref").exists()]
+    if not pages:
+        sys.exit(f"no page in {args.pages} has a reference in {args.refs}")
+    refs = {p.stem: parse_fields((args.refs / f"{p.stem}.ref").read_text()) for p in pages}
+    names = [f["name"] for f in yaml.safe_load(args.template.read_text())["fields"]]
+    print(f"{len(pages)} pages ({', '.join(refs)}), template {args.template}\n")
+    print(f"| variant | {' | '.join(KINDS)} | digit fields exact | flagged | exact unflagged |")
+    print("|---|" + "---|" * (len(KINDS) + 3))
+    work = Path(tempfile.mkdtemp(prefix="rescans-"))
+    try:
+        for k, how in enumerate(RESCANS):
+            folder = work / f"variant-{k}"
+            folder.mkdir()
+            rng = np.random.default_rng(k)
+            for page in pages:
+                cv2.imwrite(str(folder / page.name), rescan(read_gray(page), how, rng))
+            (work / f"out-{k}").mkdir()
+            run_dir, _ = run_pipeline([folder], args.template.resolve(), work / f"out-{k}")
+            print(_row(how.name, score(refs, read_fields_csv(run_dir / "fields.csv", names))))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+def _row(name: str, tallies: dict[str, Tally]) -> str:
+    """One table row: character accuracy per kind, then the digit fields' figures."""
+    digits = tallies["digits"]
+    unflagged, right = digits.fields - digits.flagged, digits.unflagged_exact
+    cells = [f"{100 * tallies[kind].accuracy():.2f}%" for kind in KINDS]
+    cells += [
+        f"{100 * digits.exact / max(1, digits.fields):.2f}%",
+        f"{100 * digits.flagged / max(1, digits.fields):.2f}%",
+        f"{100 * right / max(1, unflagged):.2f}% ({right}/{unflagged})",
+    ]
+    return f"| {name} | {' | '.join(cells)} |"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

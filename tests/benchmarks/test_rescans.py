@@ -1,0 +1,28 @@
+"""The rescan variants of real pages: sizes, grey levels, repeatability."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from benchmarks.real_forms import ROOT, read_gray
+from benchmarks.rescans import INK, PAPER, RESCANS, Rescan, rescan
+
+SAMPLE = ROOT / "data/samples/nist-hsf-f0000_14.png"  # a real HSF page (NIST SD19), bilevel
+
+
+def test_as_scanned_is_the_page_itself() -> None:
+    page = read_gray(SAMPLE)
+    assert rescan(page, RESCANS[0], np.random.default_rng(0)) is page
+
+
+def test_a_grey_150_dpi_jpeg_rescan_is_half_size_grey_and_repeatable() -> None:
+    page = read_gray(SAMPLE)
+    how = Rescan("test", 150, blur=0.6, angle=-1.0, noise=3, jpeg=70)
+    first = rescan(page, how, np.random.default_rng(4))
+    again = rescan(page, how, np.random.default_rng(4))
+    assert first.dtype == np.uint8 and first.shape == (page.shape[0] // 2, page.shape[1] // 2)
+    assert np.array_equal(first, again)
+    paper = float(np.median(first))
+    assert abs(paper - PAPER) < 6  # grey paper, not white
+    assert 0 < (first < (PAPER + INK) / 2).mean() < 2 * (page < 128).mean()  # the ink is kept
+    assert len(np.unique(first)) > 50  # grey levels, not black and white
