@@ -72,8 +72,20 @@ def faint_level(page: np.ndarray, threshold: int) -> int:
     Returns:
         The level (0..255); pixels darker than it are faint ink.
     """
-    sample = page[::4, ::4]  # mostly paper: its median is the paper's level
-    paper = float(np.median(sample))
-    noise = 1.4826 * float(np.median(np.abs(sample.astype(np.float32) - paper)))
+    # Mostly paper: its median is the paper's level. Taken from the gray levels' histogram,
+    # as are the deviations' median: a tenth of the time of sorting the pixels.
+    counts = np.bincount(page[::4, ::4].ravel(), minlength=256)
+    paper = _median(np.arange(256.0), counts)
+    noise = 1.4826 * _median(np.abs(np.arange(256.0) - paper), counts)
     clearly_darker = paper - max(FAINT_CONTRAST, FAINT_NOISE * noise)
     return max((int(threshold) + 255) // 2, int(clearly_darker))
+
+
+def _median(values: np.ndarray, counts: np.ndarray) -> float:
+    """The median of a multiset: each of ``values`` taken ``counts`` times (as ``np.median``)."""
+    order = np.argsort(values, kind="stable")
+    values, below = values[order], np.cumsum(counts[order])
+    total = int(below[-1])
+    low = values[np.searchsorted(below, (total - 1) // 2, side="right")]
+    high = values[np.searchsorted(below, total // 2, side="right")]
+    return float((low + high) / 2)

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from segmentation import Template, segment_page
+from segmentation import paper as paper_module
 from segmentation import register as register_module
 from segmentation.marks import find_marks, place_cut_mark
 from segmentation.paper import faint_level, flatten_background, ink_threshold
@@ -201,3 +202,16 @@ def test_faint_level_never_counts_paper_noise_or_a_bilevel_page() -> None:
     bilevel = np.full((400, 300), 255, np.uint8)
     bilevel[100:103, :] = 0
     assert faint_level(bilevel, 60) == 255 - 16
+
+
+def test_faint_level_medians_from_the_histogram_equal_numpys() -> None:
+    rng = np.random.default_rng(5)
+    for size in (1, 2, 3, 10, 11, 1000, 1001):
+        for low, high in ((0, 256), (200, 210)):  # any levels; a narrow band with many ties
+            pixels = rng.integers(low, high, size).astype(np.uint8)
+            counts = np.bincount(pixels, minlength=256)
+            levels = np.arange(256.0)
+            median = float(np.median(pixels))
+            assert paper_module._median(levels, counts) == median
+            spread = float(np.median(np.abs(pixels.astype(np.float32) - median)))
+            assert paper_module._median(np.abs(levels - median), counts) == spread
