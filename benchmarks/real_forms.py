@@ -296,13 +296,19 @@ def write_montage(
     return len(rows) // 2
 
 
-def _parser() -> argparse.ArgumentParser:
+def add_page_arguments(parser: argparse.ArgumentParser) -> Path:
+    """Add ``--pages``, ``--refs`` and ``--template`` (hsf-dev's by default); return hsf-dev."""
     hsf = Path(os.environ.get("DIGITISE_DATASETS_DIR", "data/datasets")) / "hsf-dev"
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--pages", type=Path, default=hsf / "pages")
     parser.add_argument("--refs", type=Path, default=hsf / "ref")
-    parser.add_argument("--nist", type=Path, default=hsf / "nist_output")
     parser.add_argument("--template", type=Path, default=ROOT / "data/templates/nist-hsf.yaml")
+    return hsf
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    hsf = add_page_arguments(parser)
+    parser.add_argument("--nist", type=Path, default=hsf / "nist_output")
     parser.add_argument("--output", type=Path, help="keep the run's results here")
     parser.add_argument("--montage", type=Path, help="save the wrongly read fields as a PNG")
     parser.add_argument(

@@ -140,8 +140,7 @@ def _unread_on_cut(
     if not unread.any():
         return unread
     assert crops.lattice is not None
-    top = np.array([1.0 if s is None else float(s[1][0]) for s in scores])
-    chosen = best_cut(crops.lattice, top, one)
+    chosen = best_cut(crops.lattice, _filled(scores)[1][:, 0], one)
     if chosen is None:
         return unread
     on_cut = np.zeros_like(unread)
