@@ -172,6 +172,47 @@ def test_a_form_printed_without_marks_is_matched_by_its_features_not_by_a_pages_
         register_page(page, [unmarked])
 
 
+def unmarked_forms(templates: dict[str, Template]) -> list[Template]:
+    """The shipped forms as printed without marks, each with its blank as reference."""
+    return [
+        replace(t, marks=False, reference_image=render_blank_form(t, marks=False))
+        for t in templates.values()
+    ]
+
+
+def full_fits_counted(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the forms that registration fits with all their features, as it fits them."""
+    fitted: list[str] = []
+    fit = register_module._feature_homography
+
+    def counted(page_features: tuple, template: Template, quick: bool = False) -> np.ndarray | None:
+        if quick:
+            return fit(page_features, template, quick)
+        fitted.append(template.name)
+        return fit(page_features, template)
+
+    monkeypatch.setattr(register_module, "_feature_homography", counted)
+    return fitted
+
+
+def test_among_forms_without_marks_only_the_likely_ones_are_fitted_in_full(
+    templates: dict[str, Template], drawn_pool: GlyphPool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    forms = unmarked_forms(templates)
+    own = next(t for t in forms if t.name == "change-of-address")
+    scan, truth = scanned(own, drawn_pool, ScanParams(angle=-1.5, shift=(-40.0, 25.0)))
+    page = flatten_background(scan)
+    page_features = register_module._orb(page, register_module.PAGE_FEATURES)
+    alone = register_module._feature_homography(page_features, own)
+    fitted = full_fits_counted(monkeypatch)
+    registration, reason, _ = register_page(page, forms)
+    assert registration is not None and registration.template.name == own.name, reason
+    # The quick fits left the other forms out, and the fit kept is the full fit's.
+    assert fitted == [own.name]
+    assert alone is not None and np.allclose(registration.homography, alone)
+    assert field_corner_error(own, registration.homography, truth) < 3.0
+
+
 def test_a_hairline_dropout_frame_on_shaded_paper_is_found(
     templates: dict[str, Template], drawn_pool: GlyphPool
 ) -> None:
