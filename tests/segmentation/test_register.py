@@ -213,6 +213,33 @@ def test_among_forms_without_marks_only_the_likely_ones_are_fitted_in_full(
     assert field_corner_error(own, registration.homography, truth) < 3.0
 
 
+def test_when_no_quick_fit_could_pass_every_form_is_fitted_in_full(
+    templates: dict[str, Template], drawn_pool: GlyphPool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The quick fit of the page's own form fails, and another form's quick fit, a poor one
+    # (the own form's fit, which puts the other form's lines partly on ink), scores best: the
+    # quick stage must not be what refuses the page.
+    forms = unmarked_forms(templates)
+    own = next(t for t in forms if t.name == "change-of-address")
+    other = next(t for t in forms if t.name == "loan-application")
+    scan, truth = scanned(own, drawn_pool, ScanParams(angle=1.0, shift=(20.0, -30.0)))
+    page = flatten_background(scan)
+    borrowed = register_module._feature_homography(
+        register_module._orb(page, register_module.PAGE_FEATURES), own
+    )
+    fit = register_module._feature_homography
+
+    def failing(page_features: tuple, template: Template, quick: bool = False) -> np.ndarray | None:
+        if not quick:
+            return fit(page_features, template)
+        return borrowed if template.name == other.name else None
+
+    monkeypatch.setattr(register_module, "_feature_homography", failing)
+    registration, reason, _ = register_page(page, forms)
+    assert registration is not None and registration.template.name == own.name, reason
+    assert field_corner_error(own, registration.homography, truth) < 3.0
+
+
 def test_a_hairline_dropout_frame_on_shaded_paper_is_found(
     templates: dict[str, Template], drawn_pool: GlyphPool
 ) -> None:
