@@ -18,7 +18,7 @@ from segmentation.marks import (
     place_cut_mark,
     template_marks,
 )
-from segmentation.paper import faint_level, ink_threshold
+from segmentation.paper import faint_level, flatten_background, ink_threshold
 from segmentation.records import Template
 from segmentation.render import render_blank_form
 from segmentation.templates import mark_boxes
@@ -281,9 +281,16 @@ def _fit(template_pts: np.ndarray, page_pts: np.ndarray) -> np.ndarray:
 
 @functools.lru_cache(maxsize=32)
 def _structure(template: Template) -> np.ndarray:
-    """The template's printed lines (no labels, no marks), shrunk, as a 0/1 uint8 mask."""
+    """The template's printed lines (no marks), shrunk, as a 0/1 uint8 mask.
+
+    A reference image (the user's scanned blank, labels and all) counts as printed whatever
+    is clearly darker than its paper, as a page's ink is counted (``paper.faint_level``): a
+    form printed in a light dropout colour is all lines that half way to black would miss.
+    A rendered blank has no labels.
+    """
     if template.reference_image is not None:
-        lines = (template.reference_image < 128).astype(np.uint8)
+        blank = flatten_background(template.reference_image)
+        lines = (blank < faint_level(blank, ink_threshold(blank))).astype(np.uint8)
         if template.marks:
             for x0, y0, x1, y1 in mark_boxes(template.size, template.dpi):
                 lines[y0:y1, x0:x1] = 0
