@@ -6,11 +6,11 @@ import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import cv2
 import numpy as np
 
+from segmentation import features
 from segmentation.marks import (
     PageMarks,
     correspondences,
@@ -168,25 +168,26 @@ def _match_features(search: _Search, page: np.ndarray, templates: Sequence[Templ
     A full fit costs about 40 ms a form (``knnMatch`` of 2000 by 4000 descriptors, then
     RANSAC, slow where most matches are wrong, as they are for every form but the page's
     own), so a user with thirty forms printed without marks would wait over a second a page.
-    Each form is first fitted quickly: its QUICK_FEATURES strongest features, and USAC
-    MAGSAC++, which needs far fewer tries than RANSAC among wrong matches. The quick fits
-    only choose: the forms whose quick fit scores within QUICK_MARGIN of the best are
+    Each form is first fitted quickly: its ``features.QUICK_FEATURES`` strongest features, and
+    USAC MAGSAC++, which needs far fewer tries than RANSAC among wrong matches. The quick
+    fits only choose: the forms whose quick fit scores within ``QUICK_MARGIN`` of the best are
     fitted in full and considered, so the fit kept is the one a full search finds. When no
     quick fit could pass, every form is fitted in full, as if there were no quick stage.
     """
-    page_features = _orb(page, PAGE_FEATURES)
+    page_features = features.orb(page, features.PAGE_FEATURES)
     quick = []
     for template in templates:
-        estimate = _feature_homography(page_features, template, quick=True)
-        if estimate is None or not _plausible(estimate, search.scale_of(template)):
+        estimate = features.fit(page_features, template, quick=True)
+        if estimate is None or not features.plausible(estimate, search.scale_of(template)):
             quick.append(0.0)
         else:
             quick.append(_score(search.small, template, estimate))
     best = max(quick, default=0.0)
-    near = [t for t, score in zip(templates, quick, strict=True) if score >= best - QUICK_MARGIN]
+    margin = features.QUICK_MARGIN
+    near = [t for t, score in zip(templates, quick, strict=True) if score >= best - margin]
     for template in near if best >= FEATURE_MIN_SCORE else templates:
-        estimate = _feature_homography(page_features, template)
-        if estimate is None or not _plausible(estimate, search.scale_of(template)):
+        estimate = features.fit(page_features, template)
+        if estimate is None or not features.plausible(estimate, search.scale_of(template)):
             continue
         # Feature matches on repetitive comb boxes can lock on one cell off: demand more.
         search.consider(template, estimate, FEATURE_MIN_SCORE)
@@ -299,87 +300,6 @@ def _structure(template: Template) -> np.ndarray:
     width, height = template.size
     small = cv2.resize(lines * 255, (width // _LOW, height // _LOW), interpolation=cv2.INTER_AREA)
     return (small > 60).astype(np.uint8)
-
-
-_FEATURE_SCALE = 2  # feature matching works on pages shrunk by this factor
-# ORB features kept per page and per blank form. Matching costs their product, per template;
-# on the real HSF pages and on scanned generated pages (turned, skewed, marks removed) 2000
-# and 4000 registered every page as 4000 and 6000 did, with the same scores, in half the time.
-TEMPLATE_FEATURES = 2000
-PAGE_FEATURES = 4000
-# The quick fit that chooses which forms to fit in full (``_match_features``). On 23
-# generated pages whose marks were removed, each against 27 forms, the quick fit of the form
-# the full search chose scored at most 0.015 under the best quick fit.
-QUICK_FEATURES = 500
-QUICK_MARGIN = 0.1
-
-_Features = tuple[Any, Any]  # ORB keypoints and their descriptors
-
-
-@functools.lru_cache(maxsize=256)
-def _template_features(template: Template) -> _Features:
-    """ORB keypoints and descriptors of the blank form (or reference image), shrunk."""
-    blank = template.reference_image
-    if blank is None:
-        blank = render_blank_form(template, marks=False)
-    return _orb(blank, TEMPLATE_FEATURES)
-
-
-@functools.lru_cache(maxsize=256)
-def _quick_features(template: Template) -> _Features:
-    """The QUICK_FEATURES strongest of the form's features (by ORB's corner response)."""
-    keys, descriptors = _template_features(template)
-    if descriptors is None:
-        return keys, descriptors
-    strongest = np.argsort([-key.response for key in keys], kind="stable")[:QUICK_FEATURES]
-    return tuple(keys[i] for i in strongest), descriptors[strongest]
-
-
-def _orb(image: np.ndarray, features: int) -> _Features:
-    shrink = 1.0 / _FEATURE_SCALE
-    small = cv2.resize(image, None, fx=shrink, fy=shrink, interpolation=cv2.INTER_AREA)
-    return cv2.ORB.create(nfeatures=features).detectAndCompute(small, None)
-
-
-def _feature_homography(
-    page_features: _Features, template: Template, quick: bool = False
-) -> np.ndarray | None:
-    """Template-to-page homography from ORB matches (ratio test, RANSAC), or None.
-
-    Args:
-        page_features: ``_orb(page, ...)`` of the page (uint8, dark ink on light paper).
-        template: the form.
-        quick: fit the form's strongest features only, with USAC MAGSAC++ (to choose forms).
-    """
-    keys_t, desc_t = _quick_features(template) if quick else _template_features(template)
-    method = cv2.USAC_MAGSAC if quick else cv2.RANSAC
-    keys_p, desc_p = page_features
-    if desc_t is None or desc_p is None or len(keys_p) < 10:
-        return None
-    pairs = cv2.BFMatcher(cv2.NORM_HAMMING).knnMatch(desc_t, desc_p, k=2)
-    good = [p[0] for p in pairs if len(p) == 2 and p[0].distance < 0.8 * p[1].distance]
-    if len(good) < 12:
-        return None
-    src = np.array([keys_t[m.queryIdx].pt for m in good], dtype=np.float32)
-    dst = np.array([keys_p[m.trainIdx].pt for m in good], dtype=np.float32)
-    homography, inliers = cv2.findHomography(src, dst, method, 3.0)
-    if homography is None or int(inliers.sum()) < 12:
-        return None
-    grow = np.diag([float(_FEATURE_SCALE), float(_FEATURE_SCALE), 1.0])
-    return np.asarray(grow @ homography @ np.linalg.inv(grow), dtype=np.float64)
-
-
-def _plausible(homography: np.ndarray, scale0: float) -> bool:
-    """True for a scan-like map: unmirrored, little shear or perspective, about the page's scale."""
-    normalised = homography / homography[2, 2]
-    linear = normalised[:2, :2]
-    singular = np.linalg.svd(linear, compute_uv=False)
-    return bool(
-        np.linalg.det(linear) > 0
-        and singular[0] / singular[1] < 1.1
-        and 0.7 * scale0 < singular[1] <= singular[0] < 1.4 * scale0
-        and np.abs(normalised[2, :2]).max() < 5e-5
-    )
 
 
 def _score(small_ink: np.ndarray, template: Template, homography: np.ndarray) -> float:

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from segmentation import Template, segment_page
+from segmentation import features as features_module
 from segmentation import paper as paper_module
-from segmentation import register as register_module
 from segmentation.marks import find_marks, place_cut_mark
 from segmentation.paper import faint_level, flatten_background, ink_threshold
 from segmentation.register import register_page
@@ -59,7 +59,7 @@ def test_marks_cut_by_the_page_edge_still_register_exactly(
 ) -> None:
     template = templates["change-of-address"]
     scan, truth = scanned(template, drawn_pool, params)
-    monkeypatch.setattr(register_module, "_orb", no_features)
+    monkeypatch.setattr(features_module, "orb", no_features)
     result = segment_page(scan, list(templates.values()))
     assert result.status == "ok" and result.template == template.name, result.reason
     assert result.score > 0.9
@@ -167,7 +167,7 @@ def test_a_form_printed_without_marks_is_matched_by_its_features_not_by_a_pages_
     registration, reason, _ = register_page(page, [unmarked])
     assert registration is not None and registration.template.name == "unmarked", reason
     assert field_corner_error(template, registration.homography, truth) < 3.0
-    monkeypatch.setattr(register_module, "_orb", no_features)
+    monkeypatch.setattr(features_module, "orb", no_features)
     with pytest.raises(AssertionError, match="feature matching"):
         register_page(page, [unmarked])
 
@@ -183,7 +183,7 @@ def unmarked_forms(templates: dict[str, Template]) -> list[Template]:
 def full_fits_counted(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The names of the forms that registration fits with all their features, as it fits them."""
     fitted: list[str] = []
-    fit = register_module._feature_homography
+    fit = features_module.fit
 
     def counted(page_features: tuple, template: Template, quick: bool = False) -> np.ndarray | None:
         if quick:
@@ -191,7 +191,7 @@ def full_fits_counted(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         fitted.append(template.name)
         return fit(page_features, template)
 
-    monkeypatch.setattr(register_module, "_feature_homography", counted)
+    monkeypatch.setattr(features_module, "fit", counted)
     return fitted
 
 
@@ -202,8 +202,8 @@ def test_among_forms_without_marks_only_the_likely_ones_are_fitted_in_full(
     own = next(t for t in forms if t.name == "change-of-address")
     scan, truth = scanned(own, drawn_pool, ScanParams(angle=-1.5, shift=(-40.0, 25.0)))
     page = flatten_background(scan)
-    page_features = register_module._orb(page, register_module.PAGE_FEATURES)
-    alone = register_module._feature_homography(page_features, own)
+    page_features = features_module.orb(page, features_module.PAGE_FEATURES)
+    alone = features_module.fit(page_features, own)
     fitted = full_fits_counted(monkeypatch)
     registration, reason, _ = register_page(page, forms)
     assert registration is not None and registration.template.name == own.name, reason
@@ -224,17 +224,15 @@ def test_when_no_quick_fit_could_pass_every_form_is_fitted_in_full(
     other = next(t for t in forms if t.name == "loan-application")
     scan, truth = scanned(own, drawn_pool, ScanParams(angle=1.0, shift=(20.0, -30.0)))
     page = flatten_background(scan)
-    borrowed = register_module._feature_homography(
-        register_module._orb(page, register_module.PAGE_FEATURES), own
-    )
-    fit = register_module._feature_homography
+    borrowed = features_module.fit(features_module.orb(page, features_module.PAGE_FEATURES), own)
+    fit = features_module.fit
 
     def failing(page_features: tuple, template: Template, quick: bool = False) -> np.ndarray | None:
         if not quick:
             return fit(page_features, template)
         return borrowed if template.name == other.name else None
 
-    monkeypatch.setattr(register_module, "_feature_homography", failing)
+    monkeypatch.setattr(features_module, "fit", failing)
     registration, reason, _ = register_page(page, forms)
     assert registration is not None and registration.template.name == own.name, reason
     assert field_corner_error(own, registration.homography, truth) < 3.0

@@ -1,0 +1,97 @@
+"""A page's fit to a form from their ORB features, for forms whose marks cannot place them.
+
+Registration (``segmentation.register``) fits most pages by their printed marks. A form
+printed without marks, or a page whose marks were lost, is fitted here: ORB features of the
+page and of the form's blank (its reference image, or the blank as we render it), matched
+with a ratio test, and a homography fitted to the matches.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import cv2
+import numpy as np
+
+from segmentation.records import Template
+from segmentation.render import render_blank_form
+
+FEATURE_SCALE = 2  # feature matching works on pages shrunk by this factor
+# ORB features kept per page and per blank form. Matching costs their product, per template;
+# on the real HSF pages and on scanned generated pages (turned, skewed, marks removed) 2000
+# and 4000 registered every page as 4000 and 6000 did, with the same scores, in half the time.
+TEMPLATE_FEATURES = 2000
+PAGE_FEATURES = 4000
+# The quick fit that chooses which forms to fit in full (``register._match_features``). On 23
+# generated pages whose marks were removed, each against 27 forms, the quick fit of the form
+# the full search chose scored at most 0.015 under the best quick fit.
+QUICK_FEATURES = 500
+QUICK_MARGIN = 0.1
+
+Features = tuple[Any, Any]  # ORB keypoints and their descriptors
+
+
+@functools.lru_cache(maxsize=256)
+def template_features(template: Template) -> Features:
+    """ORB keypoints and descriptors of the blank form (or reference image), shrunk."""
+    blank = template.reference_image
+    if blank is None:
+        blank = render_blank_form(template, marks=False)
+    return orb(blank, TEMPLATE_FEATURES)
+
+
+@functools.lru_cache(maxsize=256)
+def quick_features(template: Template) -> Features:
+    """The QUICK_FEATURES strongest of the form's features (by ORB's corner response)."""
+    keys, descriptors = template_features(template)
+    if descriptors is None:
+        return keys, descriptors
+    strongest = np.argsort([-key.response for key in keys], kind="stable")[:QUICK_FEATURES]
+    return tuple(keys[i] for i in strongest), descriptors[strongest]
+
+
+def orb(image: np.ndarray, features: int) -> Features:
+    """The ``features`` strongest ORB features of an image (uint8, dark on light), shrunk."""
+    shrink = 1.0 / FEATURE_SCALE
+    small = cv2.resize(image, None, fx=shrink, fy=shrink, interpolation=cv2.INTER_AREA)
+    return cv2.ORB.create(nfeatures=features).detectAndCompute(small, None)
+
+
+def fit(page_features: Features, template: Template, quick: bool = False) -> np.ndarray | None:
+    """Template-to-page homography from ORB matches (ratio test, RANSAC), or None.
+
+    Args:
+        page_features: ``orb(page, ...)`` of the page (uint8, dark ink on light paper).
+        template: the form.
+        quick: fit the form's strongest features only, with USAC MAGSAC++ (to choose forms).
+    """
+    keys_t, desc_t = quick_features(template) if quick else template_features(template)
+    method = cv2.USAC_MAGSAC if quick else cv2.RANSAC
+    keys_p, desc_p = page_features
+    if desc_t is None or desc_p is None or len(keys_p) < 10:
+        return None
+    pairs = cv2.BFMatcher(cv2.NORM_HAMMING).knnMatch(desc_t, desc_p, k=2)
+    good = [p[0] for p in pairs if len(p) == 2 and p[0].distance < 0.8 * p[1].distance]
+    if len(good) < 12:
+        return None
+    src = np.array([keys_t[m.queryIdx].pt for m in good], dtype=np.float32)
+    dst = np.array([keys_p[m.trainIdx].pt for m in good], dtype=np.float32)
+    homography, inliers = cv2.findHomography(src, dst, method, 3.0)
+    if homography is None or int(inliers.sum()) < 12:
+        return None
+    grow = np.diag([float(FEATURE_SCALE), float(FEATURE_SCALE), 1.0])
+    return np.asarray(grow @ homography @ np.linalg.inv(grow), dtype=np.float64)
+
+
+def plausible(homography: np.ndarray, scale0: float) -> bool:
+    """True for a scan-like map: unmirrored, little shear or perspective, about the page's scale."""
+    normalised = homography / homography[2, 2]
+    linear = normalised[:2, :2]
+    singular = np.linalg.svd(linear, compute_uv=False)
+    return bool(
+        np.linalg.det(linear) > 0
+        and singular[0] / singular[1] < 1.1
+        and 0.7 * scale0 < singular[1] <= singular[0] < 1.4 * scale0
+        and np.abs(normalised[2, :2]).max() < 5e-5
+    )
