@@ -193,7 +193,8 @@ class FieldCrops:
         box: the field's box in the page as loaded (bounding box of the registered outline).
         validation: passed through from the template.
         status: ``ok``, ``empty`` (no ink) or ``unreadable`` (see ``reason``).
-        reason: why the status is not ``ok``; empty otherwise.
+        reason: why the status is not ``ok``; for an ``ok`` field, a doubt that sends it to
+            review however surely it reads (the page fits its form loosely); else empty.
         chars: comb: one crop per cell, empty cells included; box: one per character found.
         lattice: box fields: the candidate cuts the reader may choose from instead of ``chars``
             (which is segmentation's own best guess), or None.

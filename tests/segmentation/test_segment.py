@@ -13,12 +13,13 @@ import yaml
 from segmentation import Template, draw_overlay, load_template, render_blank_form, segment_page
 from segmentation.crops import cut_field
 from segmentation.records import FieldSpec
-from segmentation.register import FEATURE_MIN_SCORE
+from segmentation.register import FEATURE_MIN_SCORE, LOOSE_SCORE, MIN_SCORE
 from segmentation.synthetic import GlyphPool, box_iou, fill_form
 from segmentation.synthetic.scan import ScanParams
 from segmentation.templates import mark_boxes
 from tests.segmentation.scans import scanned
 
+BENCHMARK_TEMPLATES = Path(__file__).resolve().parents[2] / "benchmarks" / "templates"
 DISTORTIONS = [
     ScanParams(),
     ScanParams(angle=5.0, scale=1.05, shift=(-150.0, 120.0), noise=6, jpeg_quality=50),
@@ -28,6 +29,23 @@ DISTORTIONS = [
     ScanParams(angle=4.0, quarter_turns=3, noise=4, binarise=True),
     ScanParams(angle=1.0, shading=0.4, noise=3),  # light falling off towards one side
 ]
+
+
+def test_a_page_whose_form_is_left_out_fits_a_similar_one_loosely_and_every_field_is_doubted(
+    templates: dict[str, Template], drawn_pool: GlyphPool
+) -> None:
+    # Every form puts its marks in the same corners: a change-of-address page fits the
+    # meter-reading form by them, and that fit finds about three quarters of its lines.
+    forms = [*templates.values(), load_template(BENCHMARK_TEMPLATES / "meter-reading.yaml")]
+    scan, _ = scanned(templates["change-of-address"], drawn_pool, ScanParams(angle=0.5))
+    loose = segment_page(scan, [t for t in forms if t.name != "change-of-address"])
+    assert loose.status == "ok" and loose.template == "meter-reading"
+    assert MIN_SCORE <= loose.score < LOOSE_SCORE
+    read = [f for f in loose.fields if f.status == "ok"]
+    assert read and all("is it another form?" in f.reason for f in read)
+    right = segment_page(scan, forms)
+    assert right.template == "change-of-address" and right.score >= LOOSE_SCORE
+    assert not any("another form" in f.reason for f in right.fields)
 
 
 @pytest.mark.parametrize("params", DISTORTIONS)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -173,6 +174,16 @@ def test_crossed_out_mark_goes_to_review_and_empty_value() -> None:
     field = read_mark_field(result.fields[0])
     assert field.status == "needs_review" and field.value == "" and "crossed out" in field.reason
     assert read_mark_field(result.fields[1]).value == "0"
+
+
+def test_a_doubt_from_segmentation_sends_a_clear_tick_to_review() -> None:
+    template, page = _boxes_page(3)
+    draw_mark(page, template.fields[0].box, "tick", np.random.default_rng(3), 300)
+    field = segment_page(page, [template]).fields[0]
+    assert read_mark_field(field).status == "ok"
+    doubted = read_mark_field(replace(field, reason="the page fits form 'x' loosely"))
+    assert doubted.status == "needs_review" and doubted.value == "1"
+    assert doubted.reason.startswith("the page fits form 'x' loosely")
 
 
 def test_a_box_off_the_page_is_unreadable() -> None:
