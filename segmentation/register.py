@@ -181,10 +181,27 @@ def _match_features(search: _Search, page: np.ndarray, templates: Sequence[Templ
     Each form is first fitted quickly: its ``features.QUICK_FEATURES`` strongest features, and
     USAC MAGSAC++, which needs far fewer tries than RANSAC among wrong matches. The quick
     fits only choose: the forms whose quick fit scores within ``QUICK_MARGIN`` of the best are
-    fitted in full and considered, so the fit kept is the one a full search finds. When no
-    quick fit could pass, every form is fitted in full, as if there were no quick stage.
+    fitted in full and considered, so the fit kept is the one a full search finds
+    (``_likely``). A single form is fitted in full straight away: there is nothing to choose.
     """
     page_features = features.orb(page, features.PAGE_FEATURES)
+    likely = _likely(search, page_features, templates) if len(templates) > 1 else templates
+    for template in likely:
+        estimate = features.fit(page_features, template)
+        if estimate is None or not features.plausible(estimate, search.scale_of(template)):
+            continue
+        # Feature matches on repetitive comb boxes can lock on one cell off: demand more.
+        search.consider(template, estimate, FEATURE_MIN_SCORE)
+
+
+def _likely(
+    search: _Search, page_features: features.Features, templates: Sequence[Template]
+) -> Sequence[Template]:
+    """The forms whose quick fit scores within QUICK_MARGIN of the best quick fit.
+
+    All of them when no quick fit could pass (under FEATURE_MIN_SCORE), as if there were
+    no quick stage.
+    """
     quick = []
     for template in templates:
         estimate = features.fit(page_features, template, quick=True)
@@ -193,14 +210,10 @@ def _match_features(search: _Search, page: np.ndarray, templates: Sequence[Templ
         else:
             quick.append(_score(search.small, template, estimate))
     best = max(quick, default=0.0)
+    if best < FEATURE_MIN_SCORE:
+        return templates
     margin = features.QUICK_MARGIN
-    near = [t for t, score in zip(templates, quick, strict=True) if score >= best - margin]
-    for template in near if best >= FEATURE_MIN_SCORE else templates:
-        estimate = features.fit(page_features, template)
-        if estimate is None or not features.plausible(estimate, search.scale_of(template)):
-            continue
-        # Feature matches on repetitive comb boxes can lock on one cell off: demand more.
-        search.consider(template, estimate, FEATURE_MIN_SCORE)
+    return [t for t, score in zip(templates, quick, strict=True) if score >= best - margin]
 
 
 def _outcome(best: Registration | None) -> tuple[Registration | None, str, float]:

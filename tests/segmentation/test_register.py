@@ -213,6 +213,25 @@ def test_among_forms_without_marks_only_the_likely_ones_are_fitted_in_full(
     assert field_corner_error(own, registration.homography, truth) < 3.0
 
 
+def test_a_single_form_is_fitted_in_full_without_a_quick_fit(
+    templates: dict[str, Template], drawn_pool: GlyphPool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    own = unmarked_forms(templates)[0]
+    scan, truth = scanned(own, drawn_pool, ScanParams(angle=0.8))
+    calls: list[bool] = []
+    fit = features_module.fit
+
+    def counted(page_features: tuple, template: Template, quick: bool = False) -> np.ndarray | None:
+        calls.append(quick)
+        return fit(page_features, template, quick) if quick else fit(page_features, template)
+
+    monkeypatch.setattr(features_module, "fit", counted)
+    registration, reason, _ = register_page(flatten_background(scan), [own])
+    assert registration is not None and registration.template.name == own.name, reason
+    assert calls == [False]
+    assert field_corner_error(own, registration.homography, truth) < 3.0
+
+
 def test_when_no_quick_fit_could_pass_every_form_is_fitted_in_full(
     templates: dict[str, Template], drawn_pool: GlyphPool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
