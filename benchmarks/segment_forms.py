@@ -2,6 +2,11 @@
 
 Usage (from the repository root): DIGITISE_DATASETS_DIR=... python -m benchmarks.segment_forms
 [--pages 60] [--seed 7]
+
+Each page is also registered with its own form left out, against every other form we have
+(``data/templates`` and ``benchmarks/templates``), as a page of a form a user has no template
+for would be: refused, read loosely (every field sent to review), or read as another form
+with a sure fit, which must never happen.
 """
 
 from __future__ import annotations
@@ -18,7 +23,9 @@ import numpy as np
 
 from ocr_core.settings import load_settings
 from segmentation import load_templates, segment_page
+from segmentation.paper import flatten_background
 from segmentation.records import FieldCrops, Template
+from segmentation.register import LOOSE_SCORE, register_page
 from segmentation.synthetic import (
     GlyphPool,
     load_glyph_pool,
@@ -53,10 +60,12 @@ def main() -> int:
     args = parser.parse_args()
     cv2.setNumThreads(1)  # the target is time per page on one core
     templates = load_templates([ROOT / "data" / "templates"])
+    others = load_templates([ROOT / "benchmarks" / "templates"])
     pool = load_glyph_pool()
     for style in ("house", "random") if args.style == "both" else (args.style,):
         print(f"== {style} style ==")
-        measure(templates, pool, np.random.default_rng(args.seed), args.pages, style == "random")
+        rng = np.random.default_rng(args.seed)
+        measure(templates, pool, rng, args.pages, style == "random", others)
     return 0
 
 
@@ -66,20 +75,25 @@ def measure(
     rng: np.random.Generator,
     pages: int,
     randomise: bool,
+    others: list[Template],
 ) -> None:
-    """Generate ``pages`` forms, segment them, print the figures."""
+    """Generate ``pages`` forms, segment them, print the figures.
+
+    ``others`` are forms no page is drawn from: candidates when a page's own form is left out.
+    """
     scans, records = make_document(templates, pool, rng, pages, randomise=randomise)
     counts: Counter[str] = Counter()
     seconds: list[float] = []
     cpu_seconds: list[float] = []
     crops, labels, charsets = [], [], []
     for scan, record in zip(scans, records, strict=True):
-        page_templates = [styled_template(t, style_of(record)) for t in templates]
+        page_templates = [styled_template(t, style_of(record)) for t in templates + others]
         start, cpu = time.perf_counter(), time.process_time()
-        result = segment_page(scan, page_templates)
+        result = segment_page(scan, page_templates[: len(templates)])
         seconds.append(time.perf_counter() - start)
         cpu_seconds.append(time.process_time() - cpu)
         counts["pages"] += 1
+        counts[left_out(scan, [t for t in page_templates if t.name != record["template"]])] += 1
         if result.status != "ok" or result.template != record["template"]:
             counts["unregistered"] += 1
             print(f"page {record['page']}: {result.status} {result.reason} {record['distortion']}")
@@ -96,9 +110,22 @@ def measure(
                 crops.append(ok[index].image)
                 labels.append(char)
                 charsets.append(found.charset)
+    _report(counts, seconds, cpu_seconds, templates)
+    _accuracy(crops, labels, charsets)
+
+
+def _report(
+    counts: Counter[str], seconds: list[float], cpu_seconds: list[float], templates: list[Template]
+) -> None:
+    """Print registration, left-out forms, crop recall and time per page."""
     done = counts["pages"]
     print(f"pages {done}, fields {counts['fields']}, templates {[t.name for t in templates]}")
     print(f"registration success: {(done - counts['unregistered']) / done:.1%}")
+    print(
+        f"own form left out: refused {counts['left out: refused'] / done:.1%}, read loosely"
+        f" (every field to review) {counts['left out: loose'] / done:.1%}, read as another"
+        f" form with a sure fit {counts['left out: sure']} of {done} pages (must be 0)"
+    )
     for kind in ("comb", "box"):
         written, crops_n = counts[f"{kind}_written"], counts[f"{kind}_crops"]
         hits, spurious = counts[f"{kind}_found"], counts[f"{kind}_spurious"]
@@ -115,7 +142,18 @@ def measure(
         f" {cpu_times.mean():.3f} s, p95 {np.percentile(cpu_times, 95):.3f} s"
         f" (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)"
     )
-    _accuracy(crops, labels, charsets)
+
+
+def left_out(scan: np.ndarray, forms: list[Template]) -> str:
+    """What registration makes of a page whose own form is not among ``forms``.
+
+    ``left out: refused``, ``left out: loose`` (read, every field sent to review) or
+    ``left out: sure`` (read as another form with a sure fit: a confident wrong form).
+    """
+    registration, _, _ = register_page(flatten_background(scan), forms)
+    if registration is None:
+        return "left out: refused"
+    return "left out: loose" if registration.score < LOOSE_SCORE else "left out: sure"
 
 
 def _accuracy(crops: list[np.ndarray], labels: list[str], charsets: list[str]) -> None:
