@@ -178,11 +178,12 @@ def _match_features(search: _Search, page: np.ndarray, templates: Sequence[Templ
     A full fit costs about 40 ms a form (``knnMatch`` of 2000 by 4000 descriptors, then
     RANSAC, slow where most matches are wrong, as they are for every form but the page's
     own), so a user with thirty forms printed without marks would wait over a second a page.
-    Each form is first fitted quickly: its ``features.QUICK_FEATURES`` strongest features, and
-    USAC MAGSAC++, which needs far fewer tries than RANSAC among wrong matches. The quick
-    fits only choose: the forms whose quick fit scores within ``QUICK_MARGIN`` of the best are
-    fitted in full and considered, so the fit kept is the one a full search finds
-    (``_likely``). A single form is fitted in full straight away: there is nothing to choose.
+    Each form is first fitted quickly: its ``features.QUICK_FEATURES`` strongest features
+    against the page's ``QUICK_PAGE_FEATURES`` strongest, with USAC MAGSAC++, which needs far
+    fewer tries than RANSAC among wrong matches. The quick fits only choose: the forms whose
+    quick fit scores within ``QUICK_MARGIN`` of the best are fitted in full and considered,
+    so the fit kept is the one a full search finds (``_likely``). A single form is fitted in
+    full straight away: there is nothing to choose.
     """
     page_features = features.orb(page, features.PAGE_FEATURES)
     likely = _likely(search, page_features, templates) if len(templates) > 1 else templates
@@ -203,8 +204,9 @@ def _likely(
     no quick stage.
     """
     quick = []
+    page_strongest = features.strongest(page_features, features.QUICK_PAGE_FEATURES)
     for template in templates:
-        estimate = features.fit(page_features, template, quick=True)
+        estimate = features.fit(page_strongest, template, quick=True)
         if estimate is None or not features.plausible(estimate, search.scale_of(template)):
             quick.append(0.0)
         else:
