@@ -193,12 +193,13 @@ class FieldCrops:
         box: the field's box in the page as loaded (bounding box of the registered outline).
         validation: passed through from the template.
         status: ``ok``, ``empty`` (no ink) or ``unreadable`` (see ``reason``).
-        reason: why the status is not ``ok``; for an ``ok`` field, a doubt that sends it to
-            review however surely it reads (the page fits its form loosely); else empty.
+        reason: why the status is not ``ok``; empty otherwise.
         chars: comb: one crop per cell, empty cells included; box: one per character found.
         lattice: box fields: the candidate cuts the reader may choose from instead of ``chars``
             (which is segmentation's own best guess), or None.
         marks: ``mark`` and ``choice`` fields: what is in each tick box, in option order.
+        doubt: why whatever the field reads must go to review however surely it reads (the
+            page fits its form only loosely), or empty.
     """
 
     name: str
@@ -211,6 +212,7 @@ class FieldCrops:
     chars: tuple[CharCrop, ...]
     lattice: Lattice | None = None
     marks: tuple[MarkInk, ...] = ()
+    doubt: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ import numpy as np
 from segmentation.crops import cut_field
 from segmentation.freeform import segment_without_template
 from segmentation.paper import flatten_background, ink_threshold, is_blank
-from segmentation.records import FieldCrops, PageResult, Template
+from segmentation.records import PageResult, Template
 from segmentation.register import LOOSE_SCORE, register_page
 from segmentation.ticks import cut_marks
 from segmentation.tickspec import MARK_KINDS
@@ -56,13 +56,6 @@ def segment_page(page: np.ndarray, templates: Sequence[Template] | None) -> Page
             f"the page fits form '{template.name}' loosely ({registration.score:.0%} of its"
             " printed lines found): is it another form?"
         )
-        fields = tuple(_doubted(crops, doubt) for crops in fields)
+        fields = tuple(replace(crops, doubt=doubt) for crops in fields)
     transform = tuple(float(v) for v in registration.homography.ravel())
     return PageResult(template.name, "ok", "", fields, round(registration.score, 4), transform)
-
-
-def _doubted(crops: FieldCrops, doubt: str) -> FieldCrops:
-    """The field with a doubt the reader sends to review with it (``FieldCrops.reason``)."""
-    if crops.status != "ok":
-        return crops
-    return replace(crops, reason="; ".join(r for r in (doubt, crops.reason) if r))

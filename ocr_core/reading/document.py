@@ -195,7 +195,8 @@ def _field_row(document: str, number: int, crops: FieldCrops, rows: list[CharRow
         return FieldRow(document, number, crops.name, "", None, False, "empty", crops.reason)
     value = assemble_value((row.index, row.char) for row in rows)
     confidence = min(row.confidence for row in rows)
-    reasons = [crops.reason] if crops.reason else []  # a doubt segmentation already had
+    # Doubts segmentation already had: about the field (its reason), about the page (its doubt).
+    reasons = [r for r in (crops.doubt, crops.reason) if r]
     if any(row.needs_review for row in rows):
         reasons.append(f"{sum(r.needs_review for r in rows)} uncertain character(s)")
     reasons.extend(validate_value(value, rules_of(crops)))

@@ -122,7 +122,7 @@ def _field_sample(
     )
     indices = [char.index for char in crops.chars if char.status == "ok"]
     value = assemble_value(zip(indices, (r.labels[0] for r in read), strict=True))
-    if crops.reason or validate_value(value, rules_of(crops)):
+    if crops.reason or crops.doubt or validate_value(value, rules_of(crops)):
         return 0.0, right
     return math.prod(r.probs[0] for r in read), right
 

@@ -64,8 +64,8 @@ def read_mark_field(crops: FieldCrops, threshold: float = MARK_THRESHOLD) -> Mar
         for i, b in enumerate(boxes)
         if b.state in ("crossed_out", "unsure")
     ]
-    if crops.reason:  # a doubt segmentation already had (a loose registration)
-        doubts.insert(0, crops.reason)
+    if crops.doubt:  # a doubt segmentation had about the page (a loose registration)
+        doubts.insert(0, crops.doubt)
     ticked = [crops.marks[i].value for i, b in enumerate(boxes) if b.state == "ticked"]
     if crops.kind == "mark":
         state = boxes[0].state

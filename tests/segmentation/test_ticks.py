@@ -181,7 +181,7 @@ def test_a_doubt_from_segmentation_sends_a_clear_tick_to_review() -> None:
     draw_mark(page, template.fields[0].box, "tick", np.random.default_rng(3), 300)
     field = segment_page(page, [template]).fields[0]
     assert read_mark_field(field).status == "ok"
-    doubted = read_mark_field(replace(field, reason="the page fits form 'x' loosely"))
+    doubted = read_mark_field(replace(field, doubt="the page fits form 'x' loosely"))
     assert doubted.status == "needs_review" and doubted.value == "1"
     assert doubted.reason.startswith("the page fits form 'x' loosely")
 

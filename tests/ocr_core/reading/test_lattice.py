@@ -115,6 +115,22 @@ def test_a_blob_that_cannot_be_split_but_is_judged_a_pair_is_read_in_doubt() -> 
     assert strict[1][1][0] == pytest.approx(0.998 * 0.6)
 
 
+def test_a_doubt_about_the_page_stays_with_the_field_whatever_its_cut() -> None:
+    lattice = _lattice([(0, 1, 0.0), (1, 2, 0.0)], 2)
+    probs = np.array([[0.999, 0.001, 0.0], [0.998, 0.001, 0.001]])
+    labels = np.array([["2", "3", "7"], ["6", "0", "5"]])
+    crops = FieldCrops("f", "box", "digits", (0, 0, 1, 1), FieldValidation(), "ok", "", ())
+    doubted = replace(crops, doubt="the page fits form 'x' loosely")
+    read, _ = read_cut(replace(doubted, lattice=lattice), labels, probs)
+    assert read.doubt == doubted.doubt and read.reason == ""
+    # Segmentation's own reason (too many characters for its best guess) is the reader's to
+    # settle: the cut replaces it, the doubt stays.
+    crowded = replace(doubted, status="unreadable", reason="3 characters found", lattice=lattice)
+    read, _ = read_cut(replace(crowded, lattice=replace(lattice, max_chars=1)), labels, probs)
+    assert read.doubt == doubted.doubt
+    assert read.reason == "2 characters found, the field holds at most 1"
+
+
 def test_the_shipped_junk_model_tells_a_real_digit_from_a_pair_of_them() -> None:
     from ocr_core.reading.recognisers import Recognisers
 
