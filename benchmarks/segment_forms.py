@@ -3,7 +3,7 @@
 Usage (from the repository root): DIGITISE_DATASETS_DIR=... python -m benchmarks.segment_forms
 [--pages 60] [--seed 7]
 
-Each page is also registered with its own form left out, against every other form we have
+Each page is also segmented with its own form left out, against every other form we have
 (``data/templates`` and ``benchmarks/templates``), as a page of a form a user has no template
 for would be: refused, read loosely (every field sent to review), or read as another form
 with a sure fit, which must never happen.
@@ -23,9 +23,7 @@ import numpy as np
 
 from ocr_core.settings import load_settings
 from segmentation import load_templates, segment_page
-from segmentation.paper import flatten_background
 from segmentation.records import FieldCrops, Template
-from segmentation.register import LOOSE_SCORE, register_page
 from segmentation.synthetic import (
     GlyphPool,
     load_glyph_pool,
@@ -145,15 +143,15 @@ def _report(
 
 
 def left_out(scan: np.ndarray, forms: list[Template]) -> str:
-    """What registration makes of a page whose own form is not among ``forms``.
+    """What segmentation makes of a page whose own form is not among ``forms``.
 
-    ``left out: refused``, ``left out: loose`` (read, every field sent to review) or
-    ``left out: sure`` (read as another form with a sure fit: a confident wrong form).
+    ``left out: refused``, ``left out: loose`` (read, its fields doubted: sent to review) or
+    ``left out: sure`` (read as another form with no doubt: a confident wrong form).
     """
-    registration, _, _ = register_page(flatten_background(scan), forms)
-    if registration is None:
+    result = segment_page(scan, forms)
+    if result.status != "ok":
         return "left out: refused"
-    return "left out: loose" if registration.score < LOOSE_SCORE else "left out: sure"
+    return "left out: loose" if all(f.doubt for f in result.fields) else "left out: sure"
 
 
 def _accuracy(crops: list[np.ndarray], labels: list[str], charsets: list[str]) -> None:

@@ -27,15 +27,15 @@ MIN_SCORE = 0.6
 """Registrations under this share of the form's printed lines found are refused."""
 FEATURE_MIN_SCORE = 0.85
 """Registrations from form features (fewer than two marks found) need this score."""
-LOOSE_SCORE = 0.85
+LOOSE_SCORE = FEATURE_MIN_SCORE
 """A page registered under this score (but at least MIN_SCORE) is read, every field to review.
 
-Marks say that a page is one of our forms, not which one: every form puts them in the same
-corners. A page of a form missing from the templates then fits a similar one by its marks,
-and that fit finds part of its lines: 0.74-0.78 on generated change-of-address pages
-fitted to the meter-reading form (15 of 40 house-style pages, 15 of 40 random-style ones).
-Right fits scored 0.858 and up on those 80 pages, 0.894 and up on 90 more, 0.99 on the
-real HSF pages.
+The bar a fit by features must pass: a fit by marks under it is only loose. Marks say that
+a page is one of our forms, not which one: every form puts them in the same corners. A page
+of a form missing from the templates then fits a similar one by its marks, and that fit
+finds part of its lines: 0.74-0.78 on generated change-of-address pages fitted to the
+meter-reading form (15 of 40 house-style pages, 15 of 40 random-style ones). Right fits
+scored 0.858 and up on those 80 pages, 0.894 and up on 90 more, 0.99 on the real HSF pages.
 """
 _LOW = 4  # scoring works on pages shrunk by this factor
 

@@ -180,19 +180,17 @@ def unmarked_forms(templates: dict[str, Template]) -> list[Template]:
     ]
 
 
-def full_fits_counted(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The names of the forms that registration fits with all their features, as it fits them."""
-    fitted: list[str] = []
+def fits_counted(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, bool]]:
+    """Each fit registration makes by features, as it makes it: (form name, quick or full)."""
+    fits: list[tuple[str, bool]] = []
     fit = features_module.fit
 
     def counted(page_features: tuple, template: Template, quick: bool = False) -> np.ndarray | None:
-        if quick:
-            return fit(page_features, template, quick)
-        fitted.append(template.name)
-        return fit(page_features, template)
+        fits.append((template.name, quick))
+        return fit(page_features, template, quick) if quick else fit(page_features, template)
 
     monkeypatch.setattr(features_module, "fit", counted)
-    return fitted
+    return fits
 
 
 def test_among_forms_without_marks_only_the_likely_ones_are_fitted_in_full(
@@ -204,11 +202,11 @@ def test_among_forms_without_marks_only_the_likely_ones_are_fitted_in_full(
     page = flatten_background(scan)
     page_features = features_module.orb(page, features_module.PAGE_FEATURES)
     alone = features_module.fit(page_features, own)
-    fitted = full_fits_counted(monkeypatch)
+    fits = fits_counted(monkeypatch)
     registration, reason, _ = register_page(page, forms)
     assert registration is not None and registration.template.name == own.name, reason
     # The quick fits left the other forms out, and the fit kept is the full fit's.
-    assert fitted == [own.name]
+    assert [name for name, quick in fits if not quick] == [own.name]
     assert alone is not None and np.allclose(registration.homography, alone)
     assert field_corner_error(own, registration.homography, truth) < 3.0
 
@@ -218,17 +216,10 @@ def test_a_single_form_is_fitted_in_full_without_a_quick_fit(
 ) -> None:
     own = unmarked_forms(templates)[0]
     scan, truth = scanned(own, drawn_pool, ScanParams(angle=0.8))
-    calls: list[bool] = []
-    fit = features_module.fit
-
-    def counted(page_features: tuple, template: Template, quick: bool = False) -> np.ndarray | None:
-        calls.append(quick)
-        return fit(page_features, template, quick) if quick else fit(page_features, template)
-
-    monkeypatch.setattr(features_module, "fit", counted)
+    fits = fits_counted(monkeypatch)
     registration, reason, _ = register_page(flatten_background(scan), [own])
     assert registration is not None and registration.template.name == own.name, reason
-    assert calls == [False]
+    assert fits == [(own.name, False)]
     assert field_corner_error(own, registration.homography, truth) < 3.0
 
 
