@@ -10,6 +10,11 @@ import numpy as np
 from segmentation.ink import Blob
 
 MIN_WRITING = 0.25  # the smallest writing expected, as a share of the box's height
+TWO = 3.5  # evidence of two touching characters (character heights of ink) to split them
+MAYBE_TWO = 1.5  # evidence enough to propose a split for the reader to judge
+MAYBE_WIDE = 1.0  # a piece wider than the writing is tall may hold more than one character
+SHORT = 0.6  # ink under this share of the character height is no character by its height
+ONE_STROKE = 1.25  # a column crossing at most this many strokes crosses one (a bar, a tail)
 
 
 def box_groups(pieces: list[Blob], box_height: int) -> tuple[list[Blob], float]:
@@ -101,19 +106,53 @@ def split_touching(groups: list[Blob], tall: float) -> list[Blob]:
     """
     out = []
     for group in groups:
-        cut = _touching_cut(group, tall)
-        if cut is None:
+        wide = group.width >= 0.85 * tall and _ink_length(group, tall) >= TWO
+        upright = _Upright(group, tall) if wide else None
+        cut = _touching_cut(upright, TWO) if upright is not None else None
+        if upright is None or cut is None:
             out.append(group)
             continue
-        ys, xs = cut
-        left = np.zeros_like(group.mask)
-        left[ys, xs] = True
-        right = group.mask.copy()
-        right[ys, xs] = False
-        parts = [Blob.tight(left, group.x, group.y), Blob.tight(right, group.x, group.y)]
+        parts = _slices(group, upright, [cut])
         # A part of a pair is one character: only ink for three is looked at again.
         out += split_touching(parts, tall) if _ink_length(group, tall) > 7.5 else parts
     return out
+
+
+def maybe_touching(group: Blob, tall: float) -> list[Blob] | None:
+    """Slices of a wide ``group`` (2 or 3, left to right) where it may hold more than one character.
+
+    None when it is narrower than MAYBE_WIDE character heights or offers no cut. Weaker
+    evidence than ``split_touching`` asks for: a wide single character (a 0, an M) passes too,
+    so the slices are only a proposal for a reader that can judge them. Two cuts are proposed:
+    where a stroke of a neighbour (a 5's bar) meets a character (``_fragment_cut``); and, unless
+    what that leaves is narrow enough for one character, where two characters written into
+    each other would meet (``_touching_cut``).
+    """
+    if group.width < MAYBE_WIDE * tall:
+        return None
+    upright = _Upright(group, tall)
+    fragment = _fragment_cut(upright)
+    if fragment is not None:
+        parts = _slices(group, upright, [fragment])
+        if max(p.width for p in parts) < MAYBE_WIDE * tall:  # a character, a neighbour's stroke
+            return parts if len(parts) > 1 else None
+    cuts = sorted(c for c in (_touching_cut(upright, MAYBE_TWO), fragment) if c is not None)
+    if len(cuts) == 2 and cuts[1] - cuts[0] < 0.2 * tall:
+        cuts = cuts[:1]
+    parts = _slices(group, upright, cuts) if cuts else []
+    return parts if len(parts) > 1 else None
+
+
+def _slices(group: Blob, upright: _Upright, cuts: list[int]) -> list[Blob]:
+    """``group``'s ink cut at the upright columns ``cuts`` (ascending), non-empty slices only."""
+    bins = np.searchsorted(np.asarray(cuts), upright.x, side="right")
+    parts = []
+    for k in range(len(cuts) + 1):
+        mask = np.zeros_like(group.mask)
+        mask[upright.ys[bins == k], upright.xs[bins == k]] = True
+        if mask.any():
+            parts.append(Blob.tight(mask, group.x, group.y))
+    return parts
 
 
 def _ink_length(blob: Blob, tall: float) -> float:
@@ -122,52 +161,94 @@ def _ink_length(blob: Blob, tall: float) -> float:
     return int((sub - cv2.erode(sub, np.ones((3, 3), np.uint8), borderValue=0)).sum()) / 2 / tall
 
 
-def _touching_cut(group: Blob, tall: float) -> tuple[np.ndarray, np.ndarray] | None:
-    """The pixels (rows, columns of its mask) of the left character if ``group`` holds two.
+class _Upright:
+    """A group's ink sheared upright, and the measures of its columns that cuts are chosen by.
 
-    None when it holds one.
-
-    The ink is sheared upright first (the slant that makes its column profile most peaked),
-    so that the cut follows the writing's slant. The cut column crosses few strokes, leaves
-    both sides character-high and splits the ink about evenly (touching characters carry
-    comparable ink: a cut shaving a sliver off one is unlikely). The evidence for two
-    characters, in character heights of ink: more ink than one character of this width
-    carries, less a third for each stroke the cut crosses and each arch (an m's humps, whose
-    joins a cut would cross). The weights were fitted on synthetic fields of real glyphs.
+    The shear is the slant that makes the column profile most peaked, so that a cut follows
+    the writing's slant. ``x`` is each ink pixel's upright column; ``profile`` the strokes each
+    column crosses; ``left_h`` and ``right_h`` the height of the ink left of (up to and with)
+    and right of (from) each column.
     """
-    if group.width < 0.85 * tall:
+
+    def __init__(self, group: Blob, tall: float) -> None:
+        self.tall = tall
+        self.width_chars = group.width / tall
+        self.length = _ink_length(group, tall)
+        self.ys, self.xs = np.nonzero(group.mask)
+        ys, xs, centre = self.ys, self.xs, self.ys.mean()
+        peaks = []
+        for shear in _SHEARS:
+            x = xs - np.round(shear * (ys - centre)).astype(int)
+            peaks.append(float((np.bincount(x - x.min()).astype(np.float64) ** 2).sum()))
+        x = xs - np.round(_SHEARS[int(np.argmax(peaks))] * (ys - centre)).astype(int)
+        self.x = x - x.min()
+        upright = np.zeros((ys.max() + 1, self.x.max() + 1), bool)
+        upright[ys, self.x] = True
+        height = upright.shape[0]
+        self.profile = upright.sum(axis=0) * self.length * tall / ys.size  # in strokes crossed
+        inked = upright.any(axis=0)
+        top = np.where(inked, upright.argmax(axis=0), height)
+        self.bottom = np.where(inked, height - 1 - upright[::-1].argmax(axis=0), -1)
+        self.left_h = np.maximum.accumulate(self.bottom) - np.minimum.accumulate(top) + 1
+        self.right_h = (
+            np.maximum.accumulate(self.bottom[::-1]) - np.minimum.accumulate(top[::-1]) + 1
+        )[::-1]
+
+
+def _touching_cut(up: _Upright, evidence_over: float) -> int | None:
+    """The upright column where ``up``'s ink holds two characters side by side, if it does.
+
+    None when it holds one: when the evidence of two is ``evidence_over`` or less.
+
+    The cut column crosses few strokes, leaves both sides character-high and splits the ink
+    about evenly (touching characters carry comparable ink: a cut shaving a sliver off one is
+    unlikely). The evidence for two characters, in character heights of ink: more ink than
+    one character of this width carries, less a third for each stroke the cut crosses and
+    each arch (an m's humps, whose joins a cut would cross). The weights were fitted on
+    synthetic fields of real glyphs.
+    """
+    tall = up.tall
+    if up.width_chars < 0.85 or up.length < evidence_over:
         return None
-    length = _ink_length(group, tall)
-    if length < 3.5:
-        return None
-    ys, xs = np.nonzero(group.mask)
-    centre = ys.mean()
-    peaks = []
-    for shear in _SHEARS:
-        x = xs - np.round(shear * (ys - centre)).astype(int)
-        peaks.append(float((np.bincount(x - x.min()).astype(np.float64) ** 2).sum()))
-    x = xs - np.round(_SHEARS[int(np.argmax(peaks))] * (ys - centre)).astype(int)
-    x -= x.min()
-    upright = np.zeros((ys.max() + 1, x.max() + 1), bool)
-    upright[ys, x] = True
-    height, width = upright.shape
+    width = len(up.profile)
     lo, hi = round(0.3 * tall), width - round(0.3 * tall)
     if hi <= lo:
         return None
-    profile = upright.sum(axis=0) * length * tall / ys.size  # in strokes crossed
-    inked = upright.any(axis=0)
-    top = np.where(inked, upright.argmax(axis=0), height)
-    bottom = np.where(inked, height - 1 - upright[::-1].argmax(axis=0), -1)
-    left_h = np.maximum.accumulate(bottom) - np.minimum.accumulate(top) + 1
-    right_h = (np.maximum.accumulate(bottom[::-1]) - np.minimum.accumulate(top[::-1]) + 1)[::-1]
-    short = np.minimum(left_h[lo - 1 : hi - 1], right_h[lo:hi]) < 0.6 * tall
-    uneven = np.abs(2 * np.cumsum(profile)[lo - 1 : hi - 1] / profile.sum() - 1)
-    cut = lo + int(np.argmin(profile[lo:hi] + 3 * uneven + 100 * short))
-    evidence = length - 0.6 * width / tall - (profile[cut] + _arches(bottom, tall)) / 3
-    if short[cut - lo] or evidence <= 3.5:
+    short = np.minimum(up.left_h[lo - 1 : hi - 1], up.right_h[lo:hi]) < SHORT * tall
+    uneven = np.abs(2 * np.cumsum(up.profile)[lo - 1 : hi - 1] / up.profile.sum() - 1)
+    cut = lo + int(np.argmin(up.profile[lo:hi] + 3 * uneven + 100 * short))
+    evidence = up.length - 0.6 * width / tall - (up.profile[cut] + _arches(up.bottom, tall)) / 3
+    if short[cut - lo] or evidence <= evidence_over:
         return None
-    left = x < cut
-    return ys[left], xs[left]
+    return cut
+
+
+def _fragment_cut(up: _Upright) -> int | None:
+    """The upright column where a stroke at one end of ``up``'s ink meets a character.
+
+    A stroke of one character that runs into its neighbour (a 5's bar written apart, a 7's)
+    makes one piece of the two; it ends where the piece turns character-high. The cut is in
+    the columns that cross one stroke and leave one side under SHORT of the character height
+    and the other over it, as deep into the piece as that allows (the whole stroke cut off),
+    on the side whose stroke is thinnest. None when there is no such column a fifth of a
+    character or more from either end.
+    """
+    tall = up.tall
+    width = len(up.profile)
+    lo, hi = max(1, round(0.2 * tall)), width - round(0.2 * tall)
+    if hi <= lo:
+        return None
+    left_short = up.left_h[lo - 1 : hi - 1] < SHORT * tall
+    right_short = up.right_h[lo:hi] < SHORT * tall
+    one_stroke = up.profile[lo:hi] <= ONE_STROKE
+    options = []
+    for side, left in ((left_short & ~right_short, True), (right_short & ~left_short, False)):
+        side &= one_stroke
+        if side.any():
+            profile = np.where(side, up.profile[lo:hi], np.inf)
+            near = np.flatnonzero(profile <= profile.min() + 0.5)
+            options.append((profile.min(), lo + int(near[-1] if left else near[0])))
+    return min(options)[1] if options else None
 
 
 _SHEARS = np.linspace(-0.7, 0.7, 15)  # slants tried, up to 35 degrees either way

@@ -157,6 +157,7 @@ def _join_lines(field: FieldCrops, lines: list[FieldCrops], max_chars: int) -> F
     chars: list[CharCrop] = []
     candidates: list[Candidate] = []
     skips: list[float] = []
+    seams: list[int] = []
     for line in lines:
         chars += [replace(c, index=len(chars) + i) for i, c in enumerate(line.chars)]
         if line.lattice is not None:
@@ -166,11 +167,16 @@ def _join_lines(field: FieldCrops, lines: list[FieldCrops], max_chars: int) -> F
                 for c in line.lattice.candidates
             ]
             skips += line.lattice.skips
+            seams += [seam + shift for seam in line.lattice.seams]
         elif line.chars:  # a line too scribbled to cut: read as grouped, one candidate each
             for c in line.chars:
                 candidates.append(Candidate(len(skips), len(skips) + 1, c.image, c.box, 0.0))
                 skips.append(-math.inf)
-    lattice = Lattice(len(skips), tuple(candidates), tuple(skips), max_chars) if skips else None
+    lattice = (
+        Lattice(len(skips), tuple(candidates), tuple(skips), max_chars, tuple(seams))
+        if skips
+        else None
+    )
     return _with_chars(field, chars, lattice, max_chars)
 
 

@@ -6,6 +6,11 @@ pieces of ink, wide ones split where a cut is plausible) and proposes every run 
 MAX_SPAN neighbouring atoms that is shaped like one character, each with a prior from its
 shape. The reader classifies every candidate of a page in one batch and chooses the path
 through the atoms whose characters are most probable together (``ocr_core.reading.lattice``).
+
+A piece still wider than the writing is tall after the sure splits is cut once more, only
+tentatively, into slices (``Lattice.seams``): two digits written into each other, or a
+character with its neighbour's stroke run into it. The piece whole stays a candidate, and the
+reader weighs its slices only where it judges the whole not one character.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import math
 
 import numpy as np
 
-from segmentation.boxes import split_touching
+from segmentation.boxes import SHORT, maybe_touching, split_touching
 from segmentation.ink import Blob, blob_crop
 from segmentation.records import Candidate, Lattice
 
@@ -44,20 +49,21 @@ def build_lattice(
     Returns:
         The lattice, or None when there is no ink, too much of it to cut, or no candidate.
     """
-    atoms = split_touching(pieces, tall)  # wide pieces split where two characters may meet
+    atoms, seams = _over_cut(pieces, tall)
     if not atoms or len(atoms) > MAX_ATOMS:
         return None
     spans = [a.span for a in atoms]
-    order = sorted(range(len(atoms)), key=lambda i: (spans[i][0] + spans[i][1]) / 2)
-    atoms, spans = [atoms[i] for i in order], [spans[i] for i in order]
     heights = [a.height for a in atoms]
     candidates: list[Candidate] = []
     for start in range(len(atoms)):
         for stop in range(start + 1, min(len(atoms), start + MAX_SPAN) + 1):
-            run = spans[start:stop]
-            prior = _prior(run, heights[start:stop], tall)
+            run = _joined(spans, heights, seams, start, stop)
+            prior = _prior([s for s, _ in run], [h for _, h in run], tall)
             if prior == -math.inf:
                 break
+            sliced = start in seams or start + 1 in seams
+            if stop == start + 1 and sliced and heights[start] < SHORT * tall:
+                prior -= 3.0  # a slice cut off as a neighbour's stroke is no character alone
             union = atoms[start].join(*atoms[start + 1 : stop])
             crop = blob_crop(len(candidates), union, strength, to_page, page)
             if crop.status == "ok":
@@ -65,7 +71,42 @@ def build_lattice(
     if not candidates:
         return None
     skips = tuple(_skip(a, tall) for a in atoms)
-    return Lattice(len(atoms), tuple(candidates), skips, max_chars)
+    return Lattice(len(atoms), tuple(candidates), skips, max_chars, tuple(sorted(seams)))
+
+
+def _over_cut(pieces: list[Blob], tall: float) -> tuple[list[Blob], set[int]]:
+    """The field's atoms, left to right, and the seams between the slices of a tentative cut.
+
+    Pieces are split where they surely hold touching characters (``split_touching``); an atom
+    that then may still hold more than one is cut into slices, tentatively (``maybe_touching``).
+    A seam is the position of every slice after a piece's first.
+    """
+    firm = split_touching(pieces, tall)  # wide pieces split where two characters surely meet
+    firm.sort(key=lambda a: (a.span[0] + a.span[1]) / 2)
+    atoms: list[Blob] = []
+    seams: set[int] = set()
+    for atom in firm:
+        slices = maybe_touching(atom, tall)
+        if slices is None:
+            atoms.append(atom)
+            continue
+        seams.update(range(len(atoms) + 1, len(atoms) + len(slices)))
+        atoms += slices
+    return atoms, seams
+
+
+def _joined(
+    spans: list[tuple[int, int]], heights: list[int], seams: set[int], start: int, stop: int
+) -> list[tuple[tuple[int, int], int]]:
+    """The spans and heights of atoms ``start:stop``, slices across a seam joined as one."""
+    run = [(spans[start], heights[start])]
+    for i in range(start + 1, stop):
+        if i in seams:  # a later slice of the piece that the last one is a slice of
+            (a, b), h = run[-1]
+            run[-1] = ((min(a, spans[i][0]), max(b, spans[i][1])), max(h, heights[i]))
+        else:
+            run.append((spans[i], heights[i]))
+    return run
 
 
 def _prior(spans: list[tuple[int, int]], heights: list[int], tall: float) -> float:

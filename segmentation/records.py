@@ -174,12 +174,17 @@ class Lattice:
         candidates: candidate characters, each spanning consecutive atoms.
         skips: per atom, the log-weight of leaving it out as noise (``-inf`` where it cannot be).
         max_chars: the most characters the field holds (a longer cut goes to review).
+        seams: the atoms that continue a piece of ink cut only tentatively into slices (it
+            may hold touching characters, or be one wide character): atom ``i`` in seams is a
+            slice of the same piece as atom ``i - 1``. The reader weighs candidates that start
+            or end inside a piece only where it judges the whole piece not one character.
     """
 
     atoms: int
     candidates: tuple[Candidate, ...]
     skips: tuple[float, ...]
     max_chars: int = 0
+    seams: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -154,7 +154,8 @@ def worth_reading(lattice: Lattice, one: np.ndarray | None) -> np.ndarray:
     if one is None:
         return np.ones(len(lattice.candidates), bool)
     prior = np.array([c.prior for c in lattice.candidates], np.float64)
-    return prior + np.log(np.maximum(np.asarray(one, np.float64), 1e-12)) >= math.log(UNREAD_BELOW)
+    whole = np.maximum(_p_one(lattice, one), 1e-12)
+    return prior + np.log(whole) >= math.log(UNREAD_BELOW)
 
 
 def best_cut(lattice: Lattice, top: np.ndarray, one: np.ndarray | None) -> tuple[int, ...] | None:
@@ -175,9 +176,52 @@ def _cut(
 
     Also returns each candidate's P(one): 1 for all without the junk bundle's verdicts.
     """
-    whole = np.ones(len(lattice.candidates)) if one is None else np.asarray(one, np.float64)
+    whole = _p_one(lattice, one)
     weights = np.maximum(np.asarray(top, np.float64), 1e-12) * np.maximum(whole, 1e-12)
     return choose_cut(lattice, np.log(weights)), whole
+
+
+SLICES_OPEN_UNDER = 0.5
+"""The slices of a tentatively cut piece are read only where its whole is less likely one character.
+
+Segmentation cuts a wide piece of ink tentatively (``Lattice.seams``): it may be two
+characters written into each other, or one wide one. Its slices read as characters too (half
+an 8 is a fine 3), so they are weighed only where the junk bundle judges the whole piece, at
+P(one) under this, not one character.
+"""
+
+
+def _p_one(lattice: Lattice, one: np.ndarray | None) -> np.ndarray:
+    """Each candidate's P(one whole character): the junk bundle's, or 1 without its verdicts.
+
+    A candidate that starts or ends inside a tentatively cut piece (a slice, or a slice with
+    a neighbour) gets 0 unless the whole piece is judged not one character; without the junk
+    bundle, always.
+    """
+    p = np.ones(len(lattice.candidates)) if one is None else np.array(one, np.float64)
+    if not lattice.seams:
+        return p
+    whole = {(c.start, c.stop): k for k, c in enumerate(lattice.candidates)}
+    closed: set[int] = set()
+    for first, last in _pieces(lattice.seams):
+        k = whole.get((first - 1, last + 1))
+        if one is None or k is None or p[k] >= SLICES_OPEN_UNDER:
+            closed.update(range(first, last + 1))
+    if closed:
+        inside = [c.start in closed or c.stop in closed for c in lattice.candidates]
+        p[np.asarray(inside)] = 0.0
+    return p
+
+
+def _pieces(seams: Sequence[int]) -> list[tuple[int, int]]:
+    """Runs of consecutive seams (first, last): the inner boundaries of one cut piece each."""
+    runs: list[tuple[int, int]] = []
+    for seam in sorted(seams):
+        if runs and seam == runs[-1][1] + 1:
+            runs[-1] = (runs[-1][0], seam)
+        else:
+            runs.append((seam, seam))
+    return runs
 
 
 def read_cut(

@@ -8,7 +8,9 @@ import cv2
 import numpy as np
 import pytest
 
+from segmentation.boxes import maybe_touching
 from segmentation.crops import cut_field
+from segmentation.ink import Blob
 from segmentation.records import FieldSpec
 from segmentation.synthetic import GlyphPool, box_iou, load_glyph_pool
 
@@ -164,3 +166,37 @@ def test_dust_is_no_character(pool: GlyphPool) -> None:
     page[110:116, 500:506] = 0
     crops = crops_of(page)
     assert len(crops) == 1 and centre_in(crops[0], boxes[0])
+
+
+def _drawn(*shapes: tuple[str, tuple[int, ...]]) -> Blob:
+    """A piece of ink, 6 px strokes: ``("ring", (cx, cy, rx, ry))`` or ``("bar", (x0, y, x1))``."""
+    canvas = np.zeros((120, 400), np.uint8)
+    for kind, args in shapes:
+        if kind == "ring":
+            cx, cy, rx, ry = args
+            cv2.ellipse(canvas, (cx, cy), (rx, ry), 0, 0, 360, 255, 6)
+        else:
+            x0, y, x1 = args
+            cv2.line(canvas, (x0, y), (x1, y), 255, 6)
+    return Blob.tight(canvas > 0)
+
+
+def test_a_neighbours_stroke_run_into_a_character_is_offered_apart() -> None:
+    # A 5's bar written apart runs into the 0 after it: one piece, 1.4 characters wide.
+    piece = _drawn(("bar", (20, 22, 62)), ("ring", (90, 55, 28, 36)))
+    slices = maybe_touching(piece, 75.0)
+    assert slices is not None and len(slices) == 2
+    bar, ring = slices
+    assert bar.height < 0.3 * 75 and ring.height > 0.9 * 75
+    assert bar.width >= 30  # the whole stroke, up to the character
+
+
+def test_two_characters_written_into_each_other_are_offered_apart() -> None:
+    piece = _drawn(("ring", (60, 55, 28, 36)), ("ring", (112, 55, 28, 36)))
+    slices = maybe_touching(piece, 75.0)
+    assert slices is not None and len(slices) == 2
+    assert all(s.height > 0.9 * 75 and s.width > 0.3 * 75 for s in slices)
+
+
+def test_one_character_narrower_than_it_is_tall_is_not_cut() -> None:
+    assert maybe_touching(_drawn(("ring", (60, 55, 28, 36))), 75.0) is None

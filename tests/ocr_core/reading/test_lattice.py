@@ -153,3 +153,40 @@ def test_the_shipped_junk_model_tells_a_real_digit_from_a_pair_of_them() -> None
         if sum(candidates[j].start >= c.start and candidates[j].stop <= c.stop for j in chosen) >= 2
     ]
     assert pairs and all(one[k] < 0.5 for k in pairs)
+
+
+def _sliced() -> Lattice:
+    """Atom 0 a character; atoms 1-2 the slices of one tentatively cut piece (seam 2)."""
+    spans = [(0, 1, 0.0), (0, 2, -5.0), (1, 2, 0.0), (1, 3, 0.0), (2, 3, 0.0)]
+    candidates = tuple(Candidate(a, b, BLANK, (0, 0, 1, 1), p) for a, b, p in spans)
+    return Lattice(3, candidates, (-math.inf,) * 3, seams=(2,))
+
+
+def test_the_slices_of_a_piece_are_read_only_where_the_piece_is_judged_not_one() -> None:
+    lattice = _sliced()
+    probs = np.array([[0.99], [0.5], [0.99], [0.9], [0.99]])
+    labels = np.array([["7"], ["7"], ["3"], ["8"], ["3"]])
+    crops = FieldCrops("f", "box", "digits", (0, 0, 1, 1), FieldValidation(), "ok", "", ())
+    crops = replace(crops, lattice=lattice)
+
+    def read(one: np.ndarray | None) -> str:
+        _, readings = read_cut(crops, labels, probs, one)
+        return "".join(r[0][0] for r in readings)
+
+    # Half an 8 reads as a fine 3: the slices would win on the classifier alone.
+    assert read(None) == "78"  # no junk verdicts: never
+    assert read(np.array([0.99, 0.01, 0.95, 0.8, 0.95])) == "78"  # the piece is one character
+    assert read(np.array([0.99, 0.01, 0.95, 0.2, 0.95])) == "733"  # the piece is not
+
+
+def test_a_neighbours_stroke_run_into_a_real_digit_is_given_back() -> None:
+    # A 5 whose bar, written apart, runs into the 6 after it (NIST's reference: 832656).
+    from ocr_core.reading.recognisers import Recognisers
+
+    crops = cut_hsf_field("f0002_01-hsf_14", max_chars=8)
+    assert crops.lattice is not None and crops.lattice.seams
+    recognisers = Recognisers(DIGITS.parent)
+    images = np.stack([c.image for c in crops.lattice.candidates])
+    pred = recognisers.classify(images, "digits")
+    _, readings = read_cut(crops, pred.labels, pred.probs, recognisers.one_character(images))
+    assert "".join(r[0][0] for r in readings) == "832656"
