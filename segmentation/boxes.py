@@ -11,7 +11,7 @@ from segmentation.ink import Blob
 
 MIN_WRITING = 0.25  # the smallest writing expected, as a share of the box's height
 TWO = 3.5  # evidence of two touching characters (character heights of ink) to split them
-MAYBE_TWO = 1.5  # evidence enough to propose a split for the reader to judge
+MAYBE_TWO = 2.0  # evidence enough to propose a split for the reader to judge (tuned on val)
 MAYBE_WIDE = 1.0  # a piece wider than the writing is tall may hold more than one character
 SHORT = 0.6  # ink under this share of the character height is no character by its height
 ONE_STROKE = 1.25  # a column crossing at most this many strokes crosses one (a bar, a tail)
@@ -175,13 +175,15 @@ class _Upright:
         self.width_chars = group.width / tall
         self.length = _ink_length(group, tall)
         self.ys, self.xs = np.nonzero(group.mask)
-        ys, xs, centre = self.ys, self.xs, self.ys.mean()
-        peaks = []
-        for shear in _SHEARS:
-            x = xs - np.round(shear * (ys - centre)).astype(int)
-            peaks.append(float((np.bincount(x - x.min()).astype(np.float64) ** 2).sum()))
-        x = xs - np.round(_SHEARS[int(np.argmax(peaks))] * (ys - centre)).astype(int)
-        self.x = x - x.min()
+        ys = self.ys
+        # Every slant at once: row k of ``sheared`` is the ink's columns under _SHEARS[k].
+        sheared = self.xs - np.round(_SHEARS[:, None] * (ys - ys.mean())).astype(int)
+        sheared -= sheared.min(axis=1, keepdims=True)
+        span = int(sheared.max()) + 1
+        rows = np.arange(len(_SHEARS))[:, None] * span
+        counts = np.bincount((sheared + rows).ravel(), minlength=len(_SHEARS) * span)
+        peaks = (counts.reshape(len(_SHEARS), span).astype(np.float64) ** 2).sum(axis=1)
+        self.x = sheared[int(np.argmax(peaks))]
         upright = np.zeros((ys.max() + 1, self.x.max() + 1), bool)
         upright[ys, self.x] = True
         height = upright.shape[0]
