@@ -106,15 +106,15 @@ def split_touching(groups: list[Blob], tall: float) -> list[Blob]:
     """
     out = []
     for group in groups:
-        wide = group.width >= 0.85 * tall and _ink_length(group, tall) >= TWO
-        upright = _Upright(group, tall) if wide else None
+        length = _ink_length(group, tall) if group.width >= 0.85 * tall else 0.0
+        upright = _Upright(group, tall, length) if length >= TWO else None
         cut = _touching_cut(upright, TWO) if upright is not None else None
         if upright is None or cut is None:
             out.append(group)
             continue
         parts = _slices(group, upright, [cut])
         # A part of a pair is one character: only ink for three is looked at again.
-        out += split_touching(parts, tall) if _ink_length(group, tall) > 7.5 else parts
+        out += split_touching(parts, tall) if length > 7.5 else parts
     return out
 
 
@@ -167,13 +167,14 @@ class _Upright:
     The shear is the slant that makes the column profile most peaked, so that a cut follows
     the writing's slant. ``x`` is each ink pixel's upright column; ``profile`` the strokes each
     column crosses; ``left_h`` and ``right_h`` the height of the ink left of (up to and with)
-    and right of (from) each column.
+    and right of (from) each column. ``length`` is the ink's length (``_ink_length``) where
+    the caller has measured it already.
     """
 
-    def __init__(self, group: Blob, tall: float) -> None:
+    def __init__(self, group: Blob, tall: float, length: float | None = None) -> None:
         self.tall = tall
         self.width_chars = group.width / tall
-        self.length = _ink_length(group, tall)
+        self.length = _ink_length(group, tall) if length is None else length
         self.ys, self.xs = np.nonzero(group.mask)
         ys = self.ys
         # Every slant at once: row k of ``sheared`` is the ink's columns under _SHEARS[k].

@@ -135,6 +135,10 @@ def one_character(
     return {f: one[bounds[i] : bounds[i + 1]] for i, (f, _) in enumerate(members)}
 
 
+JUNK_THRESHOLD = 0.5
+"""Under this P(one), the junk bundle judges a candidate not one character (its bundle's own
+threshold, ``Recognisers.junk_threshold``, where the reader passes it)."""
+
 UNREAD_BELOW = 1e-5
 """A candidate whose shape and junk verdict alone weigh it under this is not worth classifying.
 
@@ -146,7 +150,9 @@ a third of a generated form's. At this bound, leaving them unread changes no cut
 """
 
 
-def worth_reading(lattice: Lattice, one: np.ndarray | None) -> np.ndarray:
+def worth_reading(
+    lattice: Lattice, one: np.ndarray | None, junk_threshold: float = JUNK_THRESHOLD
+) -> np.ndarray:
     """Per candidate (bool), whether the classifier's reading could matter to the cut.
 
     Without the junk bundle's verdicts (``one`` None) every candidate is.
@@ -154,49 +160,46 @@ def worth_reading(lattice: Lattice, one: np.ndarray | None) -> np.ndarray:
     if one is None:
         return np.ones(len(lattice.candidates), bool)
     prior = np.array([c.prior for c in lattice.candidates], np.float64)
-    whole = np.maximum(_p_one(lattice, one), 1e-12)
+    whole = np.maximum(_p_one(lattice, one, junk_threshold), 1e-12)
     return prior + np.log(whole) >= math.log(UNREAD_BELOW)
 
 
-def best_cut(lattice: Lattice, top: np.ndarray, one: np.ndarray | None) -> tuple[int, ...] | None:
+def best_cut(
+    lattice: Lattice,
+    top: np.ndarray,
+    one: np.ndarray | None,
+    junk_threshold: float = JUNK_THRESHOLD,
+) -> tuple[int, ...] | None:
     """The candidates ``read_cut`` would choose, given each one's top probability ``top``.
 
     For checking a cut before every candidate is read: an unread candidate taken at
     probability 1 (the most it could be read with) that this cut leaves out stays out once
     read. None when no path covers the atoms.
     """
-    cut, _ = _cut(lattice, top, one)
+    cut, _ = _cut(lattice, top, one, junk_threshold)
     return None if cut is None else cut.candidates
 
 
 def _cut(
-    lattice: Lattice, top: np.ndarray, one: np.ndarray | None
+    lattice: Lattice, top: np.ndarray, one: np.ndarray | None, junk_threshold: float
 ) -> tuple[ChosenCut | None, np.ndarray]:
     """The most probable cut, each candidate weighed by its top probability times P(one).
 
-    Also returns each candidate's P(one): 1 for all without the junk bundle's verdicts.
+    Also returns each candidate's P(one) (``_p_one``).
     """
-    whole = _p_one(lattice, one)
+    whole = _p_one(lattice, one, junk_threshold)
     weights = np.maximum(np.asarray(top, np.float64), 1e-12) * np.maximum(whole, 1e-12)
     return choose_cut(lattice, np.log(weights)), whole
 
 
-SLICES_OPEN_UNDER = 0.5
-"""The slices of a tentatively cut piece are read only where its whole is less likely one character.
-
-Segmentation cuts a wide piece of ink tentatively (``Lattice.seams``): it may be two
-characters written into each other, or one wide one. Its slices read as characters too (half
-an 8 is a fine 3), so they are weighed only where the junk bundle judges the whole piece, at
-P(one) under this, not one character.
-"""
-
-
-def _p_one(lattice: Lattice, one: np.ndarray | None) -> np.ndarray:
+def _p_one(lattice: Lattice, one: np.ndarray | None, junk_threshold: float) -> np.ndarray:
     """Each candidate's P(one whole character): the junk bundle's, or 1 without its verdicts.
 
-    A candidate that starts or ends inside a tentatively cut piece (a slice, or a slice with
-    a neighbour) gets 0 unless the whole piece is judged not one character; without the junk
-    bundle, always.
+    Segmentation cuts a wide piece of ink tentatively (``Lattice.seams``): it may be two
+    characters written into each other, or one wide one. Its slices read as characters too
+    (half an 8 is a fine 3), so a candidate that starts or ends inside such a piece (a slice,
+    or a slice with a neighbour) gets 0 unless the junk bundle judges the whole piece not one
+    character (P(one) under ``junk_threshold``); without the junk bundle's verdicts, always.
     """
     p = np.ones(len(lattice.candidates)) if one is None else np.array(one, np.float64)
     if not lattice.seams:
@@ -205,7 +208,7 @@ def _p_one(lattice: Lattice, one: np.ndarray | None) -> np.ndarray:
     closed: set[int] = set()
     for first, last in _pieces(lattice.seams):
         k = whole.get((first - 1, last + 1))
-        if one is None or k is None or p[k] >= SLICES_OPEN_UNDER:
+        if one is None or k is None or p[k] >= junk_threshold:
             closed.update(range(first, last + 1))
     if closed:
         inside = [c.start in closed or c.stop in closed for c in lattice.candidates]
@@ -229,7 +232,7 @@ def read_cut(
     labels: np.ndarray,
     probs: np.ndarray,
     one: np.ndarray | None = None,
-    junk_threshold: float = 0.5,
+    junk_threshold: float = JUNK_THRESHOLD,
 ) -> tuple[FieldCrops, list[Reading]]:
     """Cut a field as its lattice's most probable path, and read each chosen character.
 
@@ -253,7 +256,7 @@ def read_cut(
     if lattice is None:
         raise ValueError(f"field {crops.name} has no lattice")
     # The character read, and that it is one character at all (sure of that without the model).
-    cut, whole = _cut(lattice, np.asarray(probs, np.float64)[:, 0], one)
+    cut, whole = _cut(lattice, np.asarray(probs, np.float64)[:, 0], one, junk_threshold)
     if cut is None:
         reason = "its ink could not be cut into characters"
         return replace(crops, status="unreadable", reason=reason, chars=()), []

@@ -50,7 +50,7 @@ def read_page(result: PageResult, recognisers: Recognisers) -> tuple[PageResult,
     fields = list(result.fields)
     one = one_character(fields, recognisers.one_character)
     wanted = {
-        f: worth_reading(crops.lattice, one.get(f))
+        f: worth_reading(crops.lattice, one.get(f), recognisers.junk_threshold)
         for f, crops in enumerate(fields)
         if crops.lattice is not None
     }
@@ -58,7 +58,13 @@ def read_page(result: PageResult, recognisers: Recognisers) -> tuple[PageResult,
     readings = _classify(fields, recognisers, wanted, scores, others=True)
     for attempt in range(MAX_PASSES):
         again = {
-            f: _unread_on_cut(fields[f], scores[f], one.get(f), whole=attempt == MAX_PASSES - 1)
+            f: _unread_on_cut(
+                fields[f],
+                scores[f],
+                one.get(f),
+                recognisers.junk_threshold,
+                whole=attempt == MAX_PASSES - 1,
+            )
             for f in scores
         }
         again = {f: mask for f, mask in again.items() if mask.any()}
@@ -127,6 +133,7 @@ def _unread_on_cut(
     crops: FieldCrops,
     scores: list[tuple[np.ndarray, np.ndarray] | None],
     one: np.ndarray | None,
+    junk_threshold: float,
     whole: bool,
 ) -> np.ndarray:
     """The unread candidates to read next (bool mask): those on the field's best cut.
@@ -140,7 +147,7 @@ def _unread_on_cut(
     if not unread.any():
         return unread
     assert crops.lattice is not None
-    chosen = best_cut(crops.lattice, _filled(scores)[1][:, 0], one)
+    chosen = best_cut(crops.lattice, _filled(scores)[1][:, 0], one, junk_threshold)
     if chosen is None:
         return unread
     on_cut = np.zeros_like(unread)

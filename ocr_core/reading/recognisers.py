@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ocr_core.errors import ModelError
+from ocr_core.reading.lattice import JUNK_THRESHOLD
 from ocr_core.recognition.calibration import softmax
 
 if TYPE_CHECKING:
@@ -109,7 +110,7 @@ class Recognisers:
     @property
     def junk_threshold(self) -> float:
         """Under this P(one), the junk bundle judges a candidate not one character."""
-        return self.junk.threshold if self.junk is not None else 0.5
+        return self.junk.threshold if self.junk is not None else JUNK_THRESHOLD
 
     def classify(self, images: np.ndarray, charset: str) -> Prediction:
         """Classify uint8 (N, 28, 28) white-on-black images of one charset in one batch."""
