@@ -8,6 +8,7 @@ from pathlib import Path
 from flows.digitise import run_digitise_forms
 from flows.prefect_server import local_server, quiet_console
 from ocr_core.cli import run_cli
+from ocr_core.reading.context import prepare_run
 from ocr_core.results.report import read_report
 from ocr_core.settings import load_settings
 
@@ -20,7 +21,8 @@ def main() -> int:
 def _demo() -> int:
     settings = load_settings()
     samples = settings.data_dir / "samples"
-    with local_server() as url:
+    # The models load and the segmentation workers start while the server starts.
+    with local_server(while_starting=lambda: prepare_run(settings)) as url:
         print(f"Prefect server answering at {url}")
         print(f"Digitising the sample forms in {samples}, templates {settings.templates_dir}")
         quiet_console("--verbose" in sys.argv[1:])

@@ -21,6 +21,7 @@ from ocr_core.cli import (
     run_cli,
 )
 from ocr_core.errors import ExitCode
+from ocr_core.reading.context import prepare_run
 from ocr_core.reading.recognisers import AUTO
 
 if TYPE_CHECKING:
@@ -80,7 +81,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         quiet_console(verbose=args.verbose)
         run_flow = with_dask(digitise_forms, args.dask or settings.dask_address)
-        with local_server() as url:
+        # The models load and the segmentation workers start while the server starts.
+        with local_server(while_starting=lambda: prepare_run(settings, args.model)) as url:
             state = run_flow(
                 input=args.inputs,
                 output=str(Path(args.output or settings.output_dir).resolve()),

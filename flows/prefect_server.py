@@ -13,7 +13,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -137,12 +137,19 @@ def _drain_clients(timeout_s: float = 10.0) -> None:
 
 
 @contextlib.contextmanager
-def local_server(log_path: Path | None = None, start_timeout_s: float = 120.0) -> Iterator[str]:
+def local_server(
+    log_path: Path | None = None,
+    start_timeout_s: float = 120.0,
+    while_starting: Callable[[], object] | None = None,
+) -> Iterator[str]:
     """Reuse this project's local Prefect server if it runs, else start one and stop it on exit.
 
     Args:
         log_path: where the started server's output goes (default ``PREFECT_HOME/server.log``).
         start_timeout_s: how long to wait for a started server to answer.
+        while_starting: called once the server is starting (or found running), before waiting
+            for it: work that can run beside the server's start, such as loading the models
+            (the server is a process of its own, a few seconds on the other core).
 
     Yields:
         The API URL.
@@ -154,6 +161,8 @@ def local_server(log_path: Path | None = None, start_timeout_s: float = 120.0) -
     url = api_url()
     if server_is_up(url):
         check_server_is_ours(url)
+        if while_starting is not None:
+            while_starting()
         ensure_crash_detection()
         yield url
         return
@@ -176,6 +185,8 @@ def local_server(log_path: Path | None = None, start_timeout_s: float = 120.0) -
             start_new_session=True,
         )
     try:
+        if while_starting is not None:
+            while_starting()
         deadline = time.monotonic() + start_timeout_s
         while not server_is_up(url):
             if process.poll() is not None or time.monotonic() > deadline:

@@ -9,7 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from ocr_core.errors import OutputError
-from ocr_core.reading.recognisers import AUTO, Recognisers, load_recognisers
+from ocr_core.reading.recognisers import AUTO, Recognisers, load_recognisers, preload
 from ocr_core.reading.segmenter import start_workers
 from ocr_core.settings import Settings
 from segmentation import load_templates
@@ -79,6 +79,18 @@ def make_run_dir(run_dir: Path) -> Path:
             remedy="Check that the output folder is a writable folder with free space",
         ) from e
     return run_dir
+
+
+def prepare_run(settings: Settings, model: str = AUTO) -> None:
+    """Start what a run spends its first seconds on, and return without waiting for it.
+
+    The segmentation workers start, and the bundles ``model`` needs begin to load (TensorFlow
+    first, on a thread of their own). A command calls it while the Prefect server starts, a
+    wait of several seconds for a process of its own; ``open_run`` then finds both ready, or
+    waits only for the rest.
+    """
+    start_workers()
+    preload(settings.models_dir, model)
 
 
 def open_run(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from functools import lru_cache
@@ -13,6 +14,7 @@ import numpy as np
 from ocr_core.errors import ModelError
 from ocr_core.reading.lattice import JUNK_THRESHOLD
 from ocr_core.recognition.calibration import softmax
+from ocr_core.recognition.normalise import SIZE
 
 if TYPE_CHECKING:
     from ocr_core import Prediction
@@ -23,6 +25,8 @@ AUTO = "auto"
 # The bundle that tells one character from junk (``ocr_core.training.junk``), used where present.
 JUNK = "junk"
 DIGIT_CHARSETS = frozenset({"digits", "0123456789"})
+
+log = logging.getLogger(__name__)
 
 
 class Recognisers:
@@ -41,10 +45,9 @@ class Recognisers:
         """
         if model != AUTO and not re.fullmatch(r"[A-Za-z0-9_.-]+", model):
             raise ModelError(f"model {model!r} is not a bundle name", path=models_dir)
-        names = ("digits", "alnum") if model == AUTO else (model,)
         from ocr_core import load_classifier  # loads each bundle once per process
 
-        self.bundles = {name: load_classifier(models_dir / name) for name in names}
+        self.bundles = {name: load_classifier(models_dir / name) for name in bundle_names(model)}
         # Box-field cutting weighs its candidates by it; a models folder without it cuts by
         # the classifier and the candidates' shapes alone, as before it existed.
         junk = models_dir / JUNK
@@ -136,3 +139,41 @@ def pipeline_field_threshold(classifier: Classifier) -> float | None:
 def load_recognisers(models_dir: str, model: str, threshold: float | None) -> Recognisers:
     """The recognisers for these arguments, loaded once per process (each task reuses them)."""
     return Recognisers(Path(models_dir), model, threshold)
+
+
+def bundle_names(model: str) -> tuple[str, ...]:
+    """The classifier bundles that ``model`` reads with (``auto``: ``digits`` and ``alnum``)."""
+    return ("digits", "alnum") if model == AUTO else (model,)
+
+
+def preload(models_dir: Path, model: str = AUTO) -> threading.Thread:
+    """Start loading a run's bundles, TensorFlow first, on a thread of their own.
+
+    A command that starts the Prefect server calls it first: importing TensorFlow and loading
+    the bundles (about 4 s) then happens while the server starts, a wait of several seconds,
+    instead of after it. The run still loads its bundles with ``load_recognisers``: one loaded
+    here comes from the cache, one still loading is waited for (``load_classifier`` holds a
+    lock while it loads). A bundle that fails to load here is left for the run to load again
+    and report.
+
+    The thread is not a daemon: while it loads, standard error is held back (TensorFlow's
+    native start-up lines are dropped, the rest passed on after), so a command that stops
+    early waits for it rather than lose its own last line.
+    """
+    from ocr_core import load_classifier
+
+    folders = [models_dir / name for name in (*bundle_names(model), JUNK)]
+
+    def load() -> None:
+        for folder in folders:
+            if not (folder / "bundle.json").is_file():
+                continue
+            try:
+                # One image traces the model's graph, the first call's extra tenth of a second.
+                load_classifier(folder).logits(np.zeros((1, SIZE, SIZE), np.uint8), framed=True)
+            except Exception as e:  # any failure: the run loads it again and reports it
+                log.debug("preloading %s failed: %s", folder, e)
+
+    thread = threading.Thread(target=load, name="preload-models")
+    thread.start()
+    return thread

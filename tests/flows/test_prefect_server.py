@@ -138,13 +138,28 @@ def test_another_projects_server_is_refused_in_one_line(prefect_harness: str) ->
     try:
         started = time.monotonic()
         refused = pytest.raises(ConfigurationError, match="is not this project's")
-        with temporary_settings(updates={PREFECT_API_URL: url}), refused as caught, local_server():
+        work: list[str] = []  # e.g. loading the models: not for a run that cannot start
+        with (
+            temporary_settings(updates={PREFECT_API_URL: url}),
+            refused as caught,
+            local_server(while_starting=lambda: work.append("models")),
+        ):
             pass
-        assert time.monotonic() - started < 10
+        assert time.monotonic() - started < 10 and not work
         assert "2.0.0" in str(caught.value) and "/somewhere/else" in str(caught.value)
         assert "\n" not in str(caught.value)
     finally:
         server.shutdown()
+
+
+def test_work_beside_the_servers_start_is_done_once_before_the_run(prefect_harness: str) -> None:
+    work: list[str] = []
+    with (
+        temporary_settings(updates={PREFECT_API_URL: prefect_harness}),
+        local_server(while_starting=lambda: work.append("models")) as url,
+    ):
+        assert url == prefect_harness and work == ["models"]
+    assert work == ["models"]
 
 
 def test_a_port_taken_by_something_else_is_refused(tmp_path: Path) -> None:
