@@ -171,23 +171,12 @@ def local_server(
             f"something at {url} takes connections but is not a working Prefect server",
             remedy="Stop it, or point this project at a free port with PREFECT_API_URL",
         )
-    home = prefect_home()
-    home.mkdir(parents=True, exist_ok=True)
-    log_path = log_path or home / "server.log"
-    env = {**os.environ, "DO_NOT_TRACK": "1", "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
-    with log_path.open("ab") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "prefect", "server", "start"],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=env,
-            cwd=project_root(),
-            start_new_session=True,
-        )
+    log_path = log_path or prefect_home() / "server.log"
+    process = _start_server(log_path)
     try:
+        deadline = time.monotonic() + start_timeout_s
         if while_starting is not None:
             while_starting()
-        deadline = time.monotonic() + start_timeout_s
         while not server_is_up(url):
             if process.poll() is not None or time.monotonic() > deadline:
                 raise ConfigurationError(
@@ -203,6 +192,22 @@ def local_server(
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+def _start_server(log_path: Path) -> subprocess.Popen[bytes]:
+    """Start ``prefect server start`` in a session of its own, its output appended to the log."""
+    prefect_home().mkdir(parents=True, exist_ok=True)  # the server's database goes there
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "DO_NOT_TRACK": "1", "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    with log_path.open("ab") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "prefect", "server", "start"],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=project_root(),
+            start_new_session=True,
+        )
 
 
 def ensure_crash_detection() -> bool:

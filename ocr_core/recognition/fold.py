@@ -34,6 +34,10 @@ def fold_for_inference(model: Any) -> Any:
     Returns:
         A ``keras.Model`` with the same inputs and outputs.
     """
+    import keras
+
+    if not isinstance(model, keras.Model):
+        return model  # something else that maps images to logits: read as it is
     layers = _chain(model)
     if layers is None:
         return model
