@@ -149,12 +149,12 @@ def bundle_names(model: str) -> tuple[str, ...]:
 def preload(models_dir: Path, model: str = AUTO) -> threading.Thread:
     """Start loading a run's bundles, TensorFlow first, on a thread of their own.
 
-    A command that starts the Prefect server calls it first: importing TensorFlow and loading
-    the bundles (about 4 s) then happens while the server starts, a wait of several seconds,
-    instead of after it. The run still loads its bundles with ``load_recognisers``: one loaded
-    here comes from the cache, one still loading is waited for (``load_classifier`` holds a
-    lock while it loads). A bundle that fails to load here is left for the run to load again
-    and report.
+    A command calls it (``context.prepare_run``) once the Prefect server is starting:
+    importing TensorFlow and loading the bundles (about 4 s) then happens during that wait of
+    several seconds, instead of after it. The run still loads its bundles with
+    ``load_recognisers``: one loaded here comes from the cache, one still loading is waited
+    for (``load_classifier`` holds a lock while it loads). A bundle that fails to load here
+    is left for the run to load again and report.
 
     The thread is not a daemon: while it loads, standard error is held back (TensorFlow's
     native start-up lines are dropped, the rest passed on after), so a command that stops

@@ -26,7 +26,8 @@ def fold_for_inference(model: Any) -> Any:
 
     Only a plain chain is folded (each layer takes the one before it), and only where the
     folded model's logits match the model's on a probe batch within ``TOLERANCE``; any other
-    model is returned as it is, so folding can make reading faster but never different.
+    model is returned as it is: folding makes reading faster, never different beyond
+    float rounding.
 
     Args:
         model: a loaded bundle model (float32 (N, 28, 28, 1) pixels 0..255 in, logits out).
