@@ -46,6 +46,7 @@ KEPT = 4  # template sets a worker keeps, and blank-form digests the reader keep
 _lock = threading.Lock()
 _pool: ProcessPoolExecutor | None = None
 _off = False  # workers cannot run here, or broke: segment in process from now on
+_started: ProcessPoolExecutor | None = None  # the pool whose workers start_workers started
 _digests: OrderedDict[int, tuple[np.ndarray, bytes]] = OrderedDict()  # id -> (array, digest)
 _known: OrderedDict[str, list[Template]] = OrderedDict()  # in a worker: key -> templates
 
@@ -66,16 +67,21 @@ def segment(page: np.ndarray, templates: Sequence[Template]) -> PageResult:
 
 
 def start_workers() -> None:
-    """Start the segmentation workers now, without waiting for them.
+    """Start the segmentation workers now, without waiting for them (once per pool).
 
     A worker takes about a second to start (a new interpreter importing ``segmentation``).
-    Started while the run loads its models, which keeps one core busy importing TensorFlow,
-    they are ready when the first page comes instead of starting then.
+    Started while the Prefect server starts (``context.prepare_run``) or while the run loads
+    its models, they are ready when the first page comes instead of starting then. Each run
+    asks (``open_run``); a pool already started is left alone.
     """
+    global _started
     pool = _workers()
-    if pool is not None:
-        for _ in range(_worker_count()):
-            pool.submit(_ready)
+    with _lock:
+        if pool is None or pool is _started:
+            return
+        _started = pool
+    for _ in range(_worker_count()):
+        pool.submit(_ready)
 
 
 def _ready() -> None:

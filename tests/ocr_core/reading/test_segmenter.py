@@ -75,6 +75,32 @@ def test_a_broken_pool_is_dropped_and_pages_are_cut_in_process(
     assert "segmentation worker stopped" in caplog.text
 
 
+def test_the_workers_of_a_pool_are_started_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The one-shot command starts them while the server starts, and each run asks again.
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    monkeypatch.setenv("DIGITISE_SEGMENT_WORKERS", "1")
+    pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+    submitted: list[object] = []
+    submit = pool.submit
+
+    def counted(fn: object, *args: object) -> object:  # the pool's own submit, counted
+        submitted.append(fn)
+        return submit(fn, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pool, "submit", counted)
+    monkeypatch.setattr(segmenter, "_pool", pool)
+    monkeypatch.setattr(segmenter, "_off", False)
+    monkeypatch.setattr(segmenter, "_started", None)
+    try:
+        segmenter.start_workers()
+        segmenter.start_workers()
+        assert submitted == [segmenter._ready] * segmenter._worker_count()
+    finally:
+        pool.shutdown()
+
+
 KILLED_READER = """
 import os, sys
 from pathlib import Path

@@ -1,11 +1,13 @@
 """Batch norm folded into the weights for reading: the same logits, fewer layers, or no fold."""
 
+import math
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from ocr_core import load_classifier
+from ocr_core.recognition import fold
 from ocr_core.recognition.fold import fold_for_inference
 from ocr_core.recognition.model import build_model
 from ocr_core.recognition.normalise import frame_characters
@@ -68,7 +70,7 @@ def test_a_model_that_is_not_a_chain_is_read_as_it_is() -> None:
     assert fold_for_inference(model) is model
 
 
-def test_a_norm_after_an_activation_is_not_folded() -> None:
+def test_a_norm_after_an_activation_is_not_folded(monkeypatch: pytest.MonkeyPatch) -> None:
     import keras
     from keras import layers
 
@@ -76,4 +78,6 @@ def test_a_norm_after_an_activation_is_not_folded() -> None:
     x = layers.Conv2D(4, 3, activation="relu")(inputs)
     x = layers.BatchNormalization()(x)  # after the relu: no scale of the weights equals it
     model = keras.Model(inputs, layers.Dense(3)(layers.Flatten()(x)))
+    # With the probe's comparison off, only the rebuild's own rule keeps this model whole.
+    monkeypatch.setattr(fold, "TOLERANCE", math.inf)
     assert fold_for_inference(model) is model
