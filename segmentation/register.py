@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 import cv2
@@ -38,6 +38,7 @@ meter-reading form (15 of 40 house-style pages, 15 of 40 random-style ones). Rig
 scored 0.858 and up on those 80 pages, 0.894 and up on 90 more, 0.99 on the real HSF pages.
 """
 _LOW = 4  # scoring works on pages shrunk by this factor
+PERFECT = 1.0  # a fit scoring this found all its form's lines: none can score more
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +98,8 @@ def _fit_by_marks(search: _Search, templates: Sequence[Template]) -> None:
         marks, scale0 = search.marks_for(template)
         for source, target in correspondences(marks.whole, template_marks(template), scale0):
             search.consider(template, _fit(target, source))
+            if not search.below(PERFECT):
+                return  # no later fit can score more (see _match_features)
 
 
 def _with_marks(templates: Sequence[Template]) -> list[Template]:
@@ -184,26 +187,37 @@ def _match_features(search: _Search, page: np.ndarray, templates: Sequence[Templ
     quick fit scores within ``QUICK_MARGIN`` of the best are fitted in full and considered,
     so the fit kept is the one a full search finds (``_likely``). A single form is fitted in
     full straight away: there is nothing to choose.
+
+    The search stops at the first full fit that finds every one of its form's lines on the
+    page (score PERFECT): no later form can score more, and a tie keeps the earlier form, so
+    the fits left (quick ones too, ``_likely``) would change nothing. Near-duplicate forms
+    (one form printed in several styles) all pass the quick stage, and a page used to pay a
+    full fit for each of them.
     """
     page_features = features.orb(page, features.PAGE_FEATURES)
     likely = _likely(search, page_features, templates) if len(templates) > 1 else templates
     for template in likely:
         estimate = features.fit(page_features, template)
-        if estimate is None or not features.plausible(estimate, search.scale_of(template)):
-            continue
-        # Feature matches on repetitive comb boxes can lock on one cell off: demand more.
-        search.consider(template, estimate, FEATURE_MIN_SCORE)
+        if estimate is not None and features.plausible(estimate, search.scale_of(template)):
+            # Feature matches on repetitive comb boxes can lock on one cell off: demand more.
+            search.consider(template, estimate, FEATURE_MIN_SCORE)
+        if not search.below(PERFECT):
+            break  # before the next form's quick fit
 
 
 def _likely(
     search: _Search, page_features: features.Features, templates: Sequence[Template]
-) -> Sequence[Template]:
-    """The forms whose quick fit scores within QUICK_MARGIN of the best quick fit.
+) -> Iterator[Template]:
+    """The forms whose quick fit scores within QUICK_MARGIN of the best quick fit, in order.
 
     All of them when no quick fit could pass (under FEATURE_MIN_SCORE), as if there were
-    no quick stage.
+    no quick stage. A quick fit scoring PERFECT settles the best: from then on each form is
+    yielded (or not) as soon as it is fitted quickly, so a caller that stops early (its full
+    fit found every line) spares the quick fits of the forms after it. The forms yielded, and
+    their order, are the same either way.
     """
-    quick = []
+    quick: list[float] = []
+    judged = 0  # the forms before this one were yielded or left out
     page_strongest = features.strongest(page_features, features.QUICK_PAGE_FEATURES)
     for template in templates:
         estimate = features.fit(page_strongest, template, quick=True)
@@ -211,9 +225,20 @@ def _likely(
             quick.append(0.0)
         else:
             quick.append(_score(search.small, template, estimate))
+        if max(quick) >= PERFECT:
+            yield from _within_margin(templates[judged : len(quick)], quick[judged:], max(quick))
+            judged = len(quick)
     best = max(quick, default=0.0)
     if best < FEATURE_MIN_SCORE:
-        return templates
+        yield from templates
+    elif judged < len(templates):
+        yield from _within_margin(templates[judged:], quick[judged:], best)
+
+
+def _within_margin(
+    templates: Sequence[Template], quick: Sequence[float], best: float
+) -> list[Template]:
+    """The forms whose quick score is within QUICK_MARGIN of ``best``."""
     margin = features.QUICK_MARGIN
     return [t for t, score in zip(templates, quick, strict=True) if score >= best - margin]
 

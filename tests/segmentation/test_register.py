@@ -11,6 +11,7 @@ import pytest
 from segmentation import Template, segment_page
 from segmentation import features as features_module
 from segmentation import paper as paper_module
+from segmentation import register as register_module
 from segmentation.marks import find_marks, place_cut_mark
 from segmentation.paper import faint_level, flatten_background, ink_threshold
 from segmentation.register import register_page
@@ -209,6 +210,51 @@ def test_among_forms_without_marks_only_the_likely_ones_are_fitted_in_full(
     assert [name for name, quick in fits if not quick] == [own.name]
     assert alone is not None and np.allclose(registration.homography, alone)
     assert field_corner_error(own, registration.homography, truth) < 3.0
+
+
+def test_full_fits_stop_at_one_that_finds_every_line_of_its_form(
+    templates: dict[str, Template], drawn_pool: GlyphPool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One form in two styles, or saved twice under two names: both pass the quick stage. The
+    # first full fit finds every line of its form, so fitting the twin could change nothing.
+    forms = unmarked_forms(templates)
+    own = next(t for t in forms if t.name == "change-of-address")
+    twin = replace(own, name="change-of-address-copy")
+    scan, truth = scanned(own, drawn_pool, ScanParams(angle=-0.7, shift=(25.0, 15.0)))
+    page = flatten_background(scan)
+    monkeypatch.setattr(register_module, "PERFECT", 2.0)  # no score reaches it: every fit
+    every, _, _ = register_page(page, [own, twin, *forms])
+    fits = fits_counted(monkeypatch)
+    monkeypatch.setattr(register_module, "PERFECT", 1.0)
+    registration, reason, _ = register_page(page, [own, twin, *forms])
+    assert registration is not None and registration.template.name == own.name, reason
+    assert registration.score == 1.0
+    # Its quick fit too found every line: the twin is not even fitted quickly.
+    assert fits == [(own.name, True), (own.name, False)]
+    assert every is not None and every.template.name == own.name
+    assert np.array_equal(registration.homography, every.homography)
+    assert field_corner_error(own, registration.homography, truth) < 3.0
+
+
+def test_fits_by_marks_stop_at_one_that_finds_every_line_of_its_form(
+    templates: dict[str, Template], drawn_pool: GlyphPool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    own = templates["loan-application"]
+    twin = replace(own, name="loan-application-copy")
+    scan, _ = scanned(own, drawn_pool, ScanParams(angle=0.6, shift=(-15.0, 10.0)))
+    page = flatten_background(scan)
+    fitted: list[str] = []
+    consider = register_module._Search.consider
+
+    def counted(search: object, template: Template, *args: object) -> None:
+        fitted.append(template.name)
+        consider(search, template, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(register_module._Search, "consider", counted)
+    registration, reason, _ = register_page(page, [own, twin])
+    assert registration is not None and registration.template.name == own.name, reason
+    assert registration.score == 1.0
+    assert set(fitted) == {own.name}
 
 
 def test_a_single_form_is_fitted_in_full_without_a_quick_fit(
