@@ -22,6 +22,7 @@ within a second or so.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import multiprocessing
@@ -29,6 +30,7 @@ import os
 import pickle
 import threading
 import time
+import weakref
 from collections import OrderedDict
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -41,13 +43,13 @@ from segmentation import segment_page
 from segmentation.records import PageResult, Template
 
 log = logging.getLogger(__name__)
-KEPT = 4  # template sets a worker keeps, and blank-form digests the reader keeps
+KEPT = 4  # template sets a worker keeps
 
 _lock = threading.Lock()
 _pool: ProcessPoolExecutor | None = None
 _off = False  # workers cannot run here, or broke: segment in process from now on
 _started: ProcessPoolExecutor | None = None  # the pool whose workers start_workers started
-_digests: OrderedDict[int, tuple[np.ndarray, bytes]] = OrderedDict()  # id -> (array, digest)
+_digests: dict[int, tuple[weakref.ref[np.ndarray], bytes]] = {}  # id -> (array, digest)
 _known: OrderedDict[str, list[Template]] = OrderedDict()  # in a worker: key -> templates
 
 
@@ -99,17 +101,36 @@ def templates_key(templates: Sequence[Template]) -> str:
 
 
 def _pixels_digest(image: np.ndarray) -> bytes:
-    """The digest of an image's pixels, computed once per array while it is kept."""
+    """The digest of an image's pixels, computed once per array for as long as it lives.
+
+    Every page computes the key, so a blank form's digest is kept with a weak reference to
+    its array, however many forms a run reads with: kept for only the last four, a run of 36
+    forms with blanks hashed most of their 8.7 MB blanks again for every page (0.4 s a page).
+    """
+    key = id(image)
     with _lock:
-        seen = _digests.get(id(image))
-        if seen is not None and seen[0] is image:
-            return seen[1]
-    value = hashlib.blake2b(np.ascontiguousarray(image).tobytes(), digest_size=16).digest()
+        seen = _digests.get(key)
+    if seen is not None and seen[0]() is image:
+        return seen[1]
+    value = _digest_of(image)
     with _lock:
-        _digests[id(image)] = (image, value)  # the array is held: its id is not reused
-        while len(_digests) > KEPT:
-            _digests.popitem(last=False)
+        _digests[key] = (weakref.ref(image, functools.partial(_forget, key)), value)
     return value
+
+
+def _digest_of(image: np.ndarray) -> bytes:
+    return hashlib.blake2b(np.ascontiguousarray(image).tobytes(), digest_size=16).digest()
+
+
+def _forget(key: int, ref: weakref.ref[np.ndarray]) -> None:
+    """Drop a digest whose array is gone.
+
+    Called as the array is freed, before its id can be reused; without the lock, which the
+    thread freeing it may hold.
+    """
+    entry = _digests.get(key)
+    if entry is not None and entry[0] is ref:
+        _digests.pop(key, None)
 
 
 def _segment_known(page: np.ndarray, key: str) -> PageResult | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from dataclasses import replace
 from pathlib import Path
 
@@ -52,6 +53,35 @@ def test_the_templates_key_follows_fields_and_blank_forms() -> None:
         segmenter.templates_key([replace(templates[0], reference_image=np.zeros((2, 2), np.uint8))])
         != key
     )
+
+
+def test_each_blank_is_hashed_once_while_it_lives_however_many_forms(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A run reads with as many forms as its user has (36 in the random-style benchmark); the
+    # key is taken for every page, and a blank is 8.7 MB to hash.
+    template = load_templates([ROOT / "data" / "templates" / "nist-hsf.yaml"])[0]
+    forms = [
+        replace(template, name=f"form-{i}", reference_image=np.full((40, 30), i, np.uint8))
+        for i in range(12)
+    ]
+    hashed: list[int] = []
+    digest_of = segmenter._digest_of
+
+    def counted(image: np.ndarray) -> bytes:
+        hashed.append(int(image[0, 0]))
+        return digest_of(image)
+
+    monkeypatch.setattr(segmenter, "_digest_of", counted)
+    first = segmenter.templates_key(forms)
+    for _ in range(3):
+        assert segmenter.templates_key(forms) == first
+    assert sorted(hashed) == list(range(12))
+    # A blank that is gone takes its digest with it.
+    held = len(segmenter._digests)
+    del forms
+    gc.collect()
+    assert len(segmenter._digests) == held - 12
 
 
 def test_a_broken_pool_is_dropped_and_pages_are_cut_in_process(
