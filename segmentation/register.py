@@ -188,11 +188,12 @@ def _match_features(search: _Search, page: np.ndarray, templates: Sequence[Templ
     so the fit kept is the one a full search finds (``_likely``). A single form is fitted in
     full straight away: there is nothing to choose.
 
-    The search stops at the first full fit that finds every one of its form's lines on the
-    page (score PERFECT): no later form can score more, and a tie keeps the earlier form, so
-    the fits left (quick ones too, ``_likely``) would change nothing. Near-duplicate forms
-    (one form printed in several styles) all pass the quick stage, and a page used to pay a
-    full fit for each of them.
+    The forms are fitted in full likeliest first (best quick score), and the search stops at
+    the first full fit that finds every one of its form's lines on the page (score PERFECT):
+    no later form can score more, and a tie keeps the form fitted first, so the fits left
+    (quick ones too, ``_likely``) would change nothing. Near-duplicate forms (one form
+    printed in several styles) all pass the quick stage, and a page used to pay a full fit
+    for each of them.
     """
     page_features = features.orb(page, features.PAGE_FEATURES)
     likely = _likely(search, page_features, templates) if len(templates) > 1 else templates
@@ -208,13 +209,13 @@ def _match_features(search: _Search, page: np.ndarray, templates: Sequence[Templ
 def _likely(
     search: _Search, page_features: features.Features, templates: Sequence[Template]
 ) -> Iterator[Template]:
-    """The forms whose quick fit scores within QUICK_MARGIN of the best quick fit, in order.
+    """The forms whose quick fit scores within QUICK_MARGIN of the best, best score first.
 
-    All of them when no quick fit could pass (under FEATURE_MIN_SCORE), as if there were
-    no quick stage. A quick fit scoring PERFECT settles the best: from then on each form is
-    yielded (or not) as soon as it is fitted quickly, so a caller that stops early (its full
-    fit found every line) spares the quick fits of the forms after it. The forms yielded, and
-    their order, are the same either way.
+    All of them, in their order, when no quick fit could pass (under FEATURE_MIN_SCORE), as
+    if there were no quick stage. A quick fit scoring PERFECT settles the best: the forms so
+    far are yielded (best first, so that one first), then each later form as soon as it is
+    fitted quickly. A caller that stops early (its full fit found every line) so spares the
+    quick fits of the forms after it.
     """
     quick: list[float] = []
     judged = 0  # the forms before this one were yielded or left out
@@ -238,9 +239,10 @@ def _likely(
 def _within_margin(
     templates: Sequence[Template], quick: Sequence[float], best: float
 ) -> list[Template]:
-    """The forms whose quick score is within QUICK_MARGIN of ``best``."""
+    """The forms whose quick score is within QUICK_MARGIN of ``best``, best score first."""
     margin = features.QUICK_MARGIN
-    return [t for t, score in zip(templates, quick, strict=True) if score >= best - margin]
+    ranked = sorted(zip(templates, quick, strict=True), key=lambda pair: -pair[1])  # stable
+    return [t for t, score in ranked if score >= best - margin]
 
 
 def _outcome(best: Registration | None) -> tuple[Registration | None, str, float]:

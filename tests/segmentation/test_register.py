@@ -257,6 +257,14 @@ def test_fits_by_marks_stop_at_one_that_finds_every_line_of_its_form(
     assert set(fitted) == {own.name}
 
 
+def test_the_likely_forms_are_fitted_in_full_best_quick_score_first(
+    templates: dict[str, Template],
+) -> None:
+    a, b, c = list(templates.values())[:3]
+    quick = [0.95, 0.99, 0.99 - 2 * features_module.QUICK_MARGIN]  # c: out of the margin
+    assert register_module._within_margin([a, b, c], quick, max(quick)) == [b, a]
+
+
 def test_a_single_form_is_fitted_in_full_without_a_quick_fit(
     templates: dict[str, Template], drawn_pool: GlyphPool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
