@@ -51,7 +51,10 @@ def segment_page(page: np.ndarray, templates: Sequence[Template] | None) -> Page
         )
         for spec in template.fields
     )
-    if registration.score < LOOSE_SCORE:
+    if registration.pale:
+        doubt = f"the printed lines are too pale to be sure the page is form '{template.name}'"
+        fields = tuple(replace(crops, doubt=doubt) for crops in fields)
+    elif registration.score < LOOSE_SCORE:
         doubt = (
             f"the page fits form '{template.name}' loosely ({registration.score:.0%} of its"
             " printed lines found): is it another form?"

@@ -341,14 +341,15 @@ def test_a_dropout_form_registered_to_its_grey_blank_is_scored_on_its_lines(
     assert field_corner_error(template, registration.homography, truth) < 3.0
 
 
-def test_a_pale_hairline_form_without_marks_is_scored_on_its_blocks_darkness(
+def test_a_pale_hairline_form_without_marks_is_read_loosely_not_refused(
     templates: dict[str, Template], drawn_pool: GlyphPool
 ) -> None:
     # 1 px frames in a very light grey (196), no marks, blur and noise: the lines end about
     # 20 levels under the paper, and most of their pixels miss the faint level. Counted
     # pixel by pixel, the right fit found 70% of its lines, under FEATURE_MIN_SCORE, and the
     # page was refused as "wrong form?" (so were two validation pages of the random-style
-    # benchmark, at 83% and 81%).
+    # benchmark, at 83% and 81%). Found by the blocks' darkness, the lines are enough to read
+    # the page, every field to review, but not to trust it.
     style = PageStyle(form=FormStyle(1, "dividers", 196, 17), marks=False, writing=(0.4, 0.8))
     template = styled_template(templates["loan-application"], style)
     rng = np.random.default_rng(2)
@@ -359,10 +360,15 @@ def test_a_pale_hairline_form_without_marks_is_scored_on_its_blocks_darkness(
     threshold = ink_threshold(flat)
     search = register_module._Search.of(flat, threshold)
     right = np.array(truth["transform"]).reshape(3, 3)
+    assert register_module._score(search.strict, template, right) < FEATURE_MIN_SCORE
     assert register_module._score(search.small, template, right) > FEATURE_MIN_SCORE
     registration, reason, _ = register_page(flat, [template], threshold)
-    assert registration is not None and registration.score > FEATURE_MIN_SCORE, reason
+    assert registration is not None and registration.pale, reason
+    assert register_module.MIN_SCORE <= registration.score < register_module.LOOSE_SCORE
     assert field_corner_error(template, registration.homography, truth) < 3.0
+    result = segment_page(scan, [template])
+    assert result.status == "ok" and result.fields
+    assert all("too pale" in field.doubt for field in result.fields)
 
 
 def test_block_darkness_never_counts_paper_noise_or_its_tone_as_lines() -> None:
