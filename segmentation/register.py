@@ -18,7 +18,7 @@ from segmentation.marks import (
     place_cut_mark,
     template_marks,
 )
-from segmentation.paper import FAINT_NOISE, faint_level, flatten_background, ink_threshold
+from segmentation.paper import faint_blocks, faint_level, flatten_background, ink_threshold
 from segmentation.records import Template
 from segmentation.render import render_blank_form
 from segmentation.templates import mark_boxes
@@ -39,7 +39,6 @@ scored 0.858 and up on those 80 pages, 0.894 and up on 90 more, 0.99 on the real
 """
 _LOW = 4  # scoring works on pages shrunk by this factor
 PERFECT = 1.0  # a fit scoring this found all its form's lines: none can score more
-FAINT_BLOCK_CONTRAST = 8  # levels a block's mean is at least under the paper's to count
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,7 +156,7 @@ class _Search:
         lines = cv2.resize(faint * 255, (cols, rows), interpolation=cv2.INTER_AREA) > 40
         means = cv2.resize(whole, (cols, rows), interpolation=cv2.INTER_AREA)
         square = np.ones((3, 3), np.uint8)
-        small = cv2.dilate((lines | _faint_blocks(means)).astype(np.uint8), square)
+        small = cv2.dilate((lines | faint_blocks(means)).astype(np.uint8), square)
         return cls(ink, shrunk, small, cv2.dilate(lines.astype(np.uint8), square))
 
     def scale_of(self, template: Template) -> float:
@@ -175,7 +174,7 @@ class _Search:
     def consider(self, template: Template, homography: np.ndarray, floor: float = 0.0) -> None:
         """Keep this fit when it scores best so far (a score under ``floor`` cannot pass).
 
-        Lines found only on average (``_faint_blocks``) can get a page read, never trusted: a
+        Lines found only on average (``paper.faint_blocks``) can get a page read, never trusted: a
         fit that scores under LOOSE_SCORE without them scores just under it with them, and its
         page is read with every field to review. Strokes crossing such pale lines are where
         cutting is weakest (the stem of a 9 crossing a pale comb was taken for a divider).
@@ -261,35 +260,6 @@ def _within_margin(
     margin = features.QUICK_MARGIN
     ranked = sorted(zip(templates, quick, strict=True), key=lambda pair: -pair[1])  # stable
     return [t for t, score in ranked if score >= best - margin]
-
-
-def _faint_blocks(means: np.ndarray) -> np.ndarray:
-    """Blocks clearly darker than the paper on average (bool), from the blocks' mean levels.
-
-    A dropout-colour frame, blurred and under scan noise, can lie so close to the paper that
-    most of its pixels miss ``faint_level`` (a 2 px line at 221 on paper at 245, noise 7.5:
-    0.83 of a right fit's lines found, under FEATURE_MIN_SCORE). Averaged over a block, the
-    noise is about a quarter as large and the line stays: a block counts when its mean is
-    darker than the blocks' median by FAINT_NOISE times their own noise (median absolute
-    deviation), and never by under FAINT_BLOCK_CONTRAST levels.
-    """
-    paper = _grouped_median(np.bincount(means.ravel(), minlength=256))
-    deviations = np.abs(means.astype(np.float32) - np.float32(paper)).round().astype(np.int64)
-    noise = 1.4826 * _grouped_median(np.bincount(deviations.ravel(), minlength=256))
-    return means < paper - max(FAINT_BLOCK_CONTRAST, FAINT_NOISE * noise)
-
-
-def _grouped_median(counts: np.ndarray) -> float:
-    """The median of whole levels (``counts`` per level), interpolated within its level.
-
-    Block means and their deviations are whole levels: a plain median of deviations of 1.9
-    levels on average jumps between 1 and 2, and the margin four times it with it.
-    """
-    below = np.cumsum(counts)
-    half = below[-1] / 2.0
-    level = int(np.searchsorted(below, half))
-    before = below[level - 1] if level else 0
-    return level - 0.5 + (half - before) / max(int(counts[level]), 1)
 
 
 def _outcome(best: Registration | None) -> tuple[Registration | None, str, float]:
