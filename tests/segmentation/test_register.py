@@ -324,6 +324,17 @@ def test_a_hairline_dropout_frame_on_shaded_paper_is_found(
     assert field_corner_error(template, registration.homography, truth) < 3.0
 
 
+def styled_scan(
+    form: Template, pool: GlyphPool, style: PageStyle, params: ScanParams, seed: int
+) -> tuple[Template, np.ndarray, dict]:
+    """A form printed in ``style`` (its blank, the reference image, too), filled and scanned."""
+    template = styled_template(form, style)
+    rng = np.random.default_rng(seed)
+    page, written = fill_form(template, pool, rng, touch_rate=0.0, style=style)
+    scan, truth = scan_form(template, page, written, params, rng)
+    return template, scan, truth
+
+
 def test_a_dropout_form_registered_to_its_grey_blank_is_scored_on_its_lines(
     templates: dict[str, Template], drawn_pool: GlyphPool
 ) -> None:
@@ -331,11 +342,10 @@ def test_a_dropout_form_registered_to_its_grey_blank_is_scored_on_its_lines(
     # too. Scored on only the blank's black (its labels), the fit of a page whose title was
     # cut off found 59% of the form and was refused as "wrong form?".
     style = PageStyle(form=FormStyle(3, "dividers", 166, 19), marks=False, writing=(0.4, 0.8))
-    template = styled_template(templates["change-of-address"], style)
-    rng = np.random.default_rng(1)
-    page, written = fill_form(template, drawn_pool, rng, touch_rate=0.0, style=style)
     params = ScanParams(angle=-3.0, shift=(127.0, -150.0), noise=6.8)
-    scan, truth = scan_form(template, page, written, params, rng)
+    template, scan, truth = styled_scan(
+        templates["change-of-address"], drawn_pool, style, params, 1
+    )
     registration, reason, _ = register_page(flatten_background(scan), [template])
     assert registration is not None and registration.score > 0.9, reason
     assert field_corner_error(template, registration.homography, truth) < 3.0
@@ -351,11 +361,8 @@ def test_a_pale_hairline_form_without_marks_is_read_loosely_not_refused(
     # benchmark, at 83% and 81%). Found by the blocks' darkness, the lines are enough to read
     # the page, every field to review, but not to trust it.
     style = PageStyle(form=FormStyle(1, "dividers", 196, 17), marks=False, writing=(0.4, 0.8))
-    template = styled_template(templates["loan-application"], style)
-    rng = np.random.default_rng(2)
-    page, written = fill_form(template, drawn_pool, rng, touch_rate=0.0, style=style)
     params = ScanParams(angle=-0.8, scale=1.02, shift=(-88.0, -133.0), blur=0.8, noise=7.5)
-    scan, truth = scan_form(template, page, written, params, rng)
+    template, scan, truth = styled_scan(templates["loan-application"], drawn_pool, style, params, 2)
     flat = flatten_background(scan)
     threshold = ink_threshold(flat)
     search = register_module._Search.of(flat, threshold)
