@@ -104,9 +104,11 @@ def faint_blocks(means: np.ndarray) -> np.ndarray:
     is darker than the blocks' median by FAINT_NOISE times their own noise (median absolute
     deviation), and never by under FAINT_BLOCK_CONTRAST levels.
     """
-    paper = _grouped_median(np.bincount(means.ravel(), minlength=256))
-    deviations = np.abs(means.astype(np.float32) - np.float32(paper)).round().astype(np.int64)
-    noise = 1.4826 * _grouped_median(np.bincount(deviations.ravel(), minlength=256))
+    counts = np.bincount(means.ravel(), minlength=256)
+    paper = _grouped_median(counts)
+    # Each level's deviation, taken as often as the level: the deviations' histogram.
+    deviation = np.abs(np.arange(256.0) - paper).round().astype(np.int64)
+    noise = 1.4826 * _grouped_median(np.bincount(deviation, weights=counts, minlength=256))
     return means < paper - max(FAINT_BLOCK_CONTRAST, FAINT_NOISE * noise)
 
 
@@ -120,4 +122,4 @@ def _grouped_median(counts: np.ndarray) -> float:
     half = below[-1] / 2.0
     level = int(np.searchsorted(below, half))
     before = below[level - 1] if level else 0
-    return level - 0.5 + (half - before) / max(int(counts[level]), 1)
+    return float(level - 0.5 + (half - before) / max(float(counts[level]), 1.0))

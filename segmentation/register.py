@@ -235,6 +235,7 @@ def _likely(
     quick fits of the forms after it.
     """
     quick: list[float] = []
+    best = 0.0
     judged = 0  # the forms before this one were yielded or left out
     page_strongest = features.strongest(page_features, features.QUICK_PAGE_FEATURES)
     for template in templates:
@@ -243,10 +244,10 @@ def _likely(
             quick.append(0.0)
         else:
             quick.append(_score(search.small, template, estimate))
-        if max(quick) >= PERFECT:
-            yield from _within_margin(templates[judged : len(quick)], quick[judged:], max(quick))
+        best = max(best, quick[-1])
+        if best >= PERFECT:
+            yield from _within_margin(templates[judged : len(quick)], quick[judged:], best)
             judged = len(quick)
-    best = max(quick, default=0.0)
     if best < FEATURE_MIN_SCORE:
         yield from templates
     elif judged < len(templates):

@@ -384,11 +384,13 @@ def test_block_darkness_never_counts_paper_noise_or_its_tone_as_lines() -> None:
         paper = np.clip(rng.normal(tone, noise, (400, 400)), 0, 255).astype(np.uint8)
         means = cv2.resize(paper, (100, 100), interpolation=cv2.INTER_AREA)
         assert paper_module.faint_blocks(means).mean() < 0.001
+        if noise > 7.5:
+            continue  # a 24-level line is within this paper's noise even on average
         # A 2 px line 24 levels under the paper (noise 7.5, as on the refused pages) is
         # found in nearly every block it crosses (the fit's score dilates over the rest).
         paper[200:202] = np.clip(paper[200:202].astype(np.int16) - 24, 0, 255).astype(np.uint8)
         means = cv2.resize(paper, (100, 100), interpolation=cv2.INTER_AREA)
-        assert paper_module.faint_blocks(means)[50].mean() >= 0.95 or noise > 7.5
+        assert paper_module.faint_blocks(means)[50].mean() >= 0.95
 
 
 def test_faint_level_never_counts_paper_noise_or_a_bilevel_page() -> None:
