@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import functools
-import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
@@ -11,17 +9,12 @@ import cv2
 import numpy as np
 
 from segmentation import features
-from segmentation.marks import (
-    PageMarks,
-    correspondences,
-    find_marks,
-    place_cut_mark,
-    template_marks,
-)
-from segmentation.paper import faint_blocks, faint_level, flatten_background, ink_threshold
+from segmentation.coverage import LOW as _LOW
+from segmentation.coverage import coverage, printed
+from segmentation.mark_fits import cut_mark_fits, fit_points, mark_side
+from segmentation.marks import PageMarks, correspondences, find_marks, template_marks
+from segmentation.paper import faint_blocks, faint_level, ink_threshold
 from segmentation.records import Template
-from segmentation.render import render_blank_form
-from segmentation.templates import mark_boxes
 
 MIN_SCORE = 0.6
 """Registrations under this share of the form's printed lines found are refused."""
@@ -37,8 +30,17 @@ finds part of its lines: 0.74-0.78 on generated change-of-address pages fitted t
 meter-reading form (15 of 40 house-style pages, 15 of 40 random-style ones). Right fits
 scored 0.858 and up on those 80 pages, 0.894 and up on 90 more, 0.99 on the real HSF pages.
 """
-_LOW = 4  # scoring works on pages shrunk by this factor
 PERFECT = 1.0  # a fit scoring this found all its form's lines: none can score more
+TIE = 0.02
+"""Fits whose scores are this close are told apart by how much of their lines they find."""
+MORE = 0.02
+"""Within TIE, a fit that finds this share more printed lines than another is the better fit.
+
+Scores are shares of a form's own lines, so a revision of a form that adds a field finds
+every line of the old revision on its pages as well as its own: the two score alike there,
+and the new revision finds more. On the old revision's pages, the new one misses its added
+lines and scores lower.
+"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +86,7 @@ def register_page(
     if search.below(MIN_SCORE):
         # Marks cut by the page edge: place them from what is left of them.
         for template in _with_marks(templates):
-            for homography in _cut_mark_fits(*search.marks_for(template), template):
+            for homography in cut_mark_fits(*search.marks_for(template), template):
                 search.consider(template, homography)
         if search.below(FEATURE_MIN_SCORE):
             # Marks lost (covered, cut off) or a form without them: match the form's features.
@@ -97,12 +99,15 @@ def _fit_by_marks(search: _Search, templates: Sequence[Template]) -> None:
 
     Only forms printed with marks are fitted so (``_with_marks``).
     """
-    for template in _with_marks(templates):
+    marked = _with_marks(templates)
+    for k, template in enumerate(marked):
+        if search.settled([template]):
+            continue  # it cannot beat the best, however it fits
         marks, scale0 = search.marks_for(template)
         for source, target in correspondences(marks.whole, template_marks(template), scale0):
-            search.consider(template, _fit(target, source))
-            if not search.below(PERFECT):
-                return  # no later fit can score more (see _match_features)
+            search.consider(template, fit_points(target, source))
+            if search.settled(marked[k + 1 :]):
+                return  # no later fit can beat it (see _match_features)
 
 
 def _with_marks(templates: Sequence[Template]) -> list[Template]:
@@ -129,6 +134,7 @@ class _Search:
         strict: the same with the blocks' faint pixels only (see ``consider``).
         found: the mark-like blobs found per expected mark side (found once per side).
         best: the best registration so far, or None.
+        lines: how much of its form's printed lines the best fit found (``Coverage.found``).
     """
 
     ink: np.ndarray
@@ -137,6 +143,7 @@ class _Search:
     strict: np.ndarray
     found: dict[float, PageMarks] = field(default_factory=dict)
     best: Registration | None = None
+    lines: float = 0.0
 
     @classmethod
     def of(cls, page: np.ndarray, threshold: int | None) -> _Search:
@@ -166,7 +173,7 @@ class _Search:
     def marks_for(self, template: Template) -> tuple[PageMarks, float]:
         """The page's mark-like blobs for this template's marks, and the page's scale."""
         scale0 = self.scale_of(template)
-        side = _mark_side(template) * scale0
+        side = mark_side(template) * scale0
         if side not in self.found:
             self.found[side] = find_marks(self.ink, self.shrunk, _LOW, side)
         return self.found[side], scale0
@@ -179,17 +186,43 @@ class _Search:
         page is read with every field to review. Strokes crossing such pale lines are where
         cutting is weakest (the stem of a 9 crossing a pale comb was taken for a divider).
         """
-        score, pale = _score(self.small, template, homography), False
+        found = coverage(self.small, template, homography)
+        score, pale = found.share, False
         if score < floor:
             score = min(score, MIN_SCORE - 0.01)
-        elif score >= LOOSE_SCORE and _score(self.strict, template, homography) < LOOSE_SCORE:
+        elif score >= LOOSE_SCORE and _share(self.strict, template, homography) < LOOSE_SCORE:
             score, pale = LOOSE_SCORE - 0.005, True
-        if score > (self.best.score if self.best is not None else 0.0):
-            self.best = Registration(template, homography, score, pale)
+        if self._better(score, found.found):
+            self.best, self.lines = Registration(template, homography, score, pale), found.found
+
+    def _better(self, score: float, lines: float) -> bool:
+        """Whether a fit scoring ``score`` that finds ``lines`` beats the best so far.
+
+        Within TIE of each other, the fit that finds clearly more lines (MORE) wins, and the
+        one that finds clearly fewer loses; otherwise, and beyond TIE, the higher score.
+        """
+        if self.best is None:
+            return score > 0.0
+        if abs(score - self.best.score) <= TIE:
+            if lines > self.lines * (1 + MORE):
+                return True
+            if lines < self.lines * (1 - MORE):
+                return False
+        return score > self.best.score
 
     def below(self, score: float) -> bool:
         """True while nothing found scores ``score`` or more."""
         return self.best is None or self.best.score < score
+
+    def settled(self, others: Sequence[Template]) -> bool:
+        """True when no fit of any of ``others`` could beat the best fit.
+
+        The best fit found every line of its form (PERFECT), and none of the others prints
+        enough more to find MORE lines than it (``_better``).
+        """
+        if self.below(PERFECT):
+            return False
+        return all(printed(template) <= self.lines * (1 + MORE) for template in others)
 
 
 def _match_features(search: _Search, page: np.ndarray, templates: Sequence[Template]) -> None:
@@ -206,20 +239,22 @@ def _match_features(search: _Search, page: np.ndarray, templates: Sequence[Templ
     full straight away: there is nothing to choose.
 
     The forms are fitted in full likeliest first (best quick score), and the search stops at
-    the first full fit that finds every one of its form's lines on the page (score PERFECT):
-    no later form can score more, and a tie keeps the form fitted first, so the fits left
-    (quick ones too, ``_likely``) would change nothing. Near-duplicate forms (one form
-    printed in several styles) all pass the quick stage, and a page used to pay a full fit
-    for each of them.
+    the first full fit that finds every one of its form's lines on the page (score PERFECT)
+    unless a form not fitted yet prints enough more to beat it (``_Search.settled``): the
+    fits left (quick ones too, ``_likely``) would change nothing. Near-duplicate forms (one
+    form printed in several styles) all pass the quick stage, and a page used to pay a full
+    fit for each of them.
     """
     page_features = features.orb(page, features.PAGE_FEATURES)
     likely = _likely(search, page_features, templates) if len(templates) > 1 else templates
+    fitted: set[int] = set()
     for template in likely:
-        estimate = features.fit(page_features, template)
+        estimate = None if search.settled([template]) else features.fit(page_features, template)
         if estimate is not None and features.plausible(estimate, search.scale_of(template)):
             # Feature matches on repetitive comb boxes can lock on one cell off: demand more.
             search.consider(template, estimate, FEATURE_MIN_SCORE)
-        if not search.below(PERFECT):
+        fitted.add(id(template))
+        if search.settled([t for t in templates if id(t) not in fitted]):
             break  # before the next form's quick fit
 
 
@@ -231,19 +266,21 @@ def _likely(
     All of them, in their order, when no quick fit could pass (under FEATURE_MIN_SCORE), as
     if there were no quick stage. A quick fit scoring PERFECT settles the best: the forms so
     far are yielded (best first, so that one first), then each later form as soon as it is
-    fitted quickly. A caller that stops early (its full fit found every line) so spares the
-    quick fits of the forms after it.
+    fitted quickly. A caller that stops early (its full fit found every line, and no form
+    left could beat it) so spares the quick fits of the forms after it; a form that cannot
+    beat the best fit so far (``_Search.settled``) is not fitted, and scores 0.
     """
     quick: list[float] = []
     best = 0.0
     judged = 0  # the forms before this one were yielded or left out
     page_strongest = features.strongest(page_features, features.QUICK_PAGE_FEATURES)
     for template in templates:
-        estimate = features.fit(page_strongest, template, quick=True)
+        beaten = search.settled([template])  # however it fits: not worth fitting
+        estimate = None if beaten else features.fit(page_strongest, template, quick=True)
         if estimate is None or not features.plausible(estimate, search.scale_of(template)):
             quick.append(0.0)
         else:
-            quick.append(_score(search.small, template, estimate))
+            quick.append(_share(search.small, template, estimate))
         best = max(best, quick[-1])
         if best >= PERFECT:
             yield from _within_margin(templates[judged : len(quick)], quick[judged:], best)
@@ -276,117 +313,6 @@ def _outcome(best: Registration | None) -> tuple[Registration | None, str, float
     return best, "", best.score
 
 
-def _mark_side(template: Template) -> int:
-    """A registration mark's side in template pixels."""
-    x0, _, x1, _ = mark_boxes(template.size, template.dpi)[0]
-    return x1 - x0
-
-
-def _cut_mark_fits(marks: PageMarks, scale0: float, template: Template) -> list[np.ndarray]:
-    """Homographies from the whole marks and those cut by the page edge, at least one cut.
-
-    Each cut mark first stands at a rough guess of its centre; the fit from those guesses
-    gives the marks' outlines on the page, which then place each cut mark exactly.
-
-    Args:
-        marks: what ``find_marks`` found on the page.
-        scale0: page pixels per template pixel, from the page size.
-        template: the form.
-
-    Returns:
-        float64 (3, 3) template-to-page homographies, one per plausible pairing.
-    """
-    if not len(marks.cut):
-        return []
-    points = np.vstack([marks.whole, marks.cut_guesses])
-    whole = len(marks.whole)
-    centres, boxes = template_marks(template), mark_boxes(template.size, template.dpi)
-    fits = []
-    for source, target in correspondences(points, centres, scale0):
-        rows = [int(np.flatnonzero((points == p).all(1))[0]) for p in source]
-        if max(rows) < whole:
-            continue  # whole marks only: tried already
-        first = _fit(target, source)
-        which = [int(np.argmin(np.abs(centres - t).sum(1))) for t in target]
-        # Thresholding grows (or shrinks) every mark alike: measure it on the whole ones.
-        grown = [
-            (math.sqrt(marks.whole_areas[r]) - math.sqrt(_mark_area(boxes[m], first))) / 2
-            for r, m in zip(rows, which, strict=True)
-            if r < whole
-        ]
-        grow = float(np.clip(np.mean(grown), -2.0, 2.0)) if grown else 0.0
-        placed = source.copy()
-        for k, (r, m) in enumerate(zip(rows, which, strict=True)):
-            if r >= whole:
-                seen = marks.cut[r - whole]
-                centre = place_cut_mark(seen, source[k], boxes[m], first, marks.page_size, grow)
-                if centre is None:
-                    break
-                placed[k] = centre
-        else:
-            fits.append(_fit(target, placed))
-    return fits
-
-
-def _mark_area(mark: tuple[int, int, int, int], homography: np.ndarray) -> float:
-    """Area in page pixels of a template mark box mapped by ``homography``."""
-    x0, y0, x1, y1 = mark
-    corners = np.array([[[x0, y0], [x1, y0], [x1, y1], [x0, y1]]], np.float64)
-    return float(
-        cv2.contourArea(cv2.perspectiveTransform(corners, homography)[0].astype(np.float32))
-    )
-
-
-def _fit(template_pts: np.ndarray, page_pts: np.ndarray) -> np.ndarray:
-    src, dst = template_pts.astype(np.float32), page_pts.astype(np.float32)
-    if len(src) == 2:  # a similarity: rotation, scale and shift from two points
-        a, b = complex(*template_pts[0]), complex(*template_pts[1])
-        c, d = complex(*page_pts[0]), complex(*page_pts[1])
-        z = (d - c) / (b - a)
-        t = c - z * a
-        return np.array([[z.real, -z.imag, t.real], [z.imag, z.real, t.imag], [0.0, 0.0, 1.0]])
-    if len(src) == 4:
-        return cv2.getPerspectiveTransform(src, dst).astype(np.float64)
-    return np.vstack([cv2.getAffineTransform(src, dst), [0.0, 0.0, 1.0]]).astype(np.float64)
-
-
-@functools.lru_cache(maxsize=32)
-def _structure(template: Template) -> np.ndarray:
-    """The template's printed lines (no marks), shrunk, as a 0/1 uint8 mask.
-
-    A reference image (the user's scanned blank, labels and all) counts as printed whatever
-    is clearly darker than its paper, as a page's ink is counted (``paper.faint_level``): a
-    form printed in a light dropout colour is all lines that half way to black would miss.
-    A rendered blank has no labels.
-    """
-    if template.reference_image is not None:
-        blank = flatten_background(template.reference_image)
-        lines = (blank < faint_level(blank, ink_threshold(blank))).astype(np.uint8)
-        if template.marks:
-            for x0, y0, x1, y1 in mark_boxes(template.size, template.dpi):
-                lines[y0:y1, x0:x1] = 0
-    else:
-        lines = (render_blank_form(template, labels=False, marks=False) < 128).astype(np.uint8)
-    width, height = template.size
-    small = cv2.resize(lines * 255, (width // _LOW, height // _LOW), interpolation=cv2.INTER_AREA)
-    return (small > 60).astype(np.uint8)
-
-
-def _score(small_ink: np.ndarray, template: Template, homography: np.ndarray) -> float:
-    """Share of the template's (shrunk) printed lines that land on (dilated) page ink."""
-    structure = _structure(template)
-    # A shrunk pixel covers _LOW x _LOW pixels: its centre is not at _LOW times its index.
-    # Left out, the offset cancels on upright pages only: a correct fit of a page turned
-    # upside down would lose some of its lines.
-    offset = (1.0 / _LOW - 1.0) / 2
-    shrink = np.array([[1.0 / _LOW, 0.0, offset], [0.0, 1.0 / _LOW, offset], [0.0, 0.0, 1.0]])
-    to_small_page = shrink @ homography @ np.linalg.inv(shrink)
-    warped = cv2.warpPerspective(
-        small_ink,
-        to_small_page,
-        (structure.shape[1], structure.shape[0]),
-        flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP,
-        borderValue=0,
-    )
-    total = int(structure.sum())
-    return float((warped & structure).sum()) / total if total else 0.0
+def _share(small_ink: np.ndarray, template: Template, homography: np.ndarray) -> float:
+    """The share of the form's printed lines that the fit finds (``coverage``)."""
+    return coverage(small_ink, template, homography).share

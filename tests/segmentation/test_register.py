@@ -229,8 +229,10 @@ def test_full_fits_stop_at_one_that_finds_every_line_of_its_form(
     registration, reason, _ = register_page(page, [own, twin, *forms])
     assert registration is not None and registration.template.name == own.name, reason
     assert registration.score == 1.0
-    # Its quick fit too found every line: the twin is not even fitted quickly.
-    assert fits == [(own.name, True), (own.name, False)]
+    # Its quick fit too found every line: the twin is not even fitted quickly, nor is a form
+    # that prints less. The NIST form prints more, and might have found more lines: it is
+    # fitted quickly, and left out there.
+    assert fits == [(own.name, True), (own.name, False), ("nist-hsf", True)]
     assert every is not None and every.template.name == own.name
     assert np.array_equal(registration.homography, every.homography)
     assert field_corner_error(own, registration.homography, truth) < 3.0
@@ -367,8 +369,8 @@ def test_a_pale_hairline_form_without_marks_is_read_loosely_not_refused(
     threshold = ink_threshold(flat)
     search = register_module._Search.of(flat, threshold)
     right = np.array(truth["transform"]).reshape(3, 3)
-    assert register_module._score(search.strict, template, right) < FEATURE_MIN_SCORE
-    assert register_module._score(search.small, template, right) > FEATURE_MIN_SCORE
+    assert register_module._share(search.strict, template, right) < FEATURE_MIN_SCORE
+    assert register_module._share(search.small, template, right) > FEATURE_MIN_SCORE
     registration, reason, _ = register_page(flat, [template], threshold)
     assert registration is not None and registration.pale, reason
     assert register_module.MIN_SCORE <= registration.score < register_module.LOOSE_SCORE
