@@ -11,11 +11,12 @@ from dataclasses import replace
 import pytest
 
 from segmentation import Template, segment_page
+from segmentation import coverage as coverage_module
 from segmentation import register as register_module
 from segmentation.coverage import printed
 from segmentation.paper import flatten_background
 from segmentation.register import register_page
-from segmentation.render import render_blank_form
+from segmentation.render import FormStyle, render_blank_form
 from segmentation.synthetic import GlyphPool
 from segmentation.synthetic.scan import ScanParams
 from tests.segmentation.scans import scanned
@@ -92,3 +93,24 @@ def test_a_twin_that_prints_no_more_is_not_fitted_after_a_perfect_fit(
     # The old revision could be beaten (the new prints more); once the new one found every
     # line, its twin could not: it is not fitted.
     assert "loan-application" in fitted and new.name in fitted and twin.name not in fitted
+
+
+def test_a_form_printed_with_thick_lines_prints_as_much_line_as_with_thin_ones(
+    templates: dict[str, Template],
+) -> None:
+    # Twins in two styles must not differ by how much line they print (a thick frame would
+    # otherwise "find more" of every page); only a form with more lines prints more.
+    form = templates["loan-application"]
+    thin, thick = (
+        replace(
+            form,
+            marks=False,
+            reference_image=render_blank_form(
+                form, labels=False, marks=False, style=FormStyle(thickness=px)
+            ),
+        )
+        for px in (2, 8)
+    )
+    assert abs(printed(thick) / printed(thin) - 1) < 0.05
+    # Counted by area (the score's measure), the thick form has far more.
+    assert coverage_module._structure(thick).sum() > 1.4 * coverage_module._structure(thin).sum()
