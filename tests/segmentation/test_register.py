@@ -194,6 +194,19 @@ def fits_counted(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, bool]]:
     return fits
 
 
+def considered(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The form of each fit registration scores (``_Search.consider``), as it scores it."""
+    fitted: list[str] = []
+    consider = register_module._Search.consider
+
+    def counted(search: object, template: Template, *args: object) -> None:
+        fitted.append(template.name)
+        consider(search, template, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(register_module._Search, "consider", counted)
+    return fitted
+
+
 def test_among_forms_without_marks_only_the_likely_ones_are_fitted_in_full(
     templates: dict[str, Template], drawn_pool: GlyphPool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -245,14 +258,7 @@ def test_fits_by_marks_stop_at_one_that_finds_every_line_of_its_form(
     twin = replace(own, name="loan-application-copy")
     scan, _ = scanned(own, drawn_pool, ScanParams(angle=0.6, shift=(-15.0, 10.0)))
     page = flatten_background(scan)
-    fitted: list[str] = []
-    consider = register_module._Search.consider
-
-    def counted(search: object, template: Template, *args: object) -> None:
-        fitted.append(template.name)
-        consider(search, template, *args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(register_module._Search, "consider", counted)
+    fitted = considered(monkeypatch)
     registration, reason, _ = register_page(page, [own, twin])
     assert registration is not None and registration.template.name == own.name, reason
     assert registration.score == 1.0

@@ -12,7 +12,6 @@ import pytest
 
 from segmentation import Template, segment_page
 from segmentation import coverage as coverage_module
-from segmentation import register as register_module
 from segmentation.coverage import printed
 from segmentation.paper import flatten_background
 from segmentation.register import register_page
@@ -20,7 +19,7 @@ from segmentation.render import FormStyle, render_blank_form
 from segmentation.synthetic import GlyphPool
 from segmentation.synthetic.scan import ScanParams
 from tests.segmentation.scans import scanned
-from tests.segmentation.test_register import field_corner_error, fits_counted
+from tests.segmentation.test_register import considered, field_corner_error, fits_counted
 
 # A one-line box under the last field (13% more printed line), and a short one (2.5% more).
 ADDED = {"line": (300, 2520, 1500, 2650), "short": (300, 2520, 450, 2630)}
@@ -81,14 +80,7 @@ def test_a_twin_that_prints_no_more_is_not_fitted_after_a_perfect_fit(
     twin = replace(new, name="loan-application-v2-copy")
     scan, _ = scanned(new, drawn_pool, ScanParams(angle=0.4, shift=(10.0, 10.0)), 4)
     page = flatten_background(scan)
-    fitted: list[str] = []
-    consider = register_module._Search.consider
-
-    def counted(search: object, template: Template, *args: object) -> None:
-        fitted.append(template.name)
-        consider(search, template, *args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(register_module._Search, "consider", counted)
+    fitted = considered(monkeypatch)
     registration, _, _ = register_page(page, [old, new, twin])
     assert registration is not None and registration.template.name == new.name
     # The old revision could be beaten (the new prints more); once the new one found every
