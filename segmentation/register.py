@@ -103,6 +103,10 @@ def _fit_by_marks(search: _Search, templates: Sequence[Template]) -> None:
     for k, template in enumerate(marked):
         if search.settled([template]):
             continue  # it cannot beat the best, however it fits
+        lying = search.lying_as_best(template)
+        if lying is not None:  # a twin or revision of the perfect fit's form (see _fit_of)
+            search.consider(template, lying)
+            continue
         marks, scale0 = search.marks_for(template)
         for source, target in correspondences(marks.whole, template_marks(template), scale0):
             search.consider(template, fit_points(target, source))
@@ -214,6 +218,17 @@ class _Search:
         """True while nothing found scores ``score`` or more."""
         return self.best is None or self.best.score < score
 
+    def lying_as_best(self, template: Template) -> np.ndarray | None:
+        """The best fit's homography for a form of its size, once it found every line.
+
+        A form that could beat such a fit can do so only by finding its lines and more: as
+        a twin or a revision of its form, lying where it lies (``_fit_of``).
+        """
+        best = self.best
+        if best is None or best.score < PERFECT or template.size != best.template.size:
+            return None
+        return best.homography
+
     def settled(self, others: Sequence[Template]) -> bool:
         """True when no fit of any of ``others`` could beat the best fit.
 
@@ -265,12 +280,12 @@ def _fit_of(
 
     Once a fit found every line of its form, a form of the same size can beat it only by
     finding those lines and more (``_Search._better``): as a twin or a revision of that form,
-    lying where it lies. It is scored under that fit, without matching its features (a full
-    fit costs about 40 ms).
+    lying where it lies. It is scored under that fit (``_Search.lying_as_best``), without
+    matching its features (a full fit costs about 40 ms).
     """
-    best = search.best
-    if best is not None and best.score >= PERFECT and template.size == best.template.size:
-        return best.homography
+    lying = search.lying_as_best(template)
+    if lying is not None:
+        return lying
     if quick:
         return features.fit(page_features, template, quick=True)
     return features.fit(page_features, template)
