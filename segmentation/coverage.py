@@ -22,11 +22,20 @@ class Coverage:
 
     Attributes:
         share: the share of the form's printed lines found, in [0, 1]: the fit's score.
-        found: the length of them found, in inches (``printed``'s measure).
+        warped: uint8, the page's shrunk ink in the form's shrunk frame (for ``found``).
+        template: the form.
     """
 
     share: float
-    found: float
+    warped: np.ndarray
+    template: Template
+
+    def found(self) -> float:
+        """The length of the form's lines found, in inches (``printed``'s measure).
+
+        Measured only where asked: most fits are told apart by their share alone.
+        """
+        return int((self.warped & _outline(self.template)).sum()) * LOW / self.template.dpi
 
 
 def coverage(small_ink: np.ndarray, template: Template, homography: np.ndarray) -> Coverage:
@@ -52,10 +61,8 @@ def coverage(small_ink: np.ndarray, template: Template, homography: np.ndarray) 
         borderValue=0,
     )
     total = int(structure.sum())
-    if not total:
-        return Coverage(0.0, 0.0)
-    share = float((warped & structure).sum()) / total
-    return Coverage(share, int((warped & _outline(template)).sum()) * LOW / template.dpi)
+    share = float((warped & structure).sum()) / total if total else 0.0
+    return Coverage(share, warped, template)
 
 
 def printed(template: Template) -> float:

@@ -10,7 +10,7 @@ import numpy as np
 
 from segmentation import features
 from segmentation.coverage import LOW as _LOW
-from segmentation.coverage import coverage, printed
+from segmentation.coverage import Coverage, coverage, printed
 from segmentation.mark_fits import cut_mark_fits, fit_points, mark_side
 from segmentation.marks import PageMarks, correspondences, find_marks, template_marks
 from segmentation.paper import faint_blocks, faint_level, ink_threshold
@@ -196,18 +196,19 @@ class _Search:
             score = min(score, MIN_SCORE - 0.01)
         elif score >= LOOSE_SCORE and _share(self.strict, template, homography) < LOOSE_SCORE:
             score, pale = LOOSE_SCORE - 0.005, True
-        if self._better(score, found.found):
-            self.best, self.lines = Registration(template, homography, score, pale), found.found
+        if self._better(score, found):
+            self.best, self.lines = Registration(template, homography, score, pale), found.found()
 
-    def _better(self, score: float, lines: float) -> bool:
-        """Whether a fit scoring ``score`` that finds ``lines`` beats the best so far.
+    def _better(self, score: float, found: Coverage) -> bool:
+        """Whether a fit scoring ``score`` with this coverage beats the best so far.
 
-        Within TIE of each other, the fit that finds clearly more lines (MORE) wins, and the
-        one that finds clearly fewer loses; otherwise, and beyond TIE, the higher score.
+        Within TIE of each other, the fit that finds clearly more line (MORE) wins, and the
+        one that finds clearly less loses; otherwise, and beyond TIE, the higher score.
         """
         if self.best is None:
             return score > 0.0
         if abs(score - self.best.score) <= TIE:
+            lines = found.found()
             if lines > self.lines * (1 + MORE):
                 return True
             if lines < self.lines * (1 - MORE):
