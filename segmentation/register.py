@@ -183,7 +183,7 @@ class _Search:
         return self.found[side], scale0
 
     def consider(self, template: Template, homography: np.ndarray, floor: float = 0.0) -> None:
-        """Keep this fit when it scores best so far (a score under ``floor`` cannot pass).
+        """Keep this fit when it beats the best so far (``_better``); under ``floor`` it cannot.
 
         Lines found only on average (``paper.faint_blocks``) can get a page read, never trusted: a
         fit that scores under LOOSE_SCORE without them scores just under it with them, and its
