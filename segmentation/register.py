@@ -99,9 +99,8 @@ def _fit_by_marks(search: _Search, templates: Sequence[Template]) -> None:
 
     Only forms printed with marks are fitted so (``_with_marks``).
     """
-    marked = _with_marks(templates)
-    for k, template in enumerate(marked):
-        if search.settled([template]):
+    for template in _with_marks(templates):
+        if search.out_of_reach(template):
             continue  # it cannot beat the best, however it fits
         lying = search.lying_as_best(template)
         if lying is not None:  # a twin or revision of the perfect fit's form (see _fit_of)
@@ -110,8 +109,8 @@ def _fit_by_marks(search: _Search, templates: Sequence[Template]) -> None:
         marks, scale0 = search.marks_for(template)
         for source, target in correspondences(marks.whole, template_marks(template), scale0):
             search.consider(template, fit_points(target, source))
-            if search.settled(marked[k + 1 :]):
-                return  # no later fit can beat it (see _match_features)
+            if search.out_of_reach(template):
+                break  # its other fits cannot beat this one (see _match_features)
 
 
 def _with_marks(templates: Sequence[Template]) -> list[Template]:
@@ -230,15 +229,13 @@ class _Search:
             return None
         return best.homography
 
-    def settled(self, others: Sequence[Template]) -> bool:
-        """True when no fit of any of ``others`` could beat the best fit.
+    def out_of_reach(self, template: Template) -> bool:
+        """True when no fit of ``template`` could beat the best fit.
 
-        The best fit found every line of its form (PERFECT), and none of the others prints
+        The best fit found every line of its form (PERFECT), and the form does not print
         enough more to find MORE lines than it (``_better``).
         """
-        if self.below(PERFECT):
-            return False
-        return all(printed(template) <= self.lines * (1 + MORE) for template in others)
+        return not self.below(PERFECT) and printed(template) <= self.lines * (1 + MORE)
 
 
 def _match_features(search: _Search, page: np.ndarray, templates: Sequence[Template]) -> None:
@@ -256,7 +253,7 @@ def _match_features(search: _Search, page: np.ndarray, templates: Sequence[Templ
 
     The forms are fitted in full likeliest first (best quick score), and the search stops at
     the first full fit that finds every one of its form's lines on the page (score PERFECT)
-    unless a form not fitted yet prints enough more to beat it (``_Search.settled``): the
+    unless a form not fitted yet prints enough more to beat it (``_Search.out_of_reach``): the
     fits left (quick ones too, ``_likely``) would change nothing. Near-duplicate forms (one
     form printed in several styles) all pass the quick stage, and a page used to pay a full
     fit for each of them.
@@ -265,12 +262,14 @@ def _match_features(search: _Search, page: np.ndarray, templates: Sequence[Templ
     likely = _likely(search, page_features, templates) if len(templates) > 1 else templates
     fitted: set[int] = set()
     for template in likely:
-        estimate = None if search.settled([template]) else _fit_of(search, page_features, template)
+        estimate = (
+            None if search.out_of_reach(template) else _fit_of(search, page_features, template)
+        )
         if estimate is not None and features.plausible(estimate, search.scale_of(template)):
             # Feature matches on repetitive comb boxes can lock on one cell off: demand more.
             search.consider(template, estimate, FEATURE_MIN_SCORE)
         fitted.add(id(template))
-        if search.settled([t for t in templates if id(t) not in fitted]):
+        if all(search.out_of_reach(t) for t in templates if id(t) not in fitted):
             break  # before the next form's quick fit
 
 
@@ -302,14 +301,14 @@ def _likely(
     far are yielded (best first, so that one first), then each later form as soon as it is
     fitted quickly. A caller that stops early (its full fit found every line, and no form
     left could beat it) so spares the quick fits of the forms after it; a form that cannot
-    beat the best fit so far (``_Search.settled``) is not fitted, and scores 0.
+    beat the best fit so far (``_Search.out_of_reach``) is not fitted, and scores 0.
     """
     quick: list[float] = []
     best = 0.0
     judged = 0  # the forms before this one were yielded or left out
     page_strongest = features.strongest(page_features, features.QUICK_PAGE_FEATURES)
     for template in templates:
-        beaten = search.settled([template])  # however it fits: not worth fitting
+        beaten = search.out_of_reach(template)  # however it fits: not worth fitting
         estimate = None if beaten else _fit_of(search, page_strongest, template, quick=True)
         if estimate is None or not features.plausible(estimate, search.scale_of(template)):
             quick.append(0.0)
