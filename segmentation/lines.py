@@ -61,8 +61,8 @@ def find_rules(
         out = mask.T if vertical else mask
         across, start, stop = (x0, y0, y1) if vertical else (y0, x0, x1)
         _follow(views, out, across, search, (start, stop), stretch)
-    for x, y0, tick_top, y1 in dividers:
-        _divider((ink.T, faint.T), mask.T, (x, y0, tick_top, y1), divider_search, stretch)
+    if dividers:
+        _erase_dividers((ink.T, faint.T), mask.T, dividers, divider_search, stretch)
     return mask
 
 
@@ -107,29 +107,90 @@ def _follow(
     return True
 
 
-def _divider(
-    views: tuple[np.ndarray, ...], out: np.ndarray, divider: Divider, reach: int, stretch: int
+def _erase_dividers(
+    views: tuple[np.ndarray, ...],
+    out: np.ndarray,
+    dividers: list[Divider],
+    search: int,
+    stretch: int,
 ) -> None:
-    """Find and erase one comb divider, in whatever style it is drawn (views are transposed).
+    """Find and erase a comb's dividers, in whatever style they are drawn (views transposed).
 
-    The strongest line in the tick's rows near ``x`` is the divider (or its tick), followed
-    up to the top line as far as it goes. Any other line there is erased only when it runs the
-    box's full height: the second side of separate boxes, never a pen stroke of a 1.
+    A comb prints its dividers alike and evenly spaced, so they are found together: a pen
+    stroke near one of them (the stem of a 9, a 1 against the divider) is told from it by
+    what the others show.
+    - Where most dividers are light grey, a darker stroke near one does not make it dark: the
+      grey line is looked for there too.
+    - Of the lines near a divider, the one where the others lie (their median shift from the
+      template's place; the fullest where that ties) is it.
+    - Each is followed up within a few pixels of its place. Where every divider is too thick
+      to be erased whole from that window (two box sides printed touching), they are followed
+      within their own half thickness.
     """
-    x, y0, tick_top, y1 = divider
-    for view in views:
-        bands = _bands(view[:, tick_top : y1 + 1], x, reach)
-        if bands:
-            break
-    else:
+    found = [_divider_lines(divider, search, views) for divider in dividers]
+    shades = [view for view, _ in filter(None, found)]
+    if not shades:
         return
+    if sum(view is views[-1] for view in shades) * 2 > len(shades):  # mostly grey
+        found = [
+            _divider_lines(divider, search, views[-1:]) if lines else None
+            for divider, lines in zip(dividers, found, strict=True)
+        ]
+    lines = [(d, *f) for d, f in zip(dividers, found, strict=True) if f is not None]
+    # Their shift: measured where a divider shows one line only, when any does (a comb of
+    # two or three dividers has no majority to outvote a stroke with).
+    alone = [(d, b) for d, _, b in lines if len(b) == 1] or [(d, b) for d, _, b in lines]
+    shift = float(np.median([(b[0][0] + b[0][1]) / 2 - d[0] for d, b in alone]))
+    for divider, _, bands in lines:
+        bands.sort(key=lambda band: abs((band[0] + band[1]) / 2 - divider[0] - shift))
+    # The thinnest: a stroke along a divider makes it look thicker, never thinner.
+    thickness = min(bands[0][1] - bands[0][0] for *_, bands in lines)
+    core = 2 * CONTINUE + 1  # what a window of CONTINUE either side sees of a thick line
+    erased = core + 2 * (FRINGE + core // 4)  # and what it erases of it, with its fringe
+    reach = CONTINUE if thickness <= erased else (thickness + 1) // 2 + 1
+    for divider, view, bands in lines:
+        _divider(views, view, out, divider, bands, stretch, reach)
+
+
+def _divider_lines(
+    divider: Divider, search: int, views: tuple[np.ndarray, ...]
+) -> tuple[np.ndarray, list[tuple[int, int]]] | None:
+    """The first of ``views`` that shows lines in a divider's tick rows, and their cores.
+
+    Cores are ``[top, bottom)`` across the divider, fullest first (``_erase_dividers`` then
+    puts the one where the comb's other dividers lie first); None where none is found.
+    """
+    x, _y0, tick_top, y1 = divider
+    for view in views:
+        bands = _bands(view[:, tick_top : y1 + 1], x, search)
+        if bands:
+            return view, bands
+    return None
+
+
+def _divider(
+    views: tuple[np.ndarray, ...],
+    view: np.ndarray,
+    out: np.ndarray,
+    divider: Divider,
+    bands: list[tuple[int, int]],
+    stretch: int,
+    reach: int,
+) -> None:
+    """Erase one divider: the first of ``bands`` (line cores in ``view`` near it), on up.
+
+    The first line is the divider (or its tick), followed within ``reach`` pixels of its
+    centre up to the top line, as far as it goes. Any other line there is erased only when it
+    runs the box's full height: the second side of separate boxes, never a pen stroke of a 1.
+    """
+    _x, y0, tick_top, y1 = divider
     for k, (top, bottom) in enumerate(bands):
         centre = (top + bottom) // 2
         if k > 0 and not _bands(view[:, y0 : y1 + 1], centre, CONTINUE):
             continue  # a second line counts only when it runs the full height: a box's side
         # The tick, then on up to the top line for as long as the line goes on.
-        if _follow(views, out, centre, CONTINUE, (tick_top, y1), stretch):
-            _follow(views, out, centre, CONTINUE, (y0, tick_top), stretch)
+        if _follow(views, out, centre, reach, (tick_top, y1), stretch):
+            _follow(views, out, centre, reach, (y0, tick_top), stretch)
 
 
 def _bands(strip: np.ndarray, across: int, search: int) -> list[tuple[int, int]]:

@@ -95,3 +95,47 @@ def test_a_real_hsf_field_loses_its_frame_and_splits_into_its_characters(name: s
         x0, y0, x1, y1 = char.box
         assert x1 - x0 < 0.6 * (box[3] - box[1]) and y1 - y0 < 0.8 * (box[3] - box[1])
     assert crops.lattice is not None and crops.lattice.atoms >= len(written)
+
+
+def _comb(page: np.ndarray, box: tuple[int, int, int, int], cells: int) -> FieldSpec:
+    x0, y0, x1, y1 = box
+    width = (x1 - x0) // cells
+    spans = tuple((x0 + k * width, y0, x0 + (k + 1) * width, y1) for k in range(cells))
+    return FieldSpec("f", "comb", "digits", box, cells=spans, max_chars=cells)
+
+
+def test_a_dark_stem_beside_a_grey_divider_is_writing_not_the_divider():
+    # A light grey comb with full-height dividers; in its third cell a small 9 written dark,
+    # its stem straight down beside the divider and on through the bottom line.
+    box = (60, 60, 660, 170)
+    page = _form((740, 240), box, 3, 170)
+    spec = _comb(page, box, 6)
+    for cell in spec.cells[1:]:
+        cv2.line(page, (cell[0], box[1]), (cell[0], box[3]), 170, 3)
+    stem = spec.cells[2][2] - 14  # 14 px left of the divider: within its search band
+    cv2.circle(page, (stem - 16, 120), 16, 0, 5)
+    cv2.line(page, (stem, 120), (stem, 195), 0, 5)
+    crops = cut_field(page, spec, IDENTITY, 128, 300)
+    assert [c.status for c in crops.chars] == ["empty", "empty", "ok", "empty", "empty", "empty"]
+    _x0, _y0, x1, y1 = crops.chars[2].box
+    assert y1 >= 185  # the stem whole, through the bottom line: a 9, not a 0
+    assert x1 >= stem + 2
+
+
+@pytest.mark.parametrize("style", ["touching boxes", "thick"])
+def test_dividers_too_thick_for_the_usual_window_are_erased(style: str):
+    # Separate boxes printed with their sides touching make one 16 px divider; a thick comb
+    # prints 12 px ones. Left in, each reads as a confident 1.
+    box = (60, 60, 660, 170)
+    page = _form((740, 240), box, 8, 0)
+    spec = _comb(page, box, 6)
+    for cell in spec.cells[1:]:
+        x = cell[0]
+        if style == "touching boxes":
+            page[box[1] - 4 : box[3] + 4, x - 8 : x] = 0
+            page[box[1] - 4 : box[3] + 4, x : x + 8] = 0
+        else:
+            page[box[1] : box[3], x - 6 : x + 6] = 0
+    cv2.putText(page, "4", (spec.cells[3][0] + 25, 145), cv2.FONT_HERSHEY_SIMPLEX, 2.4, 0, 7)
+    crops = cut_field(page, spec, IDENTITY, 128, 300)
+    assert [c.status for c in crops.chars] == ["empty", "empty", "empty", "ok", "empty", "empty"]
