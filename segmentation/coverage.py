@@ -65,6 +65,7 @@ def coverage(small_ink: np.ndarray, template: Template, homography: np.ndarray) 
     return Coverage(share, warped, template)
 
 
+@functools.lru_cache(maxsize=32)
 def printed(template: Template) -> float:
     """The length of the form's printed lines (a blank's labels too), in inches.
 

@@ -61,8 +61,7 @@ def find_rules(
         out = mask.T if vertical else mask
         across, start, stop = (x0, y0, y1) if vertical else (y0, x0, x1)
         _follow(views, out, across, search, (start, stop), stretch)
-    if dividers:
-        _erase_dividers((ink.T, faint.T), mask.T, dividers, divider_search, stretch)
+    _erase_dividers((ink.T, faint.T), mask.T, dividers, divider_search, stretch)
     return mask
 
 
@@ -133,7 +132,9 @@ def _erase_dividers(
         return
     if sum(view is views[-1] for view in shades) * 2 > len(shades):  # mostly grey
         found = [
-            _divider_lines(divider, search, views[-1:]) if lines else None
+            _divider_lines(divider, search, views[-1:])
+            if lines is not None and lines[0] is not views[-1]
+            else lines
             for divider, lines in zip(dividers, found, strict=True)
         ]
     lines = [(d, *f) for d, f in zip(dividers, found, strict=True) if f is not None]

@@ -262,9 +262,7 @@ def _match_features(search: _Search, page: np.ndarray, templates: Sequence[Templ
     likely = _likely(search, page_features, templates) if len(templates) > 1 else templates
     fitted: set[int] = set()
     for template in likely:
-        estimate = (
-            None if search.out_of_reach(template) else _fit_of(search, page_features, template)
-        )
+        estimate = _fit_of(search, page_features, template)
         if estimate is not None and features.plausible(estimate, search.scale_of(template)):
             # Feature matches on repetitive comb boxes can lock on one cell off: demand more.
             search.consider(template, estimate, FEATURE_MIN_SCORE)
@@ -278,17 +276,18 @@ def _fit_of(
 ) -> np.ndarray | None:
     """The form's fit by features (quick or full), or the best fit's where that settles it.
 
-    Once a fit found every line of its form, a form of the same size can beat it only by
-    finding those lines and more (``_Search._better``): as a twin or a revision of that form,
-    lying where it lies. It is scored under that fit (``_Search.lying_as_best``), without
-    matching its features (a full fit costs about 40 ms).
+    None, unfitted, for a form that cannot beat the best fit however it fits
+    (``_Search.out_of_reach``). Once a fit found every line of its form, a form of the same
+    size can beat it only by finding those lines and more (``_Search._better``): as a twin or
+    a revision of that form, lying where it lies. It is scored under that fit
+    (``_Search.lying_as_best``), without matching its features (a full fit costs about 40 ms).
     """
+    if search.out_of_reach(template):
+        return None
     lying = search.lying_as_best(template)
     if lying is not None:
         return lying
-    if quick:
-        return features.fit(page_features, template, quick=True)
-    return features.fit(page_features, template)
+    return features.fit(page_features, template, quick=quick)
 
 
 def _likely(
@@ -308,8 +307,7 @@ def _likely(
     judged = 0  # the forms before this one were yielded or left out
     page_strongest = features.strongest(page_features, features.QUICK_PAGE_FEATURES)
     for template in templates:
-        beaten = search.out_of_reach(template)  # however it fits: not worth fitting
-        estimate = None if beaten else _fit_of(search, page_strongest, template, quick=True)
+        estimate = _fit_of(search, page_strongest, template, quick=True)
         if estimate is None or not features.plausible(estimate, search.scale_of(template)):
             quick.append(0.0)
         else:
