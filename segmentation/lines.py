@@ -125,6 +125,8 @@ def _erase_dividers(
     - Each is followed up within a few pixels of its place. Where every divider is too thick
       to be erased whole from that window (two box sides printed touching), they are followed
       within their own half thickness.
+    - A second line beside a divider is the other side of separate boxes only where most
+      dividers show one the box's full height, and where the others put it.
     """
     found = [_divider_lines(divider, search, views) for divider in dividers]
     shades = [view for view, _ in filter(None, found)]
@@ -149,8 +151,54 @@ def _erase_dividers(
     core = 2 * CONTINUE + 1  # what a window of CONTINUE either side sees of a thick line
     erased = core + 2 * (FRINGE + core // 4)  # and what it erases of it, with its fringe
     reach = CONTINUE if thickness <= erased else (thickness + 1) // 2 + 1
-    for divider, view, bands in lines:
-        _divider(views, view, out, divider, bands, stretch, reach)
+    sides = _box_sides(lines, 2 * CONTINUE)
+    for (divider, _view, bands), second in zip(lines, sides, strict=True):
+        _divider(views, out, divider, [(bands[0][0] + bands[0][1]) // 2, *second], stretch, reach)
+
+
+def _box_sides(
+    lines: list[tuple[Divider, np.ndarray, list[tuple[int, int]]]], tolerance: int
+) -> list[list[int]]:
+    """Per divider, where the other lines near it that are a box's second side lie (centres).
+
+    Separate boxes print two sides at every divider, the box's full height, the same way
+    placed around it all along the comb. A pen stroke there (a tall 1 written against the
+    divider) runs beside one divider, anywhere: writing, kept. Such sides count where more
+    than half the dividers show a second full-height line; then a full-height line is a side
+    where it covers the place (within ``tolerance`` pixels) that the comb's other dividers
+    put a side, even where writing along it widens it.
+    """
+    full: list[list[tuple[int, int]]] = []
+    for (_x, y0, _tick, y1), view, bands in lines:
+        full.append(
+            [b for b in bands[1:] if _bands(view[:, y0 : y1 + 1], (b[0] + b[1]) // 2, CONTINUE)]
+        )
+    # Per divider showing one: its two lines' centres from the template's place, left first,
+    # and the second line's thickness.
+    pairs: list[tuple[float, float, int]] = []
+    for ((x, *_), _view, bands), others in zip(lines, full, strict=True):
+        if others:
+            first = (bands[0][0] + bands[0][1]) / 2
+            a, b = min(others, key=lambda band: abs((band[0] + band[1]) / 2 - first))
+            lo, hi = sorted((first - x, (a + b) / 2 - x))
+            pairs.append((lo, hi, b - a))
+    if len(pairs) * 2 <= len(lines):
+        return [[] for _ in lines]
+    left, right, width = np.median(np.array(pairs), axis=0)
+    sides: list[list[int]] = []
+    for ((x, *_), _view, bands), others in zip(lines, full, strict=True):
+        first = (bands[0][0] + bands[0][1]) / 2
+        # The side this divider's first line is not.
+        place = x + (right if abs(first - x - left) < abs(first - x - right) else left)
+        sides.append(
+            [
+                # Its own centre, unless writing along it widened it: then where it must be.
+                (a + b) // 2 if b - a <= width + tolerance else round(place)
+                for a, b in others
+                if a - tolerance <= place <= b + tolerance
+            ]
+        )
+    return sides
 
 
 def _divider_lines(
@@ -171,25 +219,19 @@ def _divider_lines(
 
 def _divider(
     views: tuple[np.ndarray, ...],
-    view: np.ndarray,
     out: np.ndarray,
     divider: Divider,
-    bands: list[tuple[int, int]],
+    centres: list[int],
     stretch: int,
     reach: int,
 ) -> None:
-    """Erase one divider: the first of ``bands`` (line cores in ``view`` near it), on up.
+    """Erase one divider's lines, at these centres across it: the divider, a box's second side.
 
-    The first line is the divider (or its tick), followed within ``reach`` pixels of its
-    centre up to the top line, as far as it goes. Any other line there is erased only when it
-    runs the box's full height: the second side of separate boxes, never a pen stroke of a 1.
+    Each is followed within ``reach`` pixels of its centre from the tick rows up to the top
+    line, for as long as it goes on.
     """
     _x, y0, tick_top, y1 = divider
-    for k, (top, bottom) in enumerate(bands):
-        centre = (top + bottom) // 2
-        if k > 0 and not _bands(view[:, y0 : y1 + 1], centre, CONTINUE):
-            continue  # a second line counts only when it runs the full height: a box's side
-        # The tick, then on up to the top line for as long as the line goes on.
+    for centre in centres:
         if _follow(views, out, centre, reach, (tick_top, y1), stretch):
             _follow(views, out, centre, reach, (y0, tick_top), stretch)
 

@@ -139,3 +139,31 @@ def test_dividers_too_thick_for_the_usual_window_are_erased(style: str):
     cv2.putText(page, "4", (spec.cells[3][0] + 25, 145), cv2.FONT_HERSHEY_SIMPLEX, 2.4, 0, 7)
     crops = cut_field(page, spec, IDENTITY, 128, 300)
     assert [c.status for c in crops.chars] == ["empty", "empty", "empty", "ok", "empty", "empty"]
+
+
+@pytest.mark.parametrize(
+    ("style", "offset"), [("full", -12), ("full", 12), ("boxes", 21), ("boxes", -21)]
+)
+def test_a_tall_one_written_against_a_divider_is_kept(style: str, offset: int):
+    # In the third cell, a 1 written tall (three quarters of the box) close against one of
+    # its dividers, or against a box's side. A box's second side runs beside every divider
+    # of the comb at the same gap; a stroke beside one of them is writing.
+    box = (60, 60, 660, 170)
+    page = _form((740, 240), box, 5, 0)
+    spec = _comb(page, box, 6)
+    for cell in spec.cells[1:]:
+        x = cell[0]
+        if style == "full":
+            cv2.line(page, (x, box[1]), (x, box[3]), 0, 5)
+        else:  # separate boxes, 15 px of paper between their sides
+            cv2.rectangle(page, (x - 14, box[1] - 2), (x + 14, box[3] + 2), 255, -1)
+            cv2.line(page, (x - 10, box[1]), (x - 10, box[3]), 0, 5)
+            cv2.line(page, (x + 10, box[1]), (x + 10, box[3]), 0, 5)
+    cell = spec.cells[2]
+    stem = (cell[0] if offset > 0 else cell[2]) + offset
+    cv2.line(page, (stem, 78), (stem, 160), 0, 5)
+    crops = cut_field(page, spec, IDENTITY, 128, 300)
+    assert [c.status for c in crops.chars] == ["empty", "empty", "ok", "empty", "empty", "empty"]
+    x0, y0, x1, y1 = crops.chars[2].box
+    assert y0 <= 80 and y1 >= 158  # the stem whole
+    assert x1 - x0 <= 12  # and no box side with it
