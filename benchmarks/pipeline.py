@@ -1,7 +1,7 @@
 """Measure the digitise-forms pipeline on freshly generated forms and print the figures.
 
     python -m benchmarks.pipeline [--forms 60] [--memory] [--seed 7] [--style both]
-        [--show-wrong N]
+        [--pen usual|light] [--show-wrong N]
 
 Needs DIGITISE_DATASETS_DIR (the generator draws real MNIST/EMNIST test-split handwriting) and
 the shipped model bundles. Figures: field exact match of digit comb fields before review,
@@ -10,7 +10,8 @@ right per kind of field (``digits comb``, ``upper box``...), the share of fields
 the exact match among fields not flagged (``--show-wrong N`` prints those read wrong), pages
 per second with a warm server, in-pipeline classification against bare batched
 ``model.predict`` on the same crops, and (with --memory) peak memory of a 50-page against a
-500-page batch.
+500-page batch. ``--pen light`` writes the forms in pencil or a faint pen, scanned in grey
+(lighter than the print, so above the page's ink threshold).
 """
 
 from __future__ import annotations
@@ -51,14 +52,18 @@ FORMS = (
 READ_WITH = [TEMPLATES, ROOT / "benchmarks" / "templates"]
 
 
-def generate(out: Path, count: int, seed: int, random_style: bool = False) -> None:
+def generate(
+    out: Path, count: int, seed: int, random_style: bool = False, pen: str = "usual"
+) -> None:
     """Write ``count`` one-page PNG forms (``FORMS`` in turn, all scan distortions) with truth.
 
     With ``random_style``, each page is drawn in a random style; pages without registration
-    marks come with their own template (and blank) in ``out/templates/``.
+    marks come with their own template (and blank) in ``out/templates/``. ``pen``: ``light``
+    writes in pencil or a faint pen (``segmentation.synthetic.styles.LIGHT_PEN``).
     """
     out.mkdir(parents=True, exist_ok=True)
     style = ["--random-style"] if random_style else []
+    style += ["--pen", pen]
     for i, template in enumerate(FORMS):
         n = count // len(FORMS) + (i < count % len(FORMS))
         if not n:
@@ -268,7 +273,7 @@ def memory_run(forms: Path, copies: int) -> None:
 def _run_style(folder: Path, style: str, args: argparse.Namespace, prefix: bool) -> dict:
     """Generate forms in ``style``, digitise them on a warm server, return the figures."""
     forms = folder / "forms"
-    generate(forms, args.forms, args.seed, random_style=style == "random")
+    generate(forms, args.forms, args.seed, random_style=style == "random", pen=args.pen)
     templates = [str(t) for t in READ_WITH]
     if (forms / "templates").is_dir():  # pages without marks, each with its user's template
         templates.append(str(forms / "templates"))
@@ -331,6 +336,12 @@ def main() -> int:
         choices=["house", "random", "both"],
         default="both",
         help="forms as we print them, in random styles, or both (reported apart)",
+    )
+    parser.add_argument(
+        "--pen",
+        choices=["usual", "light"],
+        default="usual",
+        help="forms written in the usual dark ink, or light: pencil or a faint pen",
     )
     parser.add_argument(
         "--memory-run", nargs=2, metavar=("FORMS", "COPIES"), help=argparse.SUPPRESS

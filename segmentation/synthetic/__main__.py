@@ -18,7 +18,7 @@ from segmentation.render import render_blank_form, write_blank_pdf
 from segmentation.synthetic.forms import make_document
 from segmentation.synthetic.glyphs import load_glyph_pool
 from segmentation.synthetic.scan import write_pages
-from segmentation.synthetic.styles import PageStyle, style_of
+from segmentation.synthetic.styles import LIGHT_PEN, PageStyle, style_of
 from segmentation.templates import load_templates
 
 
@@ -44,6 +44,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="draw each page in a random style (lines, cells, shade, marks, writing); a page "
         "without marks gets its own template and blank in OUT/templates/",
+    )
+    forms.add_argument(
+        "--pen",
+        choices=["usual", "light"],
+        default="usual",
+        help="write in the usual dark ink, or light (pencil, a faint pen; scanned in grey)",
     )
     blank = sub.add_parser("blank", help="printable blank forms (PDF and PNG)")
     blank.add_argument("templates", type=Path, nargs="+")
@@ -80,6 +86,7 @@ def write_forms(args: argparse.Namespace) -> None:
             binarise=binarise,
             turns=not args.no_turns,
             randomise=args.random_style,
+            pen=LIGHT_PEN if args.pen == "light" else None,
         )
         path = write_pages(scans, args.out / f"{args.prefix}-{number:03d}.{suffix}", args.format)
         for record in records:

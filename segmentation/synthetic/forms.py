@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import string
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -151,7 +151,7 @@ def fill_form(
     page = render_blank_form(template, marks=style.marks, style=style.form)
     rate = style.cross_rate if touch_rate is None else touch_rate
     truth: list[dict] = []
-    pen = _Pen(pool, rng, style, rate, float(rng.uniform(0.75, 1.0)))
+    pen = _Pen(pool, rng, style, rate, float(rng.uniform(*style.pen)))
     for spec in template.fields:
         if spec.options:
             truth.append(write_marks(page, spec, rng, template.dpi))
@@ -297,6 +297,7 @@ def make_document(
     binarise: bool | None = None,
     turns: bool = True,
     randomise: bool = False,
+    pen: tuple[float, float] | None = None,
 ) -> tuple[list[np.ndarray], list[dict]]:
     """Fill and scan ``pages`` forms (each of a random template); return scans and truth.
 
@@ -310,6 +311,9 @@ def make_document(
         randomise: draw each page in a random style (``random_style``), recorded in its
             truth's ``style``; segment it with ``styled_template``. False keeps the house
             style, with the same random draws as always.
+        pen: the ink's darkness range instead of the style's (``styles.LIGHT_PEN``), also
+            recorded in the truth's ``style``. A pen lighter than the usual is scanned in
+            grey: a black-and-white scan drops such writing altogether, nothing to read.
 
     Only forms this module draws itself are filled: a template with a ``reference_image`` (a
     real form's blank, such as ``nist-hsf``) is left out, since our drawing of it would not be
@@ -328,23 +332,39 @@ def make_document(
     for number in range(1, pages + 1):
         template = drawn[int(rng.integers(len(drawn)))]
         style = random_style(rng) if randomise else HOUSE_STYLE
+        if pen is not None:
+            style = replace(style, pen=pen)
         page, truth = fill_form(template, pool, rng, style=style)
-        params = random_params(rng, turns=turns)
-        while not params_fit(template, params):
-            params = random_params(rng, turns=turns)
-        if params.binarise and (style.form.shade or style.form.thickness == 1):
-            # A dropout-colour or hairline form thresholded to black and white loses its lines
-            # (as it is designed to): such forms are scanned in grey, not faxed.
-            params = ScanParams(**{**_asdict(params), "binarise": False})
-        if binarise is not None:
-            # Thresholding a shaded page would blacken its dark side: no shading then.
-            shading = 0.0 if binarise else params.shading
-            params = ScanParams(**{**_asdict(params), "binarise": binarise, "shading": shading})
+        params = _scan_params(template, style, rng, turns, binarise)
         scan, record = scan_form(template, page, truth, params, rng)
         scans.append(scan)
-        extra = {"style": style.as_record()} if randomise else {}
+        extra = {"style": style.as_record()} if randomise or pen is not None else {}
         records.append({"page": number, **record, **extra})
     return scans, records
+
+
+def _scan_params(
+    template: Template,
+    style: PageStyle,
+    rng: np.random.Generator,
+    turns: bool,
+    binarise: bool | None,
+) -> ScanParams:
+    """How a page in ``style`` is scanned: at random, grey where black and white loses it."""
+    params = random_params(rng, turns=turns)
+    while not params_fit(template, params):
+        params = random_params(rng, turns=turns)
+    # A dropout-colour or hairline form thresholded to black and white loses its lines (as it
+    # is designed to), and a light pen its writing: such forms are scanned in grey, not faxed.
+    if params.binarise and (
+        style.form.shade or style.form.thickness == 1 or style.pen[0] < HOUSE_STYLE.pen[0]
+    ):
+        params = ScanParams(**{**_asdict(params), "binarise": False})
+    if binarise is not None:
+        # Thresholding a shaded page would blacken its dark side: no shading then.
+        shading = 0.0 if binarise else params.shading
+        params = ScanParams(**{**_asdict(params), "binarise": binarise, "shading": shading})
+    return params
 
 
 def _asdict(params: ScanParams) -> dict:

@@ -26,6 +26,8 @@ class PageStyle:
         spacing: gap between the characters of a box field, in character heights, drawn per
             character (negative: overlapping, so touching).
         cross_rate: share of characters pushed over a line (a frame, a tick, a divider).
+        pen: how dark the ink is at a stroke's core (0: none, 1: black), drawn per page;
+            ``LIGHT_PEN`` writes in pencil or a faint pen.
     """
 
     form: FormStyle = field(default_factory=FormStyle)
@@ -33,6 +35,7 @@ class PageStyle:
     writing: tuple[float, float] | None = None
     spacing: tuple[float, float] = (0.1, 0.35)
     cross_rate: float = 0.06
+    pen: tuple[float, float] = (0.75, 1.0)
 
     def as_record(self) -> dict:
         """The style as plain JSON-able values (for a page's ground truth)."""
@@ -45,10 +48,13 @@ class PageStyle:
             "writing": list(self.writing) if self.writing else None,
             "spacing": list(self.spacing),
             "cross_rate": self.cross_rate,
+            "pen": list(self.pen),
         }
 
 
 HOUSE_STYLE = PageStyle()
+LIGHT_PEN = (0.3, 0.5)
+"""Pencil or a faint pen: strokes 128-179 gray levels at their core, lighter than the print."""
 
 
 def random_style(rng: np.random.Generator) -> PageStyle:
@@ -94,4 +100,7 @@ def style_of(record: dict) -> PageStyle:
         return HOUSE_STYLE
     form = FormStyle(style["thickness"], style["cells"], style["shade"], style["gap"])
     writing = tuple(style["writing"]) if style["writing"] else None
-    return PageStyle(form, style["marks"], writing, tuple(style["spacing"]), style["cross_rate"])
+    pen = tuple(style.get("pen", HOUSE_STYLE.pen))
+    return PageStyle(
+        form, style["marks"], writing, tuple(style["spacing"]), style["cross_rate"], pen
+    )

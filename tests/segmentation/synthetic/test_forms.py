@@ -12,10 +12,11 @@ import pytest
 
 from ocr_core.errors import InputFileError, OutputError
 from segmentation import Template, iter_pages, sniff_type, write_blank_pdf
-from segmentation.synthetic import load_glyph_pool
+from segmentation.synthetic import GlyphPool, load_glyph_pool
 from segmentation.synthetic.__main__ import main
-from segmentation.synthetic.forms import field_value
+from segmentation.synthetic.forms import field_value, make_document
 from segmentation.synthetic.scan import write_pages
+from segmentation.synthetic.styles import LIGHT_PEN
 
 
 def luhn_ok(digits: str) -> bool:
@@ -150,3 +151,24 @@ def test_pen_marks_give_the_value_a_person_meant(templates: dict) -> None:
     x0, y0, x1, y1 = moved.box
     inked = (page[y0:y1, x0:x1] < 128).any()
     assert truth["chars"] == [] and inked == (truth["states"][0] != "empty")
+
+
+@pytest.mark.parametrize("pen", [None, LIGHT_PEN])
+def test_a_light_pen_writes_lighter_than_the_print_on_grey_scans(
+    drawn_pool: GlyphPool, templates: dict[str, Template], pen: tuple[float, float] | None
+) -> None:
+    rng = np.random.default_rng(5)
+    form = templates["loan-application"]
+    scans, records = make_document([form], drawn_pool, rng, 4, binarise=None, turns=False, pen=pen)
+    darkest = []  # each written character's darkest pixel
+    for scan, record in zip(scans, records, strict=True):
+        if pen is not None:
+            assert not set(np.unique(scan)) <= {0, 255}  # never a black-and-white scan
+            assert tuple(record["style"]["pen"]) == pen
+        for field in record["fields"]:
+            darkest += [int(scan[y0:y1, x0:x1].min()) for x0, y0, x1, y1 in (
+                c["box"] for c in field["chars"])]  # fmt: skip
+    if pen is None:
+        assert np.median(darkest) < 70
+    else:  # lighter than the print (black), and than the page's ink threshold usually is
+        assert 100 < np.median(darkest) < 200
