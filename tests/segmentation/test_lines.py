@@ -25,6 +25,23 @@ def _form(size: tuple[int, int], box: tuple[int, int, int, int], thickness: int,
     return page
 
 
+def _dividers(page: np.ndarray, box: tuple[int, int, int, int], xs: list[int], style: str):
+    """Draw comb dividers 5 px thick at ``xs``: ticks, full-height lines or separate boxes.
+
+    Separate boxes are drawn where the template has ticks, 15 px of paper between their sides.
+    """
+    _x0, y0, _x1, y1 = box
+    for x in xs:
+        if style == "ticks":
+            cv2.line(page, (x, round(y1 - TICK_FRACTION * (y1 - y0))), (x, y1), 0, 5)
+        elif style == "full":
+            cv2.line(page, (x, y0), (x, y1), 0, 5)
+        else:
+            cv2.rectangle(page, (x - 14, y0 - 2), (x + 14, y1 + 2), 255, -1)
+            cv2.line(page, (x - 10, y0), (x - 10, y1), 0, 5)
+            cv2.line(page, (x + 10, y0), (x + 10, y1), 0, 5)
+
+
 @pytest.mark.parametrize("thickness", [1, 3, 6, 8])
 @pytest.mark.parametrize("shade", [0, 170])
 def test_an_empty_frame_of_any_thickness_or_shade_is_an_empty_field(thickness: int, shade: int):
@@ -55,16 +72,7 @@ def test_empty_comb_cells_are_empty_whatever_the_divider_style(style: str):
     page = _form((740, 240), (x0, y0, x1, y1), 5, 0)
     cells = 6
     width = (x1 - x0) // cells
-    for k in range(1, cells):
-        x = x0 + k * width
-        if style == "ticks":
-            cv2.line(page, (x, round(y1 - TICK_FRACTION * (y1 - y0))), (x, y1), 0, 5)
-        elif style == "full":
-            cv2.line(page, (x, y0), (x, y1), 0, 5)
-        else:  # separate boxes with a gap between them, drawn where the template has ticks
-            cv2.rectangle(page, (x - 14, y0 - 2), (x + 14, y1 + 2), 255, -1)
-            cv2.line(page, (x - 10, y0), (x - 10, y1), 0, 5)
-            cv2.line(page, (x + 10, y0), (x + 10, y1), 0, 5)
+    _dividers(page, (x0, y0, x1, y1), [x0 + k * width for k in range(1, cells)], style)
     cv2.putText(page, "7", (x0 + 2 * width + 25, y1 - 25), cv2.FONT_HERSHEY_SIMPLEX, 2.4, 0, 7)
     spec = FieldSpec(
         "f",
@@ -151,14 +159,7 @@ def test_a_tall_one_written_against_a_divider_is_kept(style: str, offset: int):
     box = (60, 60, 660, 170)
     page = _form((740, 240), box, 5, 0)
     spec = _comb(page, box, 6)
-    for cell in spec.cells[1:]:
-        x = cell[0]
-        if style == "full":
-            cv2.line(page, (x, box[1]), (x, box[3]), 0, 5)
-        else:  # separate boxes, 15 px of paper between their sides
-            cv2.rectangle(page, (x - 14, box[1] - 2), (x + 14, box[3] + 2), 255, -1)
-            cv2.line(page, (x - 10, box[1]), (x - 10, box[3]), 0, 5)
-            cv2.line(page, (x + 10, box[1]), (x + 10, box[3]), 0, 5)
+    _dividers(page, box, [cell[0] for cell in spec.cells[1:]], style)
     cell = spec.cells[2]
     stem = (cell[0] if offset > 0 else cell[2]) + offset
     cv2.line(page, (stem, 78), (stem, 160), 0, 5)
