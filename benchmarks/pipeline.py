@@ -39,6 +39,7 @@ from ocr_core.results.csvfiles import read_csv_rows
 from ocr_core.settings import load_settings
 from segmentation import iter_pages, load_templates, segment_page
 from segmentation.synthetic import match_boxes
+from segmentation.synthetic.styles import PENS
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "data" / "templates"
@@ -339,7 +340,7 @@ def main() -> int:
     )
     parser.add_argument(
         "--pen",
-        choices=["usual", "light"],
+        choices=list(PENS),
         default="usual",
         help="forms written in the usual dark ink, or light: pencil or a faint pen",
     )

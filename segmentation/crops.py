@@ -244,12 +244,12 @@ def _line_zones(
 ) -> np.ndarray:
     """Where the field's printed lines may lie (bool): along each, as far as they are searched."""
     zones = np.zeros(shape[:2], np.uint8)
-    width = 2 * round(0.04 * dpi) + 1  # ``_rules``'s search either way
-    dx, dy = offset
-    for x0, y0, x1, y1 in _frame(spec):
-        cv2.line(zones, (x0 + dx, y0 + dy), (x1 + dx, y1 + dy), 1, width)
-    for x, y0, _tick, y1 in _dividers(spec):
-        cv2.line(zones, (x + dx, y0 + dy), (x + dx, y1 + dy), 1, width)
+    width = 2 * _line_search(dpi) + 1
+    frame, dividers = _expected_lines(spec, offset)
+    for x0, y0, x1, y1 in frame:
+        cv2.line(zones, (x0, y0), (x1, y1), 1, width)
+    for x, y0, _tick, y1 in dividers:
+        cv2.line(zones, (x, y0), (x, y1), 1, width)
     return zones.view(bool)
 
 
@@ -272,19 +272,32 @@ def _rules(
     """
     ink = local < threshold
     faint = local < (int(threshold) + 255) // 2
-    dx, dy = offset
-    frame = [(lx0 + dx, ly0 + dy, lx1 + dx, ly1 + dy) for lx0, ly0, lx1, ly1 in _frame(spec)]
-    dividers = [(x + dx, y0 + dy, tick + dy, y1 + dy) for x, y0, tick, y1 in _dividers(spec)]
+    frame, dividers = _expected_lines(spec, offset)
     cell = (spec.box[2] - spec.box[0]) / max(1, len(spec.cells))
     return find_rules(
         ink,
         faint,
         frame,
         dividers,
-        search=round(0.04 * dpi),
-        divider_search=max(round(0.04 * dpi), round(cell / 4)),
+        search=_line_search(dpi),
+        divider_search=max(_line_search(dpi), round(cell / 4)),
         stretch=round(0.4 * dpi),
     )
+
+
+def _line_search(dpi: int) -> int:
+    """How far (pixels) across a printed line its real place may be from the template's."""
+    return round(0.04 * dpi)
+
+
+def _expected_lines(
+    spec: FieldSpec, offset: tuple[int, int]
+) -> tuple[list[tuple[int, int, int, int]], list[tuple[int, int, int, int]]]:
+    """The field's frame lines and comb dividers where the template puts them, in its window."""
+    dx, dy = offset
+    frame = [(lx0 + dx, ly0 + dy, lx1 + dx, ly1 + dy) for lx0, ly0, lx1, ly1 in _frame(spec)]
+    dividers = [(x + dx, y0 + dy, tick + dy, y1 + dy) for x, y0, tick, y1 in _dividers(spec)]
+    return frame, dividers
 
 
 def _frame(spec: FieldSpec) -> list[tuple[int, int, int, int]]:

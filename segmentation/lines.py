@@ -143,9 +143,9 @@ def _erase_dividers(
     # Their shift: measured where a divider shows one line only, when any does (a comb of
     # two or three dividers has no majority to outvote a stroke with).
     alone = [(d, b) for d, _, b in lines if len(b) == 1] or [(d, b) for d, _, b in lines]
-    shift = float(np.median([(b[0][0] + b[0][1]) / 2 - d[0] for d, b in alone]))
+    shift = float(np.median([_middle(b[0]) - d[0] for d, b in alone]))
     for divider, _, bands in lines:
-        bands.sort(key=lambda band: abs((band[0] + band[1]) / 2 - divider[0] - shift))
+        bands.sort(key=lambda band: abs(_middle(band) - divider[0] - shift))
     # The thinnest: a stroke along a divider makes it look thicker, never thinner.
     thickness = min(bands[0][1] - bands[0][0] for *_, bands in lines)
     core = 2 * CONTINUE + 1  # what a window of CONTINUE either side sees of a thick line
@@ -178,16 +178,16 @@ def _box_sides(
     pairs: list[tuple[float, float, int]] = []
     for ((x, *_), _view, bands), others in zip(lines, full, strict=True):
         if others:
-            first = (bands[0][0] + bands[0][1]) / 2
-            a, b = min(others, key=lambda band: abs((band[0] + band[1]) / 2 - first))
-            lo, hi = sorted((first - x, (a + b) / 2 - x))
+            first = _middle(bands[0])
+            a, b = min(others, key=lambda band: abs(_middle(band) - first))
+            lo, hi = sorted((first - x, _middle((a, b)) - x))
             pairs.append((lo, hi, b - a))
     if len(pairs) * 2 <= len(lines):
         return [[] for _ in lines]
     left, right, width = np.median(np.array(pairs), axis=0)
     sides: list[list[int]] = []
     for ((x, *_), _view, bands), others in zip(lines, full, strict=True):
-        first = (bands[0][0] + bands[0][1]) / 2
+        first = _middle(bands[0])
         # The side this divider's first line is not.
         place = x + (right if abs(first - x - left) < abs(first - x - right) else left)
         sides.append(
@@ -199,6 +199,11 @@ def _box_sides(
             ]
         )
     return sides
+
+
+def _middle(band: tuple[int, int]) -> float:
+    """The middle of a line's core ``[top, bottom)`` across it."""
+    return (band[0] + band[1]) / 2
 
 
 def _divider_lines(

@@ -18,7 +18,7 @@ from segmentation.render import render_blank_form, write_blank_pdf
 from segmentation.synthetic.forms import make_document
 from segmentation.synthetic.glyphs import load_glyph_pool
 from segmentation.synthetic.scan import write_pages
-from segmentation.synthetic.styles import LIGHT_PEN, PageStyle, style_of
+from segmentation.synthetic.styles import PENS, PageStyle, style_of
 from segmentation.templates import load_templates
 
 
@@ -47,7 +47,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     forms.add_argument(
         "--pen",
-        choices=["usual", "light"],
+        choices=list(PENS),
         default="usual",
         help="write in the usual dark ink, or light (pencil, a faint pen; scanned in grey)",
     )
@@ -86,7 +86,7 @@ def write_forms(args: argparse.Namespace) -> None:
             binarise=binarise,
             turns=not args.no_turns,
             randomise=args.random_style,
-            pen=LIGHT_PEN if args.pen == "light" else None,
+            pen=PENS[args.pen],
         )
         path = write_pages(scans, args.out / f"{args.prefix}-{number:03d}.{suffix}", args.format)
         for record in records:

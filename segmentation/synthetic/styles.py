@@ -55,6 +55,8 @@ class PageStyle:
 HOUSE_STYLE = PageStyle()
 LIGHT_PEN = (0.3, 0.5)
 """Pencil or a faint pen: strokes 128-179 gray levels at their core, lighter than the print."""
+PENS: dict[str, tuple[float, float] | None] = {"usual": None, "light": LIGHT_PEN}
+"""The pens forms are written with, by name (None: the page style's own)."""
 
 
 def random_style(rng: np.random.Generator) -> PageStyle:

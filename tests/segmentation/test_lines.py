@@ -42,6 +42,13 @@ def _dividers(page: np.ndarray, box: tuple[int, int, int, int], xs: list[int], s
             cv2.line(page, (x + 10, y0), (x + 10, y1), 0, 5)
 
 
+def _comb(box: tuple[int, int, int, int], cells: int) -> FieldSpec:
+    x0, y0, x1, y1 = box
+    width = (x1 - x0) // cells
+    spans = tuple((x0 + k * width, y0, x0 + (k + 1) * width, y1) for k in range(cells))
+    return FieldSpec("f", "comb", "digits", box, cells=spans, max_chars=cells)
+
+
 @pytest.mark.parametrize("thickness", [1, 3, 6, 8])
 @pytest.mark.parametrize("shade", [0, 170])
 def test_an_empty_frame_of_any_thickness_or_shade_is_an_empty_field(thickness: int, shade: int):
@@ -68,19 +75,12 @@ def test_a_stroke_crossing_a_thick_line_is_kept_across_it():
 
 @pytest.mark.parametrize("style", ["ticks", "full", "boxes"])
 def test_empty_comb_cells_are_empty_whatever_the_divider_style(style: str):
-    x0, y0, x1, y1 = 60, 60, 660, 170
-    page = _form((740, 240), (x0, y0, x1, y1), 5, 0)
-    cells = 6
-    width = (x1 - x0) // cells
-    _dividers(page, (x0, y0, x1, y1), [x0 + k * width for k in range(1, cells)], style)
-    cv2.putText(page, "7", (x0 + 2 * width + 25, y1 - 25), cv2.FONT_HERSHEY_SIMPLEX, 2.4, 0, 7)
-    spec = FieldSpec(
-        "f",
-        "comb",
-        "digits",
-        (x0, y0, x1, y1),
-        cells=tuple((x0 + k * width, y0, x0 + (k + 1) * width, y1) for k in range(cells)),
-        max_chars=cells,
+    box = (60, 60, 660, 170)
+    page = _form((740, 240), box, 5, 0)
+    spec = _comb(box, 6)
+    _dividers(page, box, [cell[0] for cell in spec.cells[1:]], style)
+    cv2.putText(
+        page, "7", (spec.cells[2][0] + 25, box[3] - 25), cv2.FONT_HERSHEY_SIMPLEX, 2.4, 0, 7
     )
     crops = cut_field(page, spec, IDENTITY, 128, 300)
     assert [c.status for c in crops.chars] == ["empty", "empty", "ok", "empty", "empty", "empty"]
@@ -105,19 +105,12 @@ def test_a_real_hsf_field_loses_its_frame_and_splits_into_its_characters(name: s
     assert crops.lattice is not None and crops.lattice.atoms >= len(written)
 
 
-def _comb(page: np.ndarray, box: tuple[int, int, int, int], cells: int) -> FieldSpec:
-    x0, y0, x1, y1 = box
-    width = (x1 - x0) // cells
-    spans = tuple((x0 + k * width, y0, x0 + (k + 1) * width, y1) for k in range(cells))
-    return FieldSpec("f", "comb", "digits", box, cells=spans, max_chars=cells)
-
-
 def test_a_dark_stem_beside_a_grey_divider_is_writing_not_the_divider():
     # A light grey comb with full-height dividers; in its third cell a small 9 written dark,
     # its stem straight down beside the divider and on through the bottom line.
     box = (60, 60, 660, 170)
     page = _form((740, 240), box, 3, 170)
-    spec = _comb(page, box, 6)
+    spec = _comb(box, 6)
     for cell in spec.cells[1:]:
         cv2.line(page, (cell[0], box[1]), (cell[0], box[3]), 170, 3)
     stem = spec.cells[2][2] - 14  # 14 px left of the divider: within its search band
@@ -136,7 +129,7 @@ def test_dividers_too_thick_for_the_usual_window_are_erased(style: str):
     # prints 12 px ones. Left in, each reads as a confident 1.
     box = (60, 60, 660, 170)
     page = _form((740, 240), box, 8, 0)
-    spec = _comb(page, box, 6)
+    spec = _comb(box, 6)
     for cell in spec.cells[1:]:
         x = cell[0]
         if style == "touching boxes":
@@ -158,7 +151,7 @@ def test_a_tall_one_written_against_a_divider_is_kept(style: str, offset: int):
     # of the comb at the same gap; a stroke beside one of them is writing.
     box = (60, 60, 660, 170)
     page = _form((740, 240), box, 5, 0)
-    spec = _comb(page, box, 6)
+    spec = _comb(box, 6)
     _dividers(page, box, [cell[0] for cell in spec.cells[1:]], style)
     cell = spec.cells[2]
     stem = (cell[0] if offset > 0 else cell[2]) + offset

@@ -159,7 +159,7 @@ def test_a_light_pen_writes_lighter_than_the_print_on_grey_scans(
 ) -> None:
     rng = np.random.default_rng(5)
     form = templates["loan-application"]
-    scans, records = make_document([form], drawn_pool, rng, 4, binarise=None, turns=False, pen=pen)
+    scans, records = make_document([form], drawn_pool, rng, 4, turns=False, pen=pen)
     darkest = []  # each written character's darkest pixel
     for scan, record in zip(scans, records, strict=True):
         if pen is not None:
