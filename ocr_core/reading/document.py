@@ -22,11 +22,11 @@ from ocr_core.reading.page import Readings, read_page
 from ocr_core.reading.recognisers import Recognisers
 from ocr_core.reading.segmenter import segment
 from ocr_core.reading.ticks import mark_rows
+from ocr_core.results.char_crops import CROPS_SUFFIX, crop_ref, cut_field_crops
 from ocr_core.results.field_images import field_image, field_image_path, written_field_images
-from ocr_core.results.model_inputs import write_sheet
+from ocr_core.results.model_inputs import INPUTS_SUFFIX, write_sheet
 from ocr_core.results.records import (
     CharKey,
-    CharReading,
     CharRow,
     FieldKey,
     FieldRow,
@@ -94,6 +94,27 @@ class PageOutput:
         """The key of character ``c`` of a field on this page."""
         return (self.document, self.number, crops.name, crops.chars[c].index)
 
+    def field_path(self, field: str, suffix: str) -> Path:
+        """One of a field's files on this page: its crops image, its model inputs."""
+        return self.crop_dir / f"p{self.number}-{safe_name(field)}{suffix}"
+
+
+def _save_crops(
+    out: PageOutput,
+    page: np.ndarray,
+    boxes: list[tuple[int, int, int, int]],
+    field: str,
+    turns: int,
+) -> list[str]:
+    """Write a field's crops image; each character's ``crop`` (its region of it), in order."""
+    if not boxes:
+        return []
+    image, rects = cut_field_crops(page, boxes, turns, CROP_MARGIN)
+    path = out.field_path(field, CROPS_SUFFIX)
+    write_image(path, image, PNG_FAST)
+    name = str(path.relative_to(out.run_dir))
+    return [crop_ref(name, rect) for rect in rects]
+
 
 def _page_rows(
     out: PageOutput, page: np.ndarray, result: PageResult, recognisers: Recognisers
@@ -136,7 +157,11 @@ def _char_field(
 ) -> tuple[FieldRow, list[CharRow]]:
     """A character field's row and its characters' rows (their crops and model inputs written)."""
     read = [c for c in range(len(crops.chars)) if (f, c) in readings]
-    rows = [_char_row(out, crops, c, readings[(f, c)], page, turns) for c in read]
+    refs = _save_crops(out, page, [crops.chars[c].box for c in read], crops.name, turns)
+    rows = [
+        CharRow.of(out.key(crops, c), readings[(f, c)], crops.chars[c].box, ref)
+        for c, ref in zip(read, refs, strict=True)
+    ]
     if not crops.validation.choices:  # a list decides those fields itself
         flags = uncertain_by_field(
             [r.confidence for r in rows],
@@ -150,8 +175,8 @@ def _char_field(
         field, rows = listed_field(field, rows, crops.validation.choices, threshold)
     # What the model saw, kept so that a character a reviewer confirms (in any field: a
     # reviewer may pull in one that was not flagged) can become training data.
-    tiles = [(row.crop, crops.chars[c].image) for c, row in zip(read, rows, strict=True)]
-    write_sheet(out.run_dir, tiles)
+    tiles = [(crops.chars[c].index, crops.chars[c].image) for c in read]
+    write_sheet(out.field_path(crops.name, INPUTS_SUFFIX), tiles)
     return field, rows
 
 
@@ -171,21 +196,6 @@ def _save_box(page: np.ndarray, box: tuple[int, int, int, int], turns: int, path
     x0, y0, x1, y1 = box
     grow = max(x1 - x0, y1 - y0) // 2
     _save_crop(page, (x0 - grow, y0 - grow, x1 + grow, y1 + grow), turns, path)
-
-
-def _char_row(
-    out: PageOutput,
-    crops: FieldCrops,
-    c: int,
-    reading: CharReading,
-    page: np.ndarray,
-    turns: int,
-) -> CharRow:
-    char = crops.chars[c]
-    crop_path = out.crop_dir / f"p{out.number}-{safe_name(crops.name)}-{char.index}.png"
-    _save_crop(page, char.box, turns, crop_path)
-    crop = str(crop_path.relative_to(out.run_dir))
-    return CharRow.of(out.key(crops, c), reading, char.box, crop)
 
 
 def _field_row(document: str, number: int, crops: FieldCrops, rows: list[CharRow]) -> FieldRow:

@@ -1,10 +1,11 @@
 """What the model saw, kept in a run folder so that confirmed characters can become training data.
 
-Each field's characters are kept as one sheet, ``<crop stem>.inputs.png`` beside their crops: a
-row of 28x28 tiles, white ink on black, the character of index ``i`` at ``x = 28 * i`` (cells
-left empty stay black). One file a field instead of one a character: a page of the NIST form
-holds some 460 characters, and creating a file costs far more than encoding 28x28 pixels.
-Runs written before kept one ``<crop stem>.input.png`` a character; those are read as well.
+Each field's characters are kept as one sheet, ``p<page>-<field>.inputs.png`` beside the field's
+crops image (``ocr_core.results.char_crops``): a row of 28x28 tiles, white ink on black, the
+character of index ``i`` at ``x = 28 * i`` (cells left empty stay black). One file a field
+instead of one a character: a page of the NIST form holds some 460 characters, and creating a
+file costs far more than encoding 28x28 pixels. Runs written before kept one
+``<crop stem>.input.png`` a character; those are read as well.
 """
 
 from __future__ import annotations
@@ -16,14 +17,24 @@ import cv2
 import numpy as np
 
 from ocr_core.files import PNG_FAST, write_image
+from ocr_core.results.char_crops import CROPS_SUFFIX, split_crop
 
 TILE = 28
+INPUTS_SUFFIX = ".inputs.png"
 
 
-def sheet_of(crop: str) -> tuple[str, int]:
-    """A character's sheet (run-relative, from its crop path ``...-<index>.png``) and tile."""
-    stem, _, index = crop.removesuffix(".png").rpartition("-")
-    return f"{stem}.inputs.png", int(index)
+def sheet_of(crop: str, index: int) -> tuple[str, int]:
+    """A character's sheet (run-relative) and tile, from its ``crop`` and index.
+
+    The sheet lies beside the field's crops image; in runs that kept a crop a character
+    (``...-<index>.png``), beside the character's crop.
+    """
+    path, rect = split_crop(crop)
+    if rect is not None:
+        stem = path.removesuffix(CROPS_SUFFIX)
+    else:
+        stem = path.removesuffix(".png").rpartition("-")[0]
+    return f"{stem}{INPUTS_SUFFIX}", index
 
 
 def input_sheet(tiles: Sequence[tuple[int, np.ndarray]]) -> np.ndarray:
@@ -35,16 +46,14 @@ def input_sheet(tiles: Sequence[tuple[int, np.ndarray]]) -> np.ndarray:
     return sheet
 
 
-def write_sheet(run_dir: Path, tiles: Sequence[tuple[str, np.ndarray]]) -> None:
-    """Write one field's model inputs: (crop path, uint8 28x28 input) of each character.
+def write_sheet(path: Path, tiles: Sequence[tuple[int, np.ndarray]]) -> None:
+    """Write one field's model inputs: (index, uint8 28x28 input) of each character.
 
     Raises:
         OutputError: the sheet could not be written.
     """
     if tiles:
-        sheet, _ = sheet_of(tiles[0][0])
-        placed = [(sheet_of(crop)[1], image) for crop, image in tiles]
-        write_image(run_dir / sheet, input_sheet(placed), PNG_FAST)
+        write_image(path, input_sheet(tiles), PNG_FAST)
 
 
 def legacy_input_path(crop: str) -> str:
@@ -52,15 +61,16 @@ def legacy_input_path(crop: str) -> str:
     return crop.removesuffix(".png") + ".input.png"
 
 
-def model_input_source(run_dir: Path, crop: str) -> tuple[Path, int | None]:
-    """The file holding the model input of the character with this crop, and its tile.
+def model_input_source(run_dir: Path, crop: str, index: int) -> tuple[Path, int | None]:
+    """The file holding the model input of the character with this crop and index, its tile.
 
     The tile is None where the whole file is the input (runs written before the sheets).
     """
-    legacy = run_dir / legacy_input_path(crop)
-    if legacy.is_file():
-        return legacy, None
-    sheet, tile = sheet_of(crop)
+    if split_crop(crop)[1] is None:
+        legacy = run_dir / legacy_input_path(crop)
+        if legacy.is_file():
+            return legacy, None
+    sheet, tile = sheet_of(crop, index)
     return run_dir / sheet, tile
 
 

@@ -14,6 +14,7 @@ import jinja2
 from ocr_core.files import write_atomic
 from ocr_core.reading.context import RunContext
 from ocr_core.reading.document import DocumentResult
+from ocr_core.results.char_crops import crop_view
 from ocr_core.results.csvfiles import write_csv, write_records
 from ocr_core.results.field_images import image_listing
 from ocr_core.results.records import (
@@ -250,6 +251,7 @@ def review_page(
             groups=groups,
             uncertain=sum(c.needs_review for c in chars),
             percent=lambda p: f"{p:.0%}",
+            crop_view=crop_view,
         )
     )
 

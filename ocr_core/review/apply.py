@@ -149,7 +149,7 @@ def _decide_all(
         changes += [(*c, who) for c in decision.changes]
         examples += [
             Example(
-                *model_input_source(run_dir, c["crop"]),
+                *model_input_source(run_dir, c["crop"], int(c["index"])),
                 label,
                 run_dir.name,
                 char_key(c),

@@ -13,6 +13,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ocr_core.errors import DigitiseError
+from ocr_core.results.char_crops import FRAGMENT, crop_png, split_crop
 from ocr_core.review.apply import apply_review
 from ocr_core.review.station import ReviewRun, Verdict, state_of
 
@@ -101,12 +102,18 @@ def _add_pages(app: FastAPI, run: ReviewRun) -> None:
         return Response(_static("station.js"), media_type="text/javascript")
 
     @app.get("/files/{path:path}")
-    def files(path: str) -> FileResponse:
+    def files(path: str, xywh: str | None = None) -> Response:
+        """A file of the review, or (``xywh``) a character's crop: its region of the file."""
         target = (run.run_dir / path).resolve()
         inside = target.is_relative_to(run.run_dir.resolve())
         if path not in run.served_files() or not inside or not target.is_file():
             raise HTTPException(404, "not a file of this run's review")
-        return FileResponse(target)
+        if xywh is None:
+            return FileResponse(target)
+        png = crop_png(run.run_dir, f"{path}{FRAGMENT}{xywh}")
+        if png is None:
+            raise HTTPException(404, "no such region of this file")
+        return Response(png, media_type="image/png")
 
 
 def _add_api(app: FastAPI, run: ReviewRun, reviewed_dir: Path, reviewer: str) -> None:
@@ -183,6 +190,12 @@ def _state(run: ReviewRun, reviewer: str) -> dict[str, object]:
     }
 
 
+def _crop_url(crop: str) -> str:
+    """Where the page gets a crop: its file, with its region (if any) as ``xywh``."""
+    path, rect = split_crop(crop)
+    return f"/files/{path}" + (f"?xywh={','.join(map(str, rect))}" if rect else "")
+
+
 def _item(run: ReviewRun, row: dict[str, str]) -> dict[str, object]:
     key = run.key_of(row)
     chars = sorted(run.chars.get(key, []), key=lambda c: int(c["index"]))
@@ -199,7 +212,7 @@ def _item(run: ReviewRun, row: dict[str, str]) -> dict[str, object]:
         "uncertain": [
             {
                 "index": int(c["index"]),
-                "crop": f"/files/{c['crop']}",
+                "crop": _crop_url(c["crop"]),
                 "top": [
                     [c[a], c[p]]
                     for a, p in (

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
+from ocr_core.results.char_crops import split_crop
 from ocr_core.results.csvfiles import read_csv_rows, write_csv
 from ocr_core.results.records import FieldKey, rules_key
 from ocr_core.results.review_fields import REVIEW_FIELD_COLUMNS
@@ -82,7 +83,7 @@ class ReviewRun:
         """The run-relative files the page may show: field images and the crops of their fields."""
         files = {path for path in self.images.values() if path}
         for row in self.rows:
-            files.update(c["crop"] for c in self.chars.get(self.key_of(row), []))
+            files.update(split_crop(c["crop"])[0] for c in self.chars.get(self.key_of(row), []))
         return files
 
     def answer(self, key: FieldKey, action: Action, value: str, reviewer: str) -> Verdict:

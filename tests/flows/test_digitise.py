@@ -13,6 +13,8 @@ import pytest
 
 from flows.digitise import main, run_digitise_forms
 from ocr_core.errors import ModelError
+from ocr_core.reading.document import CROP_MARGIN
+from ocr_core.results.char_crops import read_crop, split_crop
 from ocr_core.results.csvfiles import read_csv_rows
 from ocr_core.results.records import CHAR_COLUMNS, ERROR_COLUMNS, FIELD_COLUMNS, REVIEW_COLUMNS
 from ocr_core.review.apply import apply_review
@@ -83,7 +85,15 @@ def test_samples_in_every_format(folders: Path) -> None:
     # Characters read without a review flag are nearly all right (the shipped models' job).
     chars = read_csv_rows(run / "characters.csv")
     assert len(chars) > 300
-    assert all((run / c["crop"]).exists() for c in chars)
+    # Each character's crop is its box (and a margin) in its field's one crops image.
+    for c in chars:
+        crop = read_crop(run, c["crop"])
+        assert crop is not None, c["crop"]
+        box = sorted((int(c["x1"]) - int(c["x0"]), int(c["y1"]) - int(c["y0"])))
+        sides = sorted(crop.shape)
+        assert all(b <= s <= b + 2 * CROP_MARGIN for b, s in zip(box, sides, strict=True)), c
+    images = {split_crop(c["crop"])[0] for c in chars}
+    assert len(images) == len({(c["document"], c["page"], c["field"]) for c in chars})
     expected_chars = {
         (str(d), *key): value for d in inputs for key, value in char_truth(d.name).items()
     }

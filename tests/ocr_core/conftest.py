@@ -127,11 +127,21 @@ def review_characters(
     Returns:
         How many examples apply-review added.
     """
+    from ocr_core.results.char_crops import crop_ref
     from ocr_core.results.csvfiles import read_csv_rows
     from ocr_core.results.model_inputs import input_sheet, legacy_input_path, sheet_of
     from ocr_core.results.records import REVIEW_COLUMNS, CharRow, FieldRow
     from ocr_core.results.write import write_results
     from ocr_core.review.apply import apply_review
+
+    sheets = images.shape[1:] == (28, 28)  # as digitise-forms keeps them: one sheet a field
+
+    def crop(i: int) -> str:  # one crops image a field, or (runs before) a file a character
+        return (
+            crop_ref("crops/form/p1-code.crops.png", (10 * i, 0, 9, 20))
+            if sheets
+            else f"crops/form/p1-code-{i}.png"
+        )
 
     chars = [
         CharRow(
@@ -150,15 +160,15 @@ def review_characters(
             0,
             10 * i + 9,
             20,
-            f"crops/form/p1-code-{i}.png",
+            crop(i),
         )
         for i in range(len(labels))
     ]
     field = FieldRow("form.png", 1, "code", "?" * len(labels), 0.3, True, "needs_review", "low")
     write_results(run_dir, [field], chars, [], {})
-    sheet = run_dir / sheet_of(chars[0].crop)[0]
+    sheet = run_dir / sheet_of(chars[0].crop, 0)[0]
     sheet.parent.mkdir(parents=True, exist_ok=True)
-    if images.shape[1:] == (28, 28):  # a sheet, as digitise-forms keeps them
+    if sheets:
         tiles = [(c.index, image) for c, image in zip(chars, images, strict=True)]
         cv2.imwrite(str(sheet), input_sheet(tiles))
     else:  # another size: only a file of its own (as runs before the sheets) can hold it

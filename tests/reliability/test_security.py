@@ -97,7 +97,7 @@ def test_review_page_escapes_html_from_names_and_readings() -> None:
     field = FieldRow(evil, 1, f"{evil}field", "<", 0.5, True, "needs_review", f"{evil} fails")
     page = review_page([field], [row])
     assert "<img src=x" not in page and "&lt;img src=x onerror=alert(1)&gt;" in page
-    assert "src='crops/a&#39;b.png'" in page
+    assert "src='crops/a%27b.png'" in page  # a crop's path, percent-encoded
 
 
 def _lambda_bundle(folder: Path, marker: Path) -> Path:

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 import yaml
 
-from ocr_core.results.model_inputs import legacy_input_path
+from ocr_core.results.char_crops import crop_ref
+from ocr_core.results.model_inputs import write_sheet
 from ocr_core.results.records import CharReading, CharRow, FieldRow
 from ocr_core.results.write import write_results
 
@@ -31,7 +32,7 @@ FIELDS = ("account", "surname")
 
 
 def char(field: str, index: int, value: str, review: bool) -> CharRow:
-    crop = f"crops/0000-a/p1-{field}-{index}.png"
+    crop = crop_ref(f"crops/0000-a/p1-{field}.crops.png", (10 * index, 0, 9, 20))
     reading = CharReading(
         labels=(value, "x", "y"), probs=(0.4 if review else 0.99, 0.1, 0.05), needs_review=review
     )
@@ -68,8 +69,10 @@ def run_dir(tmp_path: Path) -> Path:
     for name in FIELDS:
         image = np.full((40, 200), 255, np.uint8)
         assert cv2.imwrite(str(folder / f"crops/0000-a/p1-{name}.field.jpg"), image)
-    for c in chars:  # as runs before the sheets kept them: that layout is still read
-        path = folder / legacy_input_path(c.crop)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        cv2.imwrite(str(path), (rng.random((28, 28)) * 255).astype(np.uint8))
+    for name in FIELDS:  # each field's crops image and model inputs, as digitise-forms keeps them
+        own = [c for c in chars if c.field == name]
+        crops = (rng.random((20, 10 * len(own))) * 255).astype(np.uint8)
+        assert cv2.imwrite(str(folder / f"crops/0000-a/p1-{name}.crops.png"), crops)
+        inputs = [(c.index, (rng.random((28, 28)) * 255).astype(np.uint8)) for c in own]
+        write_sheet(folder / f"crops/0000-a/p1-{name}.inputs.png", inputs)
     return folder

@@ -56,8 +56,11 @@ def test_review_files_list_flagged_fields_and_their_characters(run_dir: Path) ->
         ("surname", "GMRIGHT", ""),
     ]
     page = (run_dir / "review.html").read_text()
-    # A short report: only the 4 uncertain characters' crops, and the commands to use.
-    assert page.count("<td><img") == 4 and "2 field(s) to review, 4 uncertain" in page
+    # A short report: only the 4 uncertain characters' crops, and the commands to use. Each
+    # crop shows its region of its field's crops image.
+    assert page.count("<span class='crop'") == 4 and "2 field(s) to review, 4 uncertain" in page
+    region = 'url("crops/0000-a/p1-surname.crops.png") -40px -0px;width:9px;height:20px'
+    assert region in page
     assert "python -m flows.review serve RUN_DIR" in page
 
 

@@ -6,6 +6,8 @@ import json
 import shutil
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
@@ -64,6 +66,15 @@ def test_the_page_and_its_api(client: TestClient, run_dir: Path) -> None:
     assert [c["index"] for c in surname["uncertain"]] == [0, 1, 4]
     assert surname["uncertain"][0]["top"][0] == ["G", "0.4000"]
     assert client.get(surname["image"]).status_code == 200
+    # A crop is its region of the field's crops image, cut by the server.
+    crop = surname["uncertain"][2]["crop"]
+    assert crop == "/files/crops/0000-a/p1-surname.crops.png?xywh=40,0,9,20"
+    image = cv2.imdecode(np.frombuffer(client.get(crop).content, np.uint8), cv2.IMREAD_UNCHANGED)
+    whole = cv2.imread(str(run_dir / "crops/0000-a/p1-surname.crops.png"), cv2.IMREAD_UNCHANGED)
+    assert image is not None and whole is not None
+    assert np.array_equal(image, whole[0:20, 40:49])
+    for bad in ("40,0,9,99", "40,0,0,20", "-1,0,9,20", "x"):  # off the image, empty, malformed
+        assert client.get(crop.replace("40,0,9,20", bad)).status_code == 404, bad
     reply = client.post("/api/answer", json={**SURNAME, "action": "accept"}, headers=ORIGIN)
     assert reply.json()["saved"] and reply.json()["answered"] == 1
     # Every field of a document can be listed; none here is outside review.
@@ -137,14 +148,14 @@ def test_a_field_not_flagged_can_be_pulled_into_review(client: TestClient, run_d
     lines = sheet.read_text().splitlines()
     sheet.write_text("\n".join(line for line in lines if ",surname," not in line) + "\n")
     run = ReviewRun(run_dir)
-    assert "crops/0000-a/p1-surname-1.png" not in run.served_files()
+    assert "crops/0000-a/p1-surname.crops.png" not in run.served_files()
     app = create_app(run, reviewed_dir=run_dir / "r", reviewer="ann", host=HOST)
     fresh = TestClient(app, base_url=BASE)
     listed = {f["field"]: f["in_review"] for f in fresh.get("/api/fields?document=a.png").json()}
     assert listed == {"account": True, "surname": False}
     reply = fresh.post("/api/pull", json=SURNAME, headers=ORIGIN).json()
     assert reply["saved"] and reply["total"] == 2
-    assert "crops/0000-a/p1-surname-1.png" in run.served_files()  # its crops are shown now
+    assert "crops/0000-a/p1-surname.crops.png" in run.served_files()  # its crops are shown now
     [row] = [r for r in read_csv_rows(sheet) if r["field"] == "surname"]
     assert (row["value"], row["image"]) == ("GMRIGHT", "crops/0000-a/p1-surname.field.jpg")
     missing = {"document": "a.png", "page": 1, "field": "nope"}
