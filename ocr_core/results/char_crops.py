@@ -40,10 +40,10 @@ def split_crop(crop: str) -> tuple[str, Rect | None]:
     path, mark, fragment = crop.partition(FRAGMENT)
     if not mark:
         return crop, None
-    return path, parse_rect(fragment)
+    return path, _parse_rect(fragment)
 
 
-def parse_rect(text: str) -> Rect | None:
+def _parse_rect(text: str) -> Rect | None:
     """``x,y,w,h`` (whole pixels, not negative) as a rectangle; None when malformed."""
     match = _RECT.fullmatch(text)
     if match is None:
