@@ -37,6 +37,7 @@ from segmentation.records import FieldCrops, PageResult, Template
 from segmentation.tickspec import MARK_KINDS
 
 CROP_MARGIN = 4
+UNWRITTEN = "nothing written in any field of the page: left blank, or lost by the scan?"
 # A field's image is for a person to look at: JPEG is a tenth of the time and a quarter of the
 # size of the PNG (2.5 ms and 50 KiB for a field of the samples), and reads as well.
 FIELD_JPEG = [cv2.IMWRITE_JPEG_QUALITY, 85]
@@ -130,6 +131,7 @@ def _page_rows(
     char_rows: list[CharRow] = []
     turns = quarter_turns(result.transform)
     boxes: list[CharRow] = []
+    blank: list[bool] = []
     for f, crops in enumerate(result.fields):
         if crops.marks or crops.kind in MARK_KINDS:
             field, to_review = _mark_field(out, page, crops, turns)
@@ -143,7 +145,29 @@ def _page_rows(
             write_image(field_image_path(out.crop_dir, field), image, FIELD_JPEG)
         char_rows.extend(rows)
         field_rows.append(field)
+        blank.append(_nothing_in(field, crops))
+    if field_rows and all(blank):
+        field_rows = [_unwritten(f) for f in field_rows]
     return field_rows, char_rows, boxes
+
+
+def _nothing_in(field: FieldRow, crops: FieldCrops) -> bool:
+    """Whether a field was read as holding nothing: no character, no box ticked."""
+    if crops.kind == "mark":  # a single box reads 0 when it is not ticked
+        return field.status == "empty" or (field.value, field.status) == ("0", "ok")
+    return field.status == "empty"
+
+
+def _unwritten(field: FieldRow) -> FieldRow:
+    """A field of a form page with nothing in any field: to review.
+
+    A form left blank and a form whose writing the scan lost look the same: pencil or a light
+    pen thresholded to black and white leaves no trace (on generated pencil pages so scanned,
+    half of them read so). Read as empty and not flagged, the second would be a page of
+    confident wrong values; a person glancing at the page tells the two apart.
+    """
+    status: FieldStatus = "empty" if field.status == "empty" else "needs_review"
+    return replace(field, needs_review=True, status=status, reason=UNWRITTEN)
 
 
 def _char_field(
