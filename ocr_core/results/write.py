@@ -236,7 +236,9 @@ def review_page(
         images: ``document|page|field`` -> the field's image, run-relative.
     """
     about = {f.key: f for f in fields}
-    grouped: dict[FieldKey, list[CharRow]] = {}
+    # Every field that needs review, those with no character too (unreadable, or nothing
+    # written on its page), in the run's order.
+    grouped: dict[FieldKey, list[CharRow]] = {f.key: [] for f in fields if f.needs_review}
     for c in chars:
         grouped.setdefault(c.field_key, []).append(c)
     images = images or {}

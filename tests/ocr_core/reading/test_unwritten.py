@@ -12,6 +12,8 @@ import yaml
 from ocr_core.reading.context import load_template_set
 from ocr_core.reading.document import UNWRITTEN, digitise_document
 from ocr_core.reading.recognisers import Recognisers
+from ocr_core.results.csvfiles import read_csv_rows
+from ocr_core.results.write import write_results
 from segmentation import load_template, render_blank_form
 from segmentation.synthetic.penmarks import draw_mark
 from tests.ocr_core.reading.test_tick_rows import FORM
@@ -59,6 +61,12 @@ def test_an_unticked_box_is_nothing_written_and_one_tick_is_writing(
     # A single box reads 0, not empty, when it is not ticked: flagged, its value kept.
     assert (rows["moved"].value, rows["moved"].status) == ("0", "needs_review")
     assert (rows["title"].value, rows["title"].status) == ("", "empty")
+    # The review files list them all, though none has a character or a box image to show.
+    run = tmp_path / "a"
+    write_results(run, list(result.fields), list(result.chars), [], {}, result.marks)
+    assert len(read_csv_rows(run / "review_fields.csv")) == 5
+    report = (run / "review.html").read_text()
+    assert report.count("<div class='field'>") == 5 and report.count(UNWRITTEN) == 5
 
     boxes = {o.value + f.name: o.box for f in template.fields for o in f.options}
     draw_mark(page, boxes["CATpet"], "tick", np.random.default_rng(0), 300)
