@@ -23,7 +23,12 @@ from ocr_core.reading.recognisers import Recognisers
 from ocr_core.reading.segmenter import segment
 from ocr_core.reading.ticks import mark_rows
 from ocr_core.results.char_crops import CROPS_SUFFIX, crop_ref, cut_field_crops
-from ocr_core.results.field_images import field_image, field_image_path, written_field_images
+from ocr_core.results.field_images import (
+    field_file,
+    field_image,
+    field_image_path,
+    written_field_images,
+)
 from ocr_core.results.model_inputs import INPUTS_SUFFIX, write_sheet
 from ocr_core.results.records import (
     CharKey,
@@ -71,17 +76,6 @@ def quarter_turns(transform: Sequence[float] | None) -> int:
     return round(float(angle) / 90.0) % 4
 
 
-def _save_crop(page: np.ndarray, box: tuple[int, int, int, int], turns: int, path: Path) -> None:
-    x0, y0, x1, y1 = box
-    height, width = page.shape
-    region = page[
-        max(0, y0 - CROP_MARGIN) : min(height, y1 + CROP_MARGIN),
-        max(0, x0 - CROP_MARGIN) : min(width, x1 + CROP_MARGIN),
-    ]
-    if region.size:
-        write_image(path, np.ascontiguousarray(np.rot90(region, turns)), PNG_FAST)
-
-
 @dataclass(frozen=True, slots=True)
 class PageOutput:
     """Where one page's rows and files go: its document, its 1-based number, the folders."""
@@ -97,7 +91,7 @@ class PageOutput:
 
     def field_path(self, field: str, suffix: str) -> Path:
         """One of a field's files on this page: its crops image, its model inputs."""
-        return self.crop_dir / f"p{self.number}-{safe_name(field)}{suffix}"
+        return field_file(self.crop_dir, self.number, field, suffix)
 
 
 def _save_crops(
@@ -219,7 +213,9 @@ def _save_box(page: np.ndarray, box: tuple[int, int, int, int], turns: int, path
     """A tick box's image for review, with half its side around it (a cross-out runs out)."""
     x0, y0, x1, y1 = box
     grow = max(x1 - x0, y1 - y0) // 2
-    _save_crop(page, (x0 - grow, y0 - grow, x1 + grow, y1 + grow), turns, path)
+    image, _ = cut_field_crops(page, [box], turns, grow + CROP_MARGIN)
+    if image.size:
+        write_image(path, image, PNG_FAST)
 
 
 def _field_row(document: str, number: int, crops: FieldCrops, rows: list[CharRow]) -> FieldRow:

@@ -55,9 +55,14 @@ def field_image(
     return np.ascontiguousarray(image)
 
 
+def field_file(crop_dir: Path, page: int, field: str, suffix: str) -> Path:
+    """One of a field's files in its document's crops folder: ``p<page>-<field><suffix>``."""
+    return crop_dir / f"p{page}-{safe_name(field)}{suffix}"
+
+
 def field_image_path(crop_dir: Path, field: FieldRow) -> Path:
     """Where a field's image goes in its document's crops folder."""
-    return crop_dir / f"p{field.page}-{safe_name(field.field)}.field.jpg"
+    return field_file(crop_dir, field.page, field.field, ".field.jpg")
 
 
 def written_field_images(
