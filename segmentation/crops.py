@@ -174,8 +174,13 @@ def _join_lines(field: FieldCrops, lines: list[FieldCrops], max_chars: int) -> F
     candidates: list[Candidate] = []
     skips: list[float] = []
     seams: list[int] = []
+    extents: list[tuple[float, float]] = []
+    starts: list[int] = []  # the first atom of each line after the first
+    measured = True  # every line's atoms have extents (a scribbled line's have none)
     for line in lines:
         chars += [replace(c, index=len(chars) + i) for i, c in enumerate(line.chars)]
+        if skips and line.chars:
+            starts.append(len(skips))
         if line.lattice is not None:
             shift = len(skips)
             candidates += [
@@ -184,12 +189,22 @@ def _join_lines(field: FieldCrops, lines: list[FieldCrops], max_chars: int) -> F
             ]
             skips += line.lattice.skips
             seams += [seam + shift for seam in line.lattice.seams]
+            extents += line.lattice.extents
         elif line.chars:  # a line too scribbled to cut: read as grouped, one candidate each
+            measured = False
             for c in line.chars:
                 candidates.append(Candidate(len(skips), len(skips) + 1, c.image, c.box, 0.0))
                 skips.append(-math.inf)
     lattice = (
-        Lattice(len(skips), tuple(candidates), tuple(skips), max_chars, tuple(seams))
+        Lattice(
+            len(skips),
+            tuple(candidates),
+            tuple(skips),
+            max_chars,
+            tuple(seams),
+            tuple(extents) if measured else (),
+            tuple(starts) if measured else (),
+        )
         if skips
         else None
     )

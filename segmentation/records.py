@@ -178,6 +178,11 @@ class Lattice:
             may hold touching characters, or be one wide character): atom ``i`` in seams is a
             slice of the same piece as atom ``i - 1``. The reader weighs candidates that start
             or end inside a piece only where it judges the whole piece not one character.
+        extents: per atom, its ink's first and last column ``(left, right)``, in character
+            heights of its line of writing: the gaps between the characters chosen tell words
+            apart (``segmentation.lattice.word_spaces``). Empty when not measured (a paragraph
+            with a line too scribbled to cut).
+        lines: the atoms that begin a paragraph's second line of writing, and each one after.
     """
 
     atoms: int
@@ -185,6 +190,8 @@ class Lattice:
     skips: tuple[float, ...]
     max_chars: int = 0
     seams: tuple[int, ...] = ()
+    extents: tuple[tuple[float, float], ...] = ()
+    lines: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

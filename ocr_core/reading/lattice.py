@@ -16,6 +16,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from ocr_core.recognition.charset import NAMED
+from segmentation.lattice import word_spaces
 from segmentation.records import CharCrop, FieldCrops, Lattice
 
 Reading = tuple[list[str], list[float]]
@@ -248,7 +250,9 @@ def read_cut(
         The field with ``chars`` replaced by the chosen candidates, and each one's reading. A
         reading's confidences are the classifier's times the cut's posterior (times P(one)
         where that is under ``junk_threshold``), so a character whose cut is in doubt is in
-        doubt. A field that no path covers is ``unreadable``; one
+        doubt. In a field that may hold letters, a space between words skips an index (a gap
+        that may or may not be one sends the field to review: ``UNSURE_SPACE``, in its
+        ``doubt``). A field that no path covers is ``unreadable``; one
         whose cut holds more characters than it may keeps its reading, with the reason (the
         field goes to review).
     """
@@ -260,9 +264,10 @@ def read_cut(
     if cut is None:
         reason = "its ink could not be cut into characters"
         return replace(crops, status="unreadable", reason=reason, chars=()), []
+    indices, unsure = _word_indices(crops, cut.candidates)
     chars = tuple(
         CharCrop(i, lattice.candidates[k].image, lattice.candidates[k].box, "ok")
-        for i, k in enumerate(cut.candidates)
+        for i, k in zip(indices, cut.candidates, strict=True)
     )
     # Sure of the cut is not sure of the character: a blob that the atoms cannot split (two
     # digits written into each other) is the only path, and the junk bundle's verdict that it
@@ -277,4 +282,33 @@ def read_cut(
     reason = ""
     if lattice.max_chars and len(chars) > lattice.max_chars:
         reason = f"{len(chars)} characters found, the field holds at most {lattice.max_chars}"
-    return replace(crops, status="ok", reason=reason, chars=chars), readings
+    doubts = "; ".join(d for d in (crops.doubt, UNSURE_SPACE if unsure else "") if d)
+    return replace(crops, status="ok", reason=reason, chars=chars, doubt=doubts), readings
+
+
+UNSURE_SPACE = "a gap between words or between letters?"
+
+
+def _word_indices(crops: FieldCrops, chosen: Sequence[int]) -> tuple[list[int], bool]:
+    """The chosen characters' indices, and whether any gap between them was unsure.
+
+    An index is left free for each space between words (``segmentation.lattice.word_spaces``),
+    as an empty comb cell is: ``assemble_value`` reads it as a space. Only a field that may
+    hold letters reads spaces: a number's gaps are not words.
+    """
+    assert crops.lattice is not None
+    if not chosen or not _reads_words(crops.charset):
+        return list(range(len(chosen))), False
+    candidates = crops.lattice.candidates
+    runs = [(candidates[k].start, candidates[k].stop) for k in chosen]
+    indices = [0]
+    unsure = False
+    for space, sure in word_spaces(crops.lattice, runs):
+        indices.append(indices[-1] + 1 + space)
+        unsure = unsure or not sure
+    return indices, unsure
+
+
+def _reads_words(charset: str) -> bool:
+    """Whether a field of this charset may hold letters (without a charset, anything)."""
+    return not charset or any(c.isalpha() for c in NAMED.get(charset, charset))

@@ -42,8 +42,10 @@ def check_field_value(value: str, spec: FieldSpec) -> list[str]:
             article = "an" if name[0] in "aeiou" else "a"
             problems.append(f"{shown!r} not allowed in {article} {name} field{hint}")
     size = len(spec.cells) or spec.max_chars
-    if size and len(value) > size:
-        problems.append(f"{len(value)} characters, the field holds {size}")
+    # A comb's space is an empty cell; a box field's, between words, takes no room of its own.
+    length = len(value.replace(" ", "")) if spec.kind == "box" else len(value)
+    if size and length > size:
+        problems.append(f"{length} characters, the field holds {size}")
     problems += validate_value(value, _rules(spec.validation))
     listed = spec.validation.choices
     if value and listed and value not in listed:

@@ -139,6 +139,13 @@ def test_a_field_correction_is_checked_against_its_spec(
     assert outcome.examples_added == 0
 
 
+def test_a_space_between_words_takes_no_room_in_a_box_field(run_dir: Path, tmp_path: Path):
+    answer_fields(run_dir, {"surname": {"correction": "DE WRIGHT"}})  # 8 letters: it holds 8
+    apply_review(run_dir, run_dir / "review.csv", tmp_path / "reviewed")
+    after = fields_after(run_dir)["surname"]
+    assert (after["value"], after["status"]) == ("DE WRIGHT", "ok")
+
+
 def test_confirming_a_value_that_fails_its_validators_keeps_it_in_review(
     run_dir: Path, tmp_path: Path
 ) -> None:
