@@ -7,8 +7,9 @@ Needs DIGITISE_DATASETS_DIR (the generator draws real MNIST/EMNIST test-split ha
 the shipped model bundles. Figures: field exact match of digit comb fields before review,
 character accuracy among characters not flagged, share flagged, the written characters read
 right per kind of field (``digits comb``, ``upper box``...), the share of fields flagged and
-the exact match among fields not flagged (``--show-wrong N`` prints those read wrong), pages
-per second with a warm server, in-pipeline classification against bare batched
+the exact match among fields not flagged (``--show-wrong N`` prints those read wrong), the
+spaces between words of letter box fields that are read and those read where none was written,
+pages per second with a warm server, in-pipeline classification against bare batched
 ``model.predict`` on the same crops, and (with --memory) peak memory of a 50-page against a
 500-page batch. ``--pen light`` writes the forms in pencil or a faint pen, scanned in grey
 (lighter than the print, so above the page's ink threshold).
@@ -32,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.text_scores import word_spaces
 from flows.digitise import run_digitise_forms
 from flows.prefect_server import local_server
 from ocr_core.reading.recognisers import Recognisers
@@ -125,6 +127,31 @@ def accuracy(run_dir: Path, truth_dir: Path, show_wrong: int = 0) -> dict[str, f
         "character accuracy among not flagged": right / max(1, accepted),
         **per_group,
         **_field_figures(field_rows, fields, written_down, show_wrong),
+        **_space_figures(field_rows, written_down),
+    }
+
+
+def _space_figures(field_rows: list[dict[str, str]], truth: _Truth) -> dict[str, float]:
+    """Spaces between words in the box fields that may hold letters.
+
+    Those written that were read, and those read where the writer left none
+    (``benchmarks.text_scores.word_spaces``).
+    """
+    written = right = extra = 0
+    for r in field_rows:
+        value = truth.spaced.get((r["document"], int(r["page"]), r["field"]))
+        if value is not None:
+            spaces = word_spaces(value, r["value"])
+            written, right, extra = (
+                written + spaces.ref,
+                right + spaces.right,
+                extra + spaces.read - spaces.right,
+            )
+    return {
+        "letter box fields": len(truth.spaced),
+        "spaces between words written": written,
+        "spaces between words read": right / written if written else math.nan,
+        "spaces read where none was written": extra,
     }
 
 
@@ -140,6 +167,7 @@ class _Truth:
     kinds: dict[Key, str] = default(default_factory=dict)
     groups: dict[Key, str] = default(default_factory=dict)  # "digits comb", "upper box"...
     digit_combs: set[Key] = default(default_factory=set)
+    spaced: dict[Key, str] = default(default_factory=dict)  # letter box fields, with spaces
 
     @staticmethod
     def read(truth_dir: Path) -> _Truth:
@@ -160,6 +188,8 @@ class _Truth:
                     truth.groups[key] = f"{spec.charset} {spec.kind}"
                     if spec.kind == "comb" and spec.charset == "digits" and written["value"]:
                         truth.digit_combs.add(key)
+                    if spec.kind == "box" and spec.charset != "digits" and written["chars"]:
+                        truth.spaced[key] = written["value"]
         return truth
 
 

@@ -12,6 +12,8 @@ reference) is scored the same way on the same pages.
 The template's Nth field is NIST's ``hsf_N``. Scored: digits (hsf_3..hsf_30), lowercase
 (hsf_31), uppercase (hsf_32), the preamble (hsf_33: upper-cased, spaces removed, since the
 reference is mixed case with spaces and hsfsys2 reads capitals); hsf_0..hsf_2 have no reference.
+The spaces between words are scored apart: the share of the preamble's that are read, and the
+share of the spaces read in any scored field that stand between words (``text_scores``).
 Character accuracy is 1 - summed edit distance / summed reference length; a field is exact when
 it equals the reference. Seconds per page are the run's own (no server start), for the pages
 read and for a batch of ``--batch`` copies of each (model loading then spread over the batch).
@@ -37,6 +39,8 @@ import cv2
 import numpy as np
 import yaml
 
+from benchmarks.text_scores import edit_distance, word_spaces
+
 ROOT = Path(__file__).resolve().parent.parent
 KINDS = ("digits", "uppercase", "lowercase", "preamble")
 
@@ -53,6 +57,9 @@ class Tally:
     flagged: int = 0
     unflagged_exact: int = 0
     has_flags: bool = False
+    spaces_ref: int = 0
+    spaces_read: int = 0
+    spaces_right: int = 0
     wrong: list[tuple[str, str, str, str]] = field(default_factory=list)
 
     def add(self, page: str, name: str, ref: str, read: str, flagged: bool | None) -> None:
@@ -69,6 +76,13 @@ class Tally:
             self.flagged += flagged
             self.unflagged_exact += (not flagged) and read == ref
 
+    def add_spaces(self, ref: str, read: str) -> None:
+        """Count the spaces between words of one field, as written (``word_spaces``)."""
+        spaces = word_spaces(ref, read)
+        self.spaces_ref += spaces.ref
+        self.spaces_read += spaces.read
+        self.spaces_right += spaces.right
+
     def accuracy(self) -> float:
         """Character accuracy: 1 - summed edit distance / summed reference length."""
         return 1.0 - self.distance / self.ref_chars if self.ref_chars else float("nan")
@@ -82,17 +96,6 @@ def parse_fields(text: str) -> dict[str, str]:
         if name:
             fields[name] = value.strip()
     return fields
-
-
-def edit_distance(a: str, b: str) -> int:
-    """Levenshtein distance (insertions, deletions, substitutions, each 1)."""
-    previous = list(range(len(b) + 1))
-    for i, ca in enumerate(a, start=1):
-        current = [i]
-        for j, cb in enumerate(b, start=1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
-        previous = current
-    return previous[-1]
 
 
 def field_kind(name: str) -> str | None:
@@ -131,8 +134,9 @@ def score(
                 continue
             read, flagged = reads.get(page, {}).get(name, ("", None))
             ref, got = normalise(kind, ref_text), normalise(kind, read)
-            tallies[kind].add(page, name, ref, got, flagged)
-            tallies["all"].add(page, name, ref, got, flagged)
+            for tally in (tallies[kind], tallies["all"]):
+                tally.add(page, name, ref, got, flagged)
+                tally.add_spaces(ref_text, read)
     return tallies
 
 
@@ -206,6 +210,18 @@ def report(ours: dict[str, Tally], nist: dict[str, Tally], pages: int, nist_page
         "digit fields with the right number of characters",
         f"{_pct(a.right_length, a.fields)} ({a.right_length}/{a.fields})",
         f"{_pct(b.right_length, b.fields)} ({b.right_length}/{b.fields})",
+    )
+    a, b = ours["preamble"], nist["preamble"]
+    row(
+        "preamble spaces between words read",
+        f"{_pct(a.spaces_right, a.spaces_ref)} ({a.spaces_right}/{a.spaces_ref})",
+        f"{_pct(b.spaces_right, b.spaces_ref)} ({b.spaces_right}/{b.spaces_ref})",
+    )
+    a, b = ours["all"], nist["all"]
+    row(
+        "spaces read that stand between words",
+        f"{_pct(a.spaces_right, a.spaces_read)} ({a.spaces_right}/{a.spaces_read})",
+        f"{_pct(b.spaces_right, b.spaces_read)} ({b.spaces_right}/{b.spaces_read})",
     )
     for kind, label in (("digits", "digit fields"), ("all", "all scored fields")):
         t = ours[kind]

@@ -17,6 +17,7 @@ from benchmarks.real_forms import (
     score,
     write_montage,
 )
+from benchmarks.text_scores import Spaces, word_spaces
 
 REF = (
     "hsf_0\nhsf_1\nhsf_2 \n"
@@ -44,6 +45,15 @@ def test_edit_distance() -> None:
     assert edit_distance("86", "8b6") == 1  # one extra
     assert edit_distance("kitten", "sitting") == 3
     assert edit_distance("", "12") == edit_distance("12", "") == 2
+
+
+def test_a_space_read_counts_where_it_stands_between_the_right_words() -> None:
+    assert word_spaces("We the People", "WE THE PEOPLE") == Spaces(2, 2, 2)
+    assert word_spaces("We the People", "We  thePeople ") == Spaces(2, 1, 1)
+    # Misread words keep their spaces; a space inside a word is not one between words.
+    assert word_spaces("We the People", "WO TKE PE OPLE") == Spaces(2, 3, 2)
+    assert word_spaces("ABC", "A BC") == Spaces(0, 1, 0)
+    assert word_spaces("", "") == Spaces(0, 0, 0)
 
 
 def test_field_kinds() -> None:
@@ -81,6 +91,8 @@ def test_score_tallies_by_kind_and_flags() -> None:
     assert tallies["lowercase"].distance == 1
     preamble = tallies["preamble"]
     assert preamble.exact == 1 and preamble.ref_chars == len("WETHEPEOPLE")
+    # Its spaces are scored apart: "We the People" has two, "WETHE PEOPLE" reads one of them.
+    assert (preamble.spaces_ref, preamble.spaces_read, preamble.spaces_right) == (2, 1, 1)
     everything = tallies["all"]
     assert everything.fields == 6 and everything.exact == 2
     # A reading without flags (NIST's) leaves the flag counts unknown, not zero-flagged.
