@@ -157,14 +157,14 @@ def fill_form(
             truth.append(write_marks(page, spec, rng, template.dpi))
             continue
         listed = field_value(spec, rng)
-        value = _writable(listed) if spec.validation.choices else listed
         if spec.kind == "comb":
+            value = _writable(listed) if spec.validation.choices else listed
             chars = _write_comb(page, spec, value, pen)
-        else:
-            chars = _write_box(page, spec, value, pen)
-        value = "".join(str(c["char"]) for c in chars)
-        if spec.validation.choices and value == _writable(listed):
-            value = listed  # the list's spelling ("ST ALBANS"), as a reader should give it
+        else:  # words apart, as people write them: "ST ALBANS"
+            chars = _write_box(page, spec, " ".join(_writable(w) for w in listed.split()), pen)
+        value = _words(chars)
+        if spec.validation.choices and value.replace(" ", "") == _writable(listed):
+            value = listed  # the list's spelling ("STRATFORD-UPON-AVON"), as a reader gives it
         truth.append({"name": spec.name, "kind": spec.kind, "value": value, "chars": chars})
     return page, truth
 
@@ -199,15 +199,35 @@ def _write_comb(page: np.ndarray, spec: FieldSpec, value: str, pen: _Pen) -> lis
     return chars
 
 
+WORD_SPACE = 0.9
+"""Between two words, the pen moves on this many character heights more than between letters
+(so words lie 0.8 to 1.5 heights apart, as on NIST's real forms)."""
+
+
+def _words(chars: list[dict]) -> str:
+    """A box field's value as written: its characters, a space where a word ended."""
+    return "".join((" " if c.get("space") else "") + str(c["char"]) for c in chars)
+
+
 def _write_box(page: np.ndarray, spec: FieldSpec, value: str, pen: _Pen) -> list[dict]:
-    """Write a box field's characters left to right; return the characters' truth."""
+    """Write a box field's characters left to right; return the characters' truth.
+
+    A space in ``value`` leaves a gap between words; the character after it is marked
+    ``space`` in the truth.
+    """
     pool, rng, style, rate, darkness = pen.pool, pen.rng, pen.style, pen.rate, pen.darkness
     x0, y0, x1, y1 = spec.box
     share = rng.uniform(*style.writing) if style.writing else rng.uniform(0.5, 0.72)
     height = (y1 - y0) * share
     x = x0 + rng.uniform(0.02, 0.06) * (x1 - x0)
-    chars = []
-    for index, char in enumerate(value):
+    chars: list[dict] = []
+    space = False
+    for char in value:
+        if char == " ":
+            x += WORD_SPACE * height
+            space = bool(chars)
+            continue
+        index = len(chars)
         glyph = _glyph(pool, char, height * rng.uniform(0.92, 1.08), rng)
         if x + glyph.shape[1] > x1 - 10:
             break
@@ -216,7 +236,10 @@ def _write_box(page: np.ndarray, spec: FieldSpec, value: str, pen: _Pen) -> list
             room = (y1 - y0 - glyph.shape[0]) / 2 + 0.15 * glyph.shape[0]
             gy += rng.choice([-1, 1]) * room
         box = _stamp(page, glyph, round(x), round(max(0, gy)), darkness)
-        chars.append({"char": char, "index": index, "box": box})
+        chars.append(
+            {"char": char, "index": index, "box": box} | ({"space": True} if space else {})
+        )
+        space = False
         if style.writing:
             gap = rng.uniform(*style.spacing)
         else:

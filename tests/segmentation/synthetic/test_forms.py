@@ -172,3 +172,27 @@ def test_a_light_pen_writes_lighter_than_the_print_on_grey_scans(
         assert np.median(darkest) < 70
     else:  # lighter than the print (black), and than the page's ink threshold usually is
         assert 100 < np.median(darkest) < 200
+
+
+def test_the_words_of_a_box_value_are_written_apart(
+    drawn_pool: GlyphPool, templates: dict[str, Template]
+) -> None:
+    from segmentation.synthetic.forms import fill_form
+
+    form = templates["change-of-address"]
+    for seed in range(200):  # until a town of two words or more is drawn
+        _page, truth = fill_form(form, drawn_pool, np.random.default_rng(seed))
+        town = next(f for f in truth if f["name"] == "town")
+        if " " in town["value"]:
+            break
+    else:
+        pytest.fail("no town of two words drawn")
+    assert (
+        town["value"] in form.fields[[f.name for f in form.fields].index("town")].validation.choices
+    )
+    chars = town["chars"]
+    starts = [i for i, c in enumerate(chars) if c.get("space")]
+    assert len(starts) == town["value"].count(" ") and 0 not in starts
+    for i in starts:  # a word's first letter lies a word's gap after the last one's
+        (_, y0, x1, y1), (x2, v0, _, v1) = chars[i - 1]["box"], chars[i]["box"]
+        assert x2 - x1 >= 0.7 * max(y1 - y0, v1 - v0)
