@@ -7,7 +7,8 @@ NIST scanned the HSF pages black and white at 300 dpi. Our users' scanners give 
 same real pages (the same handwriting, so the figures compare). All are read in one run of the
 one-shot command, as ``benchmarks.real_forms`` reads pages, and scored the same way: character
 accuracy per field kind, digit fields exact, the share of digit fields flagged and the exact
-share of the rest.
+share of the rest, and the spaces between words: the preamble's read, and those read that
+stand between words.
 The variants are fixed (seeded), so a run is repeatable.
 """
 
@@ -114,8 +115,9 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print(f"{len(pages)} pages ({', '.join(refs)}), template {args.template}\n")
-    print(f"| variant | {' | '.join(KINDS)} | digit fields exact | flagged | exact unflagged |")
-    print("|---|" + "---|" * (len(KINDS) + 3))
+    heads = ["digit fields exact", "flagged", "exact unflagged", "spaces read", "spaces right"]
+    print(f"| variant | {' | '.join([*KINDS, *heads])} |")
+    print("|---|" + "---|" * (len(KINDS) + len(heads)))
     for k, how in enumerate(RESCANS):
         variant = {stem: reads.get(f"{k}-{stem}", {}) for stem in refs}
         print(_row(how.name, score(refs, variant)))
@@ -123,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _row(name: str, tallies: dict[str, Tally]) -> str:
-    """One table row: character accuracy per kind, then the digit fields' figures."""
+    """One table row: character accuracy per kind, the digit fields' figures, the spaces'."""
     digits = tallies["digits"]
     unflagged, right = digits.fields - digits.flagged, digits.unflagged_exact
     cells = [f"{100 * tallies[kind].accuracy():.2f}%" for kind in KINDS]
@@ -131,6 +133,11 @@ def _row(name: str, tallies: dict[str, Tally]) -> str:
         f"{100 * digits.exact / max(1, digits.fields):.2f}%",
         f"{100 * digits.flagged / max(1, digits.fields):.2f}%",
         f"{100 * right / max(1, unflagged):.2f}% ({right}/{unflagged})",
+    ]
+    preamble, every = tallies["preamble"], tallies["all"]
+    cells += [
+        f"{preamble.spaces_right}/{preamble.spaces_ref}",
+        f"{every.spaces_right}/{every.spaces_read}",
     ]
     return f"| {name} | {' | '.join(cells)} |"
 
