@@ -251,8 +251,8 @@ def read_cut(
         reading's confidences are the classifier's times the cut's posterior (times P(one)
         where that is under ``junk_threshold``), so a character whose cut is in doubt is in
         doubt. In a field that may hold letters, a space between words skips an index (a gap
-        that may or may not be one sends the field to review: ``UNSURE_SPACE``, in its
-        ``doubt``). A field that no path covers is ``unreadable``; one
+        that may or may not be one sends the field to review: ``UNSURE_SPACE`` and the
+        characters it follows, in its ``doubt``). A field that no path covers is ``unreadable``; one
         whose cut holds more characters than it may keeps its reading, with the reason (the
         field goes to review).
     """
@@ -282,15 +282,25 @@ def read_cut(
     reason = ""
     if lattice.max_chars and len(chars) > lattice.max_chars:
         reason = f"{len(chars)} characters found, the field holds at most {lattice.max_chars}"
-    doubts = "; ".join(d for d in (crops.doubt, UNSURE_SPACE if unsure else "") if d)
+    doubts = "; ".join(d for d in (crops.doubt, _unsure_gaps(unsure)) if d)
     return replace(crops, status="ok", reason=reason, chars=chars, doubt=doubts), readings
 
 
 UNSURE_SPACE = "a gap between words or between letters?"
 
 
-def _word_indices(crops: FieldCrops, chosen: Sequence[int]) -> tuple[list[int], bool]:
-    """The chosen characters' indices, and whether any gap between them was unsure.
+def _unsure_gaps(after: list[int]) -> str:
+    """The doubt about unsure gaps, after these characters (counted from 1); "" for none."""
+    if not after:
+        return ""
+    shown = ", ".join(map(str, after[:5])) + (
+        f" and {len(after) - 5} more" if len(after) > 5 else ""
+    )
+    return f"{UNSURE_SPACE} (after character{'s' if len(after) > 1 else ''} {shown})"
+
+
+def _word_indices(crops: FieldCrops, chosen: Sequence[int]) -> tuple[list[int], list[int]]:
+    """The chosen characters' indices, and after which of them (counted from 1) a gap was unsure.
 
     An index is left free for each space between words (``segmentation.lattice.word_spaces``),
     as an empty comb cell is: ``assemble_value`` reads it as a space. Only a field that may
@@ -298,14 +308,15 @@ def _word_indices(crops: FieldCrops, chosen: Sequence[int]) -> tuple[list[int], 
     """
     assert crops.lattice is not None
     if not chosen or not _reads_words(crops.charset):
-        return list(range(len(chosen))), False
+        return list(range(len(chosen))), []
     candidates = crops.lattice.candidates
     runs = [(candidates[k].start, candidates[k].stop) for k in chosen]
     indices = [0]
-    unsure = False
-    for space, sure in word_spaces(crops.lattice, runs):
+    unsure = []
+    for after, (space, sure) in enumerate(word_spaces(crops.lattice, runs), start=1):
         indices.append(indices[-1] + 1 + space)
-        unsure = unsure or not sure
+        if not sure:
+            unsure.append(after)
     return indices, unsure
 
 

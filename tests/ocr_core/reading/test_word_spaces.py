@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -14,7 +15,7 @@ from ocr_core.reading.lattice import UNSURE_SPACE, read_cut
 from ocr_core.reading.recognisers import Recognisers
 from segmentation.crops import cut_field
 from segmentation.lattice import word_spaces
-from segmentation.records import Candidate, FieldCrops, FieldSpec, Lattice
+from segmentation.records import Candidate, FieldCrops, FieldSpec, FieldValidation, Lattice
 
 ROOT = Path(__file__).resolve().parents[3]
 # The first line of the preamble on NIST's page f0001_41: "We, The People of The United".
@@ -77,6 +78,17 @@ def test_a_real_line_of_words_reads_with_a_space_between_each(charset: str) -> N
     # the comma after "We" is skipped or read as a letter of it).
     assert len(words) == 6
     assert all(abs(len(w) - n) <= 1 for w, n in zip(words, [2, 3, 6, 2, 3, 6], strict=True))
+
+
+def test_an_unsure_gap_sends_the_field_to_review_saying_where_it_is() -> None:
+    # Characters at gaps of 0.3, 0.7 (unsure), 1.2 and 0.9 (unsure) character heights.
+    lattice = _lattice([(0, 1), (1.3, 2), (2.7, 3.5), (4.7, 5.5), (6.4, 7)])
+    crops = FieldCrops("town", "box", "upper", (0, 0, 1, 1), FieldValidation(), "ok", "", ())
+    crops = replace(crops, lattice=lattice, doubt="the page fits loosely")
+    labels = np.array([[c] for c in "ABCDE"])
+    field, _ = read_cut(crops, labels, np.ones((5, 1)))
+    assert [c.index for c in field.chars] == [0, 1, 2, 4, 6]  # "ABC D E"
+    assert field.doubt == f"the page fits loosely; {UNSURE_SPACE} (after characters 2, 4)"
 
 
 def test_a_number_reads_no_spaces_whatever_its_gaps() -> None:
