@@ -205,3 +205,41 @@ def _check_applied(
         assert fixed not in by_field
     assert set(by_field) <= {fixed}
     shutil.rmtree(run / "crops", ignore_errors=True)  # keep tmp small
+
+
+def test_a_paragraph_is_shown_large_enough_to_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The real HSF sample's preamble is shown large once it is the field being reviewed.
+
+    A field of one line keeps its usual height.
+    """
+    from playwright.sync_api import expect, sync_playwright
+
+    _need_browser()
+    use_run_folders(tmp_path, monkeypatch)
+    summary = digitise_forms(
+        input=[str(SAMPLES / "nist-hsf-f0000_14.png")],
+        templates=[str(TEMPLATES / "nist-hsf.yaml")],
+    )
+    server = Station(Path(summary.run_dir))
+    try:
+        with sync_playwright() as p:
+            browser = launch(p, tmp_path / "profile", viewport={"width": 1280, "height": 900})
+            page = browser.new_page()
+            page.goto(server.start())
+            heights = {}
+            for field in ("preamble", "uppercase"):
+                card = page.locator(f".field[data-field='{field}']")
+                card.locator("input").click()
+                expect(card).to_have_class("field current")
+                image = card.locator("img.page")
+                page.wait_for_function("img => img.complete", arg=image.element_handle())
+                heights[field] = image.bounding_box()["height"]
+            _shot(page, "5-paragraph.png")
+            browser.close()
+    finally:
+        server.kill()
+    assert heights["preamble"] >= 400  # at 150 px its writing was about 3 px high
+    assert heights["uppercase"] <= 150
+    shutil.rmtree(Path(summary.run_dir) / "crops", ignore_errors=True)

@@ -44,7 +44,13 @@ function card(item, i) {
   const node = el("div", {class: "field" + (i === current ? " current" : ""), "data-field": item.field,
                           "data-document": item.document, "data-page": String(item.page),
                           "data-state": item.state}, title);
-  if (item.image) node.append(el("img", {class: "page", src: item.image, alt: `${item.field} on the page`}));
+  if (item.image) {
+    const image = el("img", {class: "page", src: item.image, alt: `${item.field} on the page`});
+    // A paragraph's image is tall: shown only as high as a line's, its writing is too small to
+    // read, so the current card shows it as large as the window allows.
+    image.addEventListener("load", () => image.classList.toggle("tall", image.naturalHeight > 0.4 * image.naturalWidth));
+    node.append(image);
+  }
   node.append(el("div", {class: "reason"}, `read as “${item.value}”` + (item.reason ? ` — ${item.reason}` : "")));
   if (item.uncertain.length) {
     const chars = el("div", {class: "chars"});
