@@ -62,6 +62,9 @@ def test_review_files_list_flagged_fields_and_their_characters(run_dir: Path) ->
     region = 'url("crops/0000-a/p1-surname.crops.png") -40px -0px;width:9px;height:20px'
     assert region in page
     assert "python -m flows.review serve RUN_DIR" in page
+    # Each field's image links to itself, full size (a paragraph is unreadable at 110 px).
+    image = "crops/0000-a/p1-surname.field.jpg"
+    assert f"<a href='{image}' title='the field full size'><img class='page' src='{image}'" in page
 
 
 def test_nothing_touched_gives_no_examples_and_changes_nothing(
