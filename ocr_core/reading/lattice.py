@@ -252,7 +252,7 @@ def read_cut(
         where that is under ``junk_threshold``), so a character whose cut is in doubt is in
         doubt. In a field that may hold letters, a space between words skips an index (a gap
         that may or may not be one sends the field to review: ``UNSURE_SPACE`` and the
-        characters it follows, in its ``doubt``). A field that no path covers is ``unreadable``; one
+        character it follows, in its ``doubt``). A field that no path covers is ``unreadable``; one
         whose cut holds more characters than it may keeps its reading, with the reason (the
         field goes to review).
     """
@@ -290,21 +290,25 @@ UNSURE_SPACE = "a gap between words or between letters?"
 
 
 def _unsure_gaps(after: list[int]) -> str:
-    """The doubt about unsure gaps, after these characters (counted from 1); "" for none."""
+    """The doubt about unsure gaps, after the characters of these indices; "" for none.
+
+    Characters are named as the review shows them: ``#index``, their place in the value.
+    """
     if not after:
         return ""
-    shown = ", ".join(map(str, after[:5])) + (
-        f" and {len(after) - 5} more" if len(after) > 5 else ""
+    shown = ", ".join(f"#{i}" for i in after[:5])
+    return (
+        f"{UNSURE_SPACE} (after {shown}{f' and {len(after) - 5} more' if len(after) > 5 else ''})"
     )
-    return f"{UNSURE_SPACE} (after character{'s' if len(after) > 1 else ''} {shown})"
 
 
 def _word_indices(crops: FieldCrops, chosen: Sequence[int]) -> tuple[list[int], list[int]]:
-    """The chosen characters' indices, and after which of them (counted from 1) a gap was unsure.
+    """The chosen characters' indices, and the indices of those an unsure gap follows.
 
     An index is left free for each space between words (``segmentation.lattice.word_spaces``),
-    as an empty comb cell is: ``assemble_value`` reads it as a space. Only a field that may
-    hold letters reads spaces: a number's gaps are not words.
+    as an empty comb cell is: ``assemble_value`` reads it as a space, so a character's index
+    is its place in the value. Only a field that may hold letters reads spaces: a number's
+    gaps are not words.
     """
     assert crops.lattice is not None
     if not chosen or not _reads_words(crops.charset):
@@ -313,10 +317,10 @@ def _word_indices(crops: FieldCrops, chosen: Sequence[int]) -> tuple[list[int], 
     runs = [(candidates[k].start, candidates[k].stop) for k in chosen]
     indices = [0]
     unsure = []
-    for after, (space, sure) in enumerate(word_spaces(crops.lattice, runs), start=1):
-        indices.append(indices[-1] + 1 + space)
+    for space, sure in word_spaces(crops.lattice, runs):
         if not sure:
-            unsure.append(after)
+            unsure.append(indices[-1])
+        indices.append(indices[-1] + 1 + space)
     return indices, unsure
 
 

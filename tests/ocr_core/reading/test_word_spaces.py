@@ -88,7 +88,8 @@ def test_an_unsure_gap_sends_the_field_to_review_saying_where_it_is() -> None:
     labels = np.array([[c] for c in "ABCDE"])
     field, _ = read_cut(crops, labels, np.ones((5, 1)))
     assert [c.index for c in field.chars] == [0, 1, 2, 4, 6]  # "ABC D E"
-    assert field.doubt == f"the page fits loosely; {UNSURE_SPACE} (after characters 2, 4)"
+    # Named as the review names characters: by index, their place in the value.
+    assert field.doubt == f"the page fits loosely; {UNSURE_SPACE} (after #1, #4)"
 
 
 def test_a_number_reads_no_spaces_whatever_its_gaps() -> None:
