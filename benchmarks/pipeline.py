@@ -33,10 +33,11 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.text_scores import word_spaces
+from benchmarks.text_scores import count_spaces
 from flows.digitise import run_digitise_forms
 from flows.prefect_server import local_server
 from ocr_core.reading.recognisers import Recognisers
+from ocr_core.recognition.charset import holds_letters
 from ocr_core.results.csvfiles import read_csv_rows
 from ocr_core.settings import load_settings
 from segmentation import iter_pages, load_templates, segment_page
@@ -135,18 +136,16 @@ def _space_figures(field_rows: list[dict[str, str]], truth: _Truth) -> dict[str,
     """Spaces between words in the box fields that may hold letters.
 
     Those written that were read, and those read where the writer left none
-    (``benchmarks.text_scores.word_spaces``).
+    (``benchmarks.text_scores.count_spaces``).
     """
     written = right = extra = 0
     for r in field_rows:
         value = truth.spaced.get((r["document"], int(r["page"]), r["field"]))
         if value is not None:
-            spaces = word_spaces(value, r["value"])
-            written, right, extra = (
-                written + spaces.ref,
-                right + spaces.right,
-                extra + spaces.read - spaces.right,
-            )
+            spaces = count_spaces(value, r["value"])
+            written += spaces.ref
+            right += spaces.right
+            extra += spaces.read - spaces.right
     return {
         "letter box fields": len(truth.spaced),
         "spaces between words written": written,
@@ -188,7 +187,7 @@ class _Truth:
                     truth.groups[key] = f"{spec.charset} {spec.kind}"
                     if spec.kind == "comb" and spec.charset == "digits" and written["value"]:
                         truth.digit_combs.add(key)
-                    if spec.kind == "box" and spec.charset != "digits" and written["chars"]:
+                    if spec.kind == "box" and holds_letters(spec.charset) and written["chars"]:
                         truth.spaced[key] = written["value"]
         return truth
 

@@ -39,7 +39,7 @@ import cv2
 import numpy as np
 import yaml
 
-from benchmarks.text_scores import edit_distance, word_spaces
+from benchmarks.text_scores import count_spaces, edit_distance
 
 ROOT = Path(__file__).resolve().parent.parent
 KINDS = ("digits", "uppercase", "lowercase", "preamble")
@@ -77,8 +77,8 @@ class Tally:
             self.unflagged_exact += (not flagged) and read == ref
 
     def add_spaces(self, ref: str, read: str) -> None:
-        """Count the spaces between words of one field, as written (``word_spaces``)."""
-        spaces = word_spaces(ref, read)
+        """Count the spaces between words of one field, as written (``count_spaces``)."""
+        spaces = count_spaces(ref, read)
         self.spaces_ref += spaces.ref
         self.spaces_read += spaces.read
         self.spaces_right += spaces.right

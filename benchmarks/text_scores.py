@@ -25,7 +25,7 @@ class Spaces:
     right: int
 
 
-def word_spaces(ref: str, read: str) -> Spaces:
+def count_spaces(ref: str, read: str) -> Spaces:
     """Count the spaces of a reading that stand where the reference has one.
 
     Both texts are compared without case, runs of white space as one space. The reading is

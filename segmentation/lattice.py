@@ -100,11 +100,11 @@ def word_spaces(lattice: Lattice, runs: Sequence[tuple[int, int]]) -> list[tuple
         ``(space, sure)`` per character after the first. A new line of writing begins a new
         word; otherwise the gap between the two characters' ink decides (LETTER_GAP, WORD_GAP).
     """
+    if not lattice.extents:
+        return [(False, True)] * max(0, len(runs) - 1)
     out: list[tuple[bool, bool]] = []
     for (start0, stop0), (start1, stop1) in itertools.pairwise(runs):
-        if not lattice.extents:
-            out.append((False, True))
-        elif any(stop0 <= line <= start1 for line in lattice.lines):
+        if any(stop0 <= line <= start1 for line in lattice.lines):
             out.append((True, True))
         else:
             left = min(x0 for x0, _ in lattice.extents[start1:stop1])

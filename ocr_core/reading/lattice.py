@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ocr_core.recognition.charset import NAMED
+from ocr_core.recognition.charset import holds_letters
 from segmentation.lattice import word_spaces
 from segmentation.records import CharCrop, FieldCrops, Lattice
 
@@ -311,7 +311,7 @@ def _word_indices(crops: FieldCrops, chosen: Sequence[int]) -> tuple[list[int], 
     gaps are not words.
     """
     assert crops.lattice is not None
-    if not chosen or not _reads_words(crops.charset):
+    if not chosen or not holds_letters(crops.charset):
         return list(range(len(chosen))), []
     candidates = crops.lattice.candidates
     runs = [(candidates[k].start, candidates[k].stop) for k in chosen]
@@ -322,8 +322,3 @@ def _word_indices(crops: FieldCrops, chosen: Sequence[int]) -> tuple[list[int], 
             unsure.append(indices[-1])
         indices.append(indices[-1] + 1 + space)
     return indices, unsure
-
-
-def _reads_words(charset: str) -> bool:
-    """Whether a field of this charset may hold letters (without a charset, anything)."""
-    return not charset or any(c.isalpha() for c in NAMED.get(charset, charset))

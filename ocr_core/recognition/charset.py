@@ -48,6 +48,11 @@ class Charset:
         return merged
 
 
+def holds_letters(charset: str | None) -> bool:
+    """Whether a field of this charset may hold letters (without a charset, anything may be)."""
+    return not charset or any(c.isalpha() for c in NAMED.get(charset, charset))
+
+
 def both_cases(labels: tuple[str, ...]) -> bool:
     """Whether a bundle's labels tell apart the two cases of look-alike letters (ByClass).
 

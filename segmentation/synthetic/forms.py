@@ -200,8 +200,9 @@ def _write_comb(page: np.ndarray, spec: FieldSpec, value: str, pen: _Pen) -> lis
 
 
 WORD_SPACE = 0.9
-"""Between two words, the pen moves on this many character heights more than between letters
-(so words lie 0.8 to 1.5 heights apart, as on NIST's real forms)."""
+"""Between two words, the pen moves on this many character heights more than between letters:
+the words' ink lies 0.76 to 1.26 heights apart (33 gaps of 400 generated forms, house and random
+styles), as on NIST's real forms (about 0.6 to 1.6)."""
 
 
 def _words(chars: list[dict]) -> str:

@@ -17,7 +17,7 @@ from benchmarks.real_forms import (
     score,
     write_montage,
 )
-from benchmarks.text_scores import Spaces, word_spaces
+from benchmarks.text_scores import Spaces, count_spaces
 
 REF = (
     "hsf_0\nhsf_1\nhsf_2 \n"
@@ -48,12 +48,12 @@ def test_edit_distance() -> None:
 
 
 def test_a_space_read_counts_where_it_stands_between_the_right_words() -> None:
-    assert word_spaces("We the People", "WE THE PEOPLE") == Spaces(2, 2, 2)
-    assert word_spaces("We the People", "We  thePeople ") == Spaces(2, 1, 1)
+    assert count_spaces("We the People", "WE THE PEOPLE") == Spaces(2, 2, 2)
+    assert count_spaces("We the People", "We  thePeople ") == Spaces(2, 1, 1)
     # Misread words keep their spaces; a space inside a word is not one between words.
-    assert word_spaces("We the People", "WO TKE PE OPLE") == Spaces(2, 3, 2)
-    assert word_spaces("ABC", "A BC") == Spaces(0, 1, 0)
-    assert word_spaces("", "") == Spaces(0, 0, 0)
+    assert count_spaces("We the People", "WO TKE PE OPLE") == Spaces(2, 3, 2)
+    assert count_spaces("ABC", "A BC") == Spaces(0, 1, 0)
+    assert count_spaces("", "") == Spaces(0, 0, 0)
 
 
 def test_field_kinds() -> None:

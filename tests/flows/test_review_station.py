@@ -240,6 +240,6 @@ def test_a_paragraph_is_shown_large_enough_to_read(
             browser.close()
     finally:
         server.kill()
-    assert heights["preamble"] >= 400  # at 150 px its writing was about 3 px high
+    assert heights["preamble"] >= 400  # at most 150 px it was shown at a fifth of its size
     assert heights["uppercase"] <= 150
     shutil.rmtree(Path(summary.run_dir) / "crops", ignore_errors=True)
