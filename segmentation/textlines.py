@@ -3,17 +3,27 @@
 A box may hold a paragraph (an address, a comment, the Preamble on NIST's form). Writing is
 cut into characters line by line, so the box is first cut into bands at the valleys of its
 ink's row profile. Lines of handwriting touch (a descender reaches the next line's
-ascender), so a valley is a low row, not an empty one.
+ascender), so a valley is a low row, not an empty one; and how low depends on the writer and
+the scan, so a valley is judged against the lines on either side of it, not against the box.
+
+One line written unevenly has valleys too: a character written above the rest, or one whose
+stroke reaches far up. Two bands are taken as two lines only where they lie one above the
+other (written across the same columns) and are not mostly the same strokes.
 """
 
 from __future__ import annotations
 
 import itertools
 
+import cv2
 import numpy as np
 
-LOW = 0.15  # a row with under this share of a typical line's ink is between lines
+LOW = 0.15  # the rows of a band busier than this share of its busiest row hold its line
 MIN_SHARE = 0.4  # a band shorter than this share of the median band is part of a neighbour
+DUST = 0.1  # a band with under this share of the median band's ink holds no line
+SPLIT = 0.3  # a valley under this share of the lines on both sides parts them
+STACKED = 0.5  # two lines share at least this share of the narrower one's inked columns
+CROSSING = 0.5  # a band with more of its ink in strokes that cross into the next is no line
 
 
 def text_bands(ink: np.ndarray, rows: tuple[int, int]) -> list[tuple[int, int]]:
@@ -29,19 +39,101 @@ def text_bands(ink: np.ndarray, rows: tuple[int, int]) -> list[tuple[int, int]]:
         box holds a single line.
     """
     top, bottom = rows
-    profile = np.convolve(ink[top:bottom].sum(axis=1).astype(np.float64), np.ones(5) / 5, "same")
-    inked = profile[profile > 0]
-    if inked.size == 0:
+    box = np.asarray(ink[top:bottom]) > 0
+    profile = np.convolve(box.sum(axis=1).astype(np.float64), np.ones(5) / 5, "same")
+    if not profile.any():
         return [rows]
-    low = profile < LOW * float(np.percentile(inked, 90))
-    edges = np.flatnonzero(np.diff(np.concatenate([[True], low, [True]]).astype(np.int8)))
-    runs = [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True)]
-    if len(runs) < 2:
+    cuts = _stacked_lines(box, _whole_lines(profile, _valleys(profile, 0, len(profile))))
+    if not cuts:
         return [rows]
-    typical = float(np.median([b - a for a, b in runs]))
-    lines = [run for run in runs if run[1] - run[0] >= MIN_SHARE * typical]
-    if len(lines) < 2 or typical > 0.6 * (bottom - top):
-        return [rows]  # one line of writing (with a stray mark above or below it)
-    cuts = [a + int(np.argmin(profile[a:b])) for (_, a), (b, _) in itertools.pairwise(lines)]
     bounds = [0, *cuts, bottom - top]
+    if np.median([_line_rows(profile[a:b]) for a, b in itertools.pairwise(bounds)]) > 0.6 * (
+        bottom - top
+    ):
+        return [rows]  # one line of writing (with a stray mark above or below it)
     return [(top + a, top + b) for a, b in itertools.pairwise(bounds)]
+
+
+def _valleys(profile: np.ndarray, start: int, stop: int) -> list[int]:
+    """Rows of ``profile[start:stop]`` that part two lines of writing, top to bottom.
+
+    The deepest valley relative to the lines on either side (the busiest row above it and
+    the busiest below), if under SPLIT of the lesser of them, parts the rows; the parts are
+    then searched again.
+    """
+    part = profile[start:stop]
+    if part.size < 3:
+        return []
+    above = np.maximum.accumulate(part)
+    below = np.maximum.accumulate(part[::-1])[::-1]
+    shoulder = np.minimum(above, below)
+    ratio = np.where(shoulder > 0, part / np.maximum(shoulder, 1e-9), np.inf)
+    row = int(np.argmin(ratio))
+    if ratio[row] >= SPLIT:
+        return []
+    cut = start + row
+    return [*_valleys(profile, start, cut), cut, *_valleys(profile, cut + 1, stop)]
+
+
+def _line_rows(profile: np.ndarray) -> int:
+    """Rows of a band that its line of writing fills: busier than LOW of its busiest row."""
+    return int((profile > LOW * profile.max()).sum()) if profile.any() else 0
+
+
+def _whole_lines(profile: np.ndarray, cuts: list[int]) -> list[int]:
+    """``cuts`` less those next to a band too thin or too bare to hold a line of writing.
+
+    Such a band (a stray mark, dust, the bar of a line's capitals) joins the neighbour it is
+    least parted from.
+    """
+    cuts = list(cuts)
+    while cuts:
+        bounds = [0, *cuts, len(profile)]
+        lines = [_line_rows(profile[a:b]) for a, b in itertools.pairwise(bounds)]
+        inks = [float(profile[a:b].sum()) for a, b in itertools.pairwise(bounds)]
+        typical, usual = float(np.median(lines)), float(np.median(inks))
+        short = [
+            h / typical if ink >= DUST * usual else 0.0 for h, ink in zip(lines, inks, strict=True)
+        ]
+        thin = int(np.argmin(short))
+        if short[thin] >= MIN_SHARE:
+            break
+        sides = [k for k in (thin - 1, thin) if 0 <= k < len(cuts)]
+        del cuts[max(sides, key=lambda k: profile[cuts[k]])]
+    return cuts
+
+
+def _stacked_lines(box: np.ndarray, cuts: list[int]) -> list[int]:
+    """``cuts`` less those between bands that are not two lines, one above the other.
+
+    Two lines of writing are written across the same columns, and few strokes run from one
+    into the other. Characters of one line written at different heights are not: the part
+    above a cut lies beside the rest (its columns mostly not the other part's), or is the top
+    of characters that run on below it (most of its ink in strokes that cross the cut).
+    """
+    cuts = list(cuts)
+    k = 0
+    while k < len(cuts):
+        bounds = [0, *cuts, box.shape[0]]
+        above, below = box[bounds[k] : cuts[k]], box[cuts[k] : bounds[k + 2]]
+        if _two_lines(above, below):
+            k += 1
+        else:
+            del cuts[k]
+            k = max(0, k - 1)
+    return cuts
+
+
+def _two_lines(above: np.ndarray, below: np.ndarray) -> bool:
+    """Whether the ink ``above`` a cut and ``below`` it (bool, same width) are two lines."""
+    upper, lower = above.any(axis=0), below.any(axis=0)
+    fewer = min(int(upper.sum()), int(lower.sum()))
+    if fewer == 0 or (upper & lower).sum() < STACKED * fewer:
+        return False  # side by side: one line, written up and down
+    both = np.concatenate([above, below]).astype(np.uint8)
+    count, labels = cv2.connectedComponents(both, connectivity=8)
+    upper_ink = np.bincount(labels[: len(above)][above], minlength=count)
+    lower_ink = np.bincount(labels[len(above) :][below], minlength=count)
+    crossing = (upper_ink > 0) & (lower_ink > 0)  # strokes on both sides of the cut
+    # Not where one band is mostly strokes of characters that run on across the cut.
+    return all(ink[crossing].sum() <= CROSSING * ink.sum() for ink in (upper_ink, lower_ink))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -54,3 +55,41 @@ def test_a_paragraph_field_reads_line_after_line() -> None:
     assert tops[0] < tops[3] < tops[6]  # the second line's characters follow the first's
     assert [c.index for c in crops.chars] == list(range(9))
     assert crops.lattice is not None and crops.lattice.atoms >= 9
+
+
+REAL = Path(__file__).parents[1] / "resources/hsf/f0000_14-hsf_33-turned.png"
+FONT = cv2.FONT_HERSHEY_SIMPLEX
+
+
+def test_real_lines_whose_letters_reach_into_each_other_are_cut_apart() -> None:
+    # NIST's page f0000_14 turned upside down and registered back: the third line's tails
+    # and the fourth's ascenders leave no empty row between them (fixture README).
+    page = cv2.imread(str(REAL), cv2.IMREAD_GRAYSCALE)
+    assert page is not None
+    bands = text_bands(page < 128, (0, page.shape[0]))
+    assert len(bands) == 7  # seven lines of writing, "We, the People" to "America."
+    assert any(200 <= top <= 240 for top, _ in bands)  # "general Welfare" is a line of its own
+
+
+def _digits(height: int, lifts: dict[int, int]) -> np.ndarray:
+    """One line of digits; the k-th is written ``lifts[k]`` px higher than the others."""
+    page = np.full((height, 420), 255, np.uint8)
+    for k, char in enumerate("8941290"):
+        cv2.putText(page, char, (20 + 45 * k, 110 - lifts.get(k, 0)), FONT, 1.6, 0, 4)
+    return page
+
+
+def test_characters_written_above_or_below_their_line_stay_in_it() -> None:
+    # Lifted clear of the others, a character leaves empty rows under it; but it lies beside
+    # them, not above them, so it is no line of its own.
+    for page in (_digits(150, {2: 55, 5: 50}), _digits(200, {2: -40})):
+        assert text_bands(page < 128, (0, page.shape[0])) == [(0, page.shape[0])]
+
+
+def test_a_character_reaching_far_above_its_line_stays_in_it() -> None:
+    # A 7 whose bar is written high above the line: the rows between hold only its stem.
+    page = _digits(160, {})
+    page[:, 300:] = 255
+    cv2.line(page, (300, 12), (345, 12), 0, 5)
+    cv2.line(page, (345, 12), (320, 110), 0, 4)
+    assert text_bands(page < 128, (0, page.shape[0])) == [(0, page.shape[0])]
