@@ -3,12 +3,12 @@
     python -m benchmarks.rescans [--pages DIR] [--refs DIR] [--template PATH]
 
 NIST scanned the HSF pages black and white at 300 dpi. Our users' scanners give grey pages, at
-200 or 150 dpi, JPEG-compressed, a little turned and noisy. Each variant below is made from the
-same real pages (the same handwriting, so the figures compare). All are read in one run of the
-one-shot command, as ``benchmarks.real_forms`` reads pages, and scored the same way: character
-accuracy per field kind, digit fields exact, the share of digit fields flagged and the exact
-share of the rest, and the spaces between words: the preamble's read, and those read that
-stand between words.
+600, 200 or 150 dpi, JPEG-compressed, noisy, a little turned or fed upside down. Each variant
+below is made from the same real pages (the same handwriting, so the figures compare). All are
+read in one run of the one-shot command, as ``benchmarks.real_forms`` reads pages, and scored
+the same way: character accuracy per field kind, digit fields exact, the share of digit fields
+flagged and the exact share of the rest, and the spaces between words: the preamble's read,
+and those read that stand between words.
 The variants are fixed (seeded), so a run is repeatable.
 """
 
@@ -64,6 +64,9 @@ RESCANS = (
     Rescan("grey, 200 dpi", 200, blur=0.6),
     Rescan("grey, 200 dpi, JPEG 70, turned -1.2 deg", 200, blur=0.6, angle=-1.2, noise=3, jpeg=70),
     Rescan("grey, 150 dpi", 150, blur=0.6),
+    Rescan("grey, 600 dpi", 600, blur=0.8),
+    Rescan("grey, 300 dpi, turned 3 deg", 300, blur=0.8, angle=3.0, noise=3),
+    Rescan("grey, 300 dpi, upside down", 300, blur=0.8, angle=180.0),
 )
 PAPER, INK = 235, 30  # gray levels of a grey scan's paper and ink
 

@@ -22,7 +22,7 @@ LOW = 0.15  # the rows of a band busier than this share of its busiest row hold 
 MIN_SHARE = 0.4  # a band shorter than this share of the median band is part of a neighbour
 DUST = 0.1  # a band with under this share of the median band's ink holds no line
 SPLIT = 0.3  # a valley under this share of the lines on both sides parts them
-STACKED = 0.5  # two lines share at least this share of the narrower one's inked columns
+STACKED = 0.5  # of two lines, the lesser has at least this share of its ink under the other
 CROSSING = 0.5  # a band with more of its ink in strokes that cross into the next is no line
 
 
@@ -106,10 +106,11 @@ def _whole_lines(profile: np.ndarray, cuts: list[int]) -> list[int]:
 def _stacked_lines(box: np.ndarray, cuts: list[int]) -> list[int]:
     """``cuts`` less those between bands that are not two lines, one above the other.
 
-    Two lines of writing are written across the same columns, and few strokes run from one
-    into the other. Characters of one line written at different heights are not: the part
-    above a cut lies beside the rest (its columns mostly not the other part's), or is the top
-    of characters that run on below it (most of its ink in strokes that cross the cut).
+    Two lines of writing are written across the same columns (the shorter line's ink lies
+    mostly in columns the other inks too; ink, not columns, so that dust spread along a band
+    does not count), and few strokes run from one into the other. Characters of one line
+    written at different heights are not: the part above a cut lies beside the rest, or is the
+    top of characters that run on below it (most of its ink in strokes that cross the cut).
     """
     cuts = list(cuts)
     k = 0
@@ -126,9 +127,9 @@ def _stacked_lines(box: np.ndarray, cuts: list[int]) -> list[int]:
 
 def _two_lines(above: np.ndarray, below: np.ndarray) -> bool:
     """Whether the ink ``above`` a cut and ``below`` it (bool, same width) are two lines."""
-    upper, lower = above.any(axis=0), below.any(axis=0)
-    fewer = min(int(upper.sum()), int(lower.sum()))
-    if fewer == 0 or (upper & lower).sum() < STACKED * fewer:
+    upper, lower = above.sum(axis=0), below.sum(axis=0)  # ink per column
+    less, more = (upper, lower) if upper.sum() <= lower.sum() else (lower, upper)
+    if not less.any() or less[more > 0].sum() < STACKED * less.sum():
         return False  # side by side: one line, written up and down
     both = np.concatenate([above, below]).astype(np.uint8)
     count, labels = cv2.connectedComponents(both, connectivity=8)

@@ -93,3 +93,12 @@ def test_a_character_reaching_far_above_its_line_stays_in_it() -> None:
     cv2.line(page, (300, 12), (345, 12), 0, 5)
     cv2.line(page, (345, 12), (320, 110), 0, 4)
     assert text_bands(page < 128, (0, page.shape[0])) == [(0, page.shape[0])]
+
+
+def test_a_short_last_line_is_a_line_with_dust_beside_it() -> None:
+    # "America." alone under a full line, and a scanner's trail of dots below both: the dots
+    # spread over many columns but hold little ink, so the short line still lies under the other.
+    page = _paragraph(["We the People of the United", "USA."], pitch=60, width=1100)
+    for x in range(200, 1100, 4):
+        page[165 + (x // 4) % 5, x] = 0
+    assert len(text_bands(page < 128, (0, page.shape[0]))) == 2
