@@ -17,7 +17,7 @@ from segmentation.lines import find_rules
 from segmentation.paper import faint_level
 from segmentation.records import Box, Candidate, CharCrop, FieldCrops, FieldSpec, Lattice
 from segmentation.templates import TICK_FRACTION, field_lines, line_width
-from segmentation.textlines import text_bands
+from segmentation.textlines import line_inks, text_bands
 
 SPECK = 0.00025
 """Pieces of ink smaller than this (square inches: about 22 px at 300 dpi) are specks."""
@@ -161,9 +161,10 @@ def _box_writing(
         pieces = _pieces(ink, inner, dpi)
         return _box_field(field, pieces, spec.max_chars, height - 2 * margin, window)
     lines = []
-    for top, bottom in bands:
-        band = _Window(window.strength[top:bottom], window.to_page @ _shift(0, top), window.page)
-        pieces = _pieces(ink[top:bottom], (margin, 0, width - margin, bottom - top), dpi)
+    for (top, bottom), (start, own) in zip(bands, line_inks(ink, bands), strict=True):
+        stop = start + own.shape[0]  # the line's rows, with the strokes it was given back
+        band = _Window(window.strength[start:stop], window.to_page @ _shift(0, start), window.page)
+        pieces = _pieces(own, (margin, top - start, width - margin, bottom - start), dpi)
         lines.append(_box_field(field, pieces, spec.max_chars, bottom - top, band))
     return _join_lines(field, lines, spec.max_chars)
 

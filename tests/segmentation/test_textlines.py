@@ -10,7 +10,7 @@ import numpy as np
 
 from segmentation.crops import cut_field
 from segmentation.records import FieldSpec
-from segmentation.textlines import text_bands
+from segmentation.textlines import line_inks, text_bands
 
 
 def _paragraph(lines: list[str], pitch: int, width: int = 900) -> np.ndarray:
@@ -102,3 +102,55 @@ def test_a_short_last_line_is_a_line_with_dust_beside_it() -> None:
     for x in range(200, 1100, 4):
         page[165 + (x // 4) % 5, x] = 0
     assert len(text_bands(page < 128, (0, page.shape[0]))) == 2
+
+
+def _whole_lines(page: np.ndarray) -> tuple[list[np.ndarray], np.ndarray, int]:
+    """Each line's ink over the whole box, the box's strokes (labels), and how many there are."""
+    ink = (page < 128).astype(np.uint8)
+    bands = text_bands(ink, (0, ink.shape[0]))
+    lines = []
+    for start, own in line_inks(ink, bands):
+        full = np.zeros_like(ink)
+        full[start : start + own.shape[0]] = own
+        lines.append(full)
+    count, labels = cv2.connectedComponents(ink, connectivity=8)
+    return lines, labels, count
+
+
+def test_a_tail_over_the_cut_goes_whole_to_its_line() -> None:
+    page = _paragraph(["gypsy jelly", "THE LAND"], pitch=45)
+    page[64:90, 101:104] = 0  # the y's tail drawn down past the cut, beside the L below it
+    lines, labels, count = _whole_lines(page)
+    assert len(lines) == 2
+    assert np.array_equal(sum(lines), (page < 128).astype(np.uint8))  # no ink lost or doubled
+    tail = labels[88, 102]
+    assert tail == labels[62, 105]  # the y itself
+    assert lines[0][labels == tail].all() and not lines[1][labels == tail].any()
+    for stroke in range(1, count):  # and every letter is whole in one line
+        assert min(int(line[labels == stroke].sum()) for line in lines) == 0
+
+
+def test_letters_of_two_lines_written_into_each_other_are_cut_between_them() -> None:
+    page = _paragraph(["gypsy jelly", "THE LAND"], pitch=45)
+    page[64:106, 101:104] = 0  # the y's tail run down into the L's foot below it: one stroke
+    lines, labels, _ = _whole_lines(page)
+    joined = labels[88, 102]
+    assert joined == labels[62, 105] == labels[102, 95]  # the y and the L
+    assert all(line[labels == joined].any() for line in lines)  # shared, so cut as it lies
+
+
+def test_real_lines_get_their_tails_back() -> None:
+    page = cv2.imread(str(REAL), cv2.IMREAD_GRAYSCALE)
+    assert page is not None
+    lines, labels, count = _whole_lines(page)
+    assert len(lines) == 7
+    assert np.array_equal(sum(lines), (page < 128).astype(np.uint8))
+    # Of the strokes over a cut between lines (tails, ascenders), two reach deep into the
+    # other line and are cut: the y of "tranquility" and of "Liberty", whose tails run down
+    # through the W of "Welfare" and the h of "establish". Every other one is whole.
+    shared = [
+        stroke
+        for stroke in range(1, count)
+        if sum(bool(line[labels == stroke].any()) for line in lines) > 1
+    ]
+    assert len(shared) == 2
