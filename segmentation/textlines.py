@@ -9,6 +9,10 @@ the scan, so a valley is judged against the lines on either side of it, not agai
 One line written unevenly has valleys too: a character written above the rest, or one whose
 stroke reaches far up. Two bands are taken as two lines only where they lie one above the
 other (written across the same columns) and are not mostly the same strokes.
+
+A cut between lines is a row, and tails and ascenders cross it; ``line_inks`` gives each such
+stroke back whole to its own line, unless it reaches deep into the other (letters of two lines
+written through each other).
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ SPLIT = 0.3  # a valley under this share of the lines on both sides parts them
 STACKED = 0.5  # of two lines, the lesser has at least this share of its ink under the other
 CROSSING = 0.5  # a band with more of its ink in strokes that cross into the next is no line
 REACH = 0.5
-"""A stroke over a cut between lines that reaches at most this share of the next line's height
+"""A stroke over a cut between lines that reaches at most this share of the other line's height
 into it (a g's tail, an l's top) is given back whole to the line that holds most of it."""
 
 
