@@ -47,7 +47,7 @@ def text_bands(ink: np.ndarray, rows: tuple[int, int]) -> list[tuple[int, int]]:
     """
     top, bottom = rows
     box = np.asarray(ink[top:bottom]) > 0
-    profile = np.convolve(box.sum(axis=1).astype(np.float64), np.ones(5) / 5, "same")
+    profile = _profile(box)
     if not profile.any():
         return [rows]
     cuts = _stacked_lines(box, _whole_lines(profile, _valleys(profile, 0, len(profile))))
@@ -82,18 +82,31 @@ def _valleys(profile: np.ndarray, start: int, stop: int) -> list[int]:
     return [*_valleys(profile, start, cut), cut, *_valleys(profile, cut + 1, stop)]
 
 
+def _profile(ink: np.ndarray) -> np.ndarray:
+    """The ink of each row (bool (H, W) in), smoothed over 5 rows."""
+    return np.convolve(ink.sum(axis=1).astype(np.float64), np.ones(5) / 5, "same")
+
+
+def _line(profile: np.ndarray) -> np.ndarray:
+    """Which rows of a band (its ``profile``) hold its line of writing.
+
+    They are busier than LOW of the band's busiest row.
+    """
+    return profile > LOW * profile.max() if profile.any() else np.zeros(profile.shape, bool)
+
+
 def _line_extent(profile: np.ndarray, top: int) -> tuple[int, int]:
     """The rows ``[first, last + 1)`` of a band's line of writing, in the box's rows.
 
-    A line's rows are busier than LOW of its busiest; the band begins at row ``top``.
+    The band begins at row ``top``; a band with no ink has its first row as its line.
     """
-    rows = np.flatnonzero(profile > LOW * profile.max()) if profile.any() else np.array([0])
-    return top + int(rows[0]), top + int(rows[-1]) + 1
+    rows = np.flatnonzero(_line(profile))
+    return (top + int(rows[0]), top + int(rows[-1]) + 1) if rows.size else (top, top + 1)
 
 
 def _line_rows(profile: np.ndarray) -> int:
-    """Rows of a band that its line of writing fills: busier than LOW of its busiest row."""
-    return int((profile > LOW * profile.max()).sum()) if profile.any() else 0
+    """How many rows of a band its line of writing fills (``_line``)."""
+    return int(_line(profile).sum())
 
 
 def _whole_lines(profile: np.ndarray, cuts: list[int]) -> list[int]:
@@ -200,7 +213,7 @@ def _owners(
 
     -1 for a stroke to be cut at the bands' bounds, -2 for the paper (label 0).
     """
-    profile = np.convolve((labels > 0).sum(axis=1).astype(np.float64), np.ones(5) / 5, "same")
+    profile = _profile(labels > 0)
     lines = [_line_extent(profile[top:bottom], top) for top, bottom in bands]
     owner = np.full(len(stats), -1)
     owner[0] = -2

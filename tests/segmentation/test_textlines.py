@@ -104,7 +104,7 @@ def test_a_short_last_line_is_a_line_with_dust_beside_it() -> None:
     assert len(text_bands(page < 128, (0, page.shape[0]))) == 2
 
 
-def _whole_lines(page: np.ndarray) -> tuple[list[np.ndarray], np.ndarray, int]:
+def _lines_over_box(page: np.ndarray) -> tuple[list[np.ndarray], np.ndarray, int]:
     """Each line's ink over the whole box, the box's strokes (labels), and how many there are."""
     ink = (page < 128).astype(np.uint8)
     bands = text_bands(ink, (0, ink.shape[0]))
@@ -120,7 +120,7 @@ def _whole_lines(page: np.ndarray) -> tuple[list[np.ndarray], np.ndarray, int]:
 def test_a_tail_over_the_cut_goes_whole_to_its_line() -> None:
     page = _paragraph(["gypsy jelly", "THE LAND"], pitch=45)
     page[64:90, 101:104] = 0  # the y's tail drawn down past the cut, beside the L below it
-    lines, labels, count = _whole_lines(page)
+    lines, labels, count = _lines_over_box(page)
     assert len(lines) == 2
     assert np.array_equal(sum(lines), (page < 128).astype(np.uint8))  # no ink lost or doubled
     tail = labels[88, 102]
@@ -133,7 +133,7 @@ def test_a_tail_over_the_cut_goes_whole_to_its_line() -> None:
 def test_letters_of_two_lines_written_into_each_other_are_cut_between_them() -> None:
     page = _paragraph(["gypsy jelly", "THE LAND"], pitch=45)
     page[64:106, 101:104] = 0  # the y's tail run down into the L's foot below it: one stroke
-    lines, labels, _ = _whole_lines(page)
+    lines, labels, _ = _lines_over_box(page)
     joined = labels[88, 102]
     assert joined == labels[62, 105] == labels[102, 95]  # the y and the L
     assert all(line[labels == joined].any() for line in lines)  # shared, so cut as it lies
@@ -142,7 +142,7 @@ def test_letters_of_two_lines_written_into_each_other_are_cut_between_them() -> 
 def test_real_lines_get_their_tails_back() -> None:
     page = cv2.imread(str(REAL), cv2.IMREAD_GRAYSCALE)
     assert page is not None
-    lines, labels, count = _whole_lines(page)
+    lines, labels, count = _lines_over_box(page)
     assert len(lines) == 7
     assert np.array_equal(sum(lines), (page < 128).astype(np.uint8))
     # Of the strokes over a cut between lines (tails, ascenders), two reach deep into the
