@@ -11,7 +11,7 @@ import numpy as np
 
 from segmentation.boxes import box_groups
 from segmentation.comb import comb_chars
-from segmentation.ink import Blob, blob_crop, to_page_box
+from segmentation.ink import Blob, Framer, to_page_box
 from segmentation.lattice import build_lattice
 from segmentation.lines import find_rules
 from segmentation.paper import faint_level
@@ -116,15 +116,9 @@ def _box_field(
     ``height`` is the box's (or the line of writing's) inner height in pixels.
     """
     groups, tall = box_groups(pieces, height)
-    chars = [
-        blob_crop(i, group, window.strength, window.to_page, window.page)
-        for i, group in enumerate(groups)
-    ]
-    lattice = (
-        build_lattice(pieces, max_chars, tall, window.strength, window.to_page, window.page)
-        if chars
-        else None
-    )
+    framer = Framer(window.strength, window.to_page, window.page)
+    chars = framer.crops(groups)  # most are candidates too: the framer frames them once
+    lattice = build_lattice(pieces, max_chars, tall, framer.crops) if chars else None
     return _with_chars(field, chars, lattice, max_chars)
 
 

@@ -2,32 +2,37 @@
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
 
-from ocr_core.recognition.normalise import crop_to_character
+from ocr_core.recognition.normalise import frame_inks
 from segmentation.records import Box, CharCrop
 
 EMPTY = np.zeros((28, 28), np.uint8)
+_GROW = np.ones((3, 3), np.uint8)
 
 
 def to_page_box(box: Box, to_page: np.ndarray, page: np.ndarray) -> Box:
     """Bounding box in the page of a local box's four corners, clipped to the page."""
-    x0, y0, x1, y1 = box
-    corners = np.array([[[x0, y0], [x1, y0], [x1, y1], [x0, y1]]], np.float64)
-    mapped = cv2.perspectiveTransform(corners, to_page)[0]
+    [mapped] = to_page_boxes([box], to_page, page)
+    return mapped
+
+
+def to_page_boxes(boxes: Sequence[Box], to_page: np.ndarray, page: np.ndarray) -> list[Box]:
+    """``to_page_box`` of many boxes in one pass (a field's candidate characters)."""
+    if not boxes:
+        return []
+    x0, y0, x1, y1 = np.array(boxes, np.float64).T
+    corners = np.stack([x0, y0, x1, y0, x1, y1, x0, y1], axis=1).reshape(1, -1, 2)
+    mapped = cv2.perspectiveTransform(corners, to_page).reshape(-1, 4, 2)
     height, width = page.shape
-    (left, top), (right, bottom) = mapped.min(0).tolist(), mapped.max(0).tolist()
-    # Plain Python on four numbers: called for every candidate character of a page.
-    return (
-        min(max(math.floor(left), 0), width),
-        min(max(math.floor(top), 0), height),
-        min(max(math.ceil(right), 0), width),
-        min(max(math.ceil(bottom), 0), height),
-    )
+    low = np.floor(mapped.min(axis=1)).clip(0, (width, height))
+    high = np.ceil(mapped.max(axis=1)).clip(0, (width, height))
+    pairs = zip(low.astype(int).tolist(), high.astype(int).tolist(), strict=True)
+    return [(left, top, right, bottom) for (left, top), (right, bottom) in pairs]
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,14 +129,43 @@ def blob_crop(
         to_page: float64 (3, 3), field window to page coordinates.
         page: uint8 (H, W), the page as loaded (to clip the box).
     """
-    # The mask is tight, so growing it within its own box is growing it in the window.
-    grown = cv2.dilate(blob.mask.view(np.uint8), np.ones((3, 3), np.uint8))
-    x0, x1 = blob.span
-    y0, y1 = blob.rows
-    ink = strength[y0:y1, x0:x1] * grown
-    image = crop_to_character(ink, ink_is_dark=False)
-    box = to_page_box((x0, y0, x1, y1), to_page, page)
-    return CharCrop(index, image, box, "ok" if image.any() else "empty")
+    [crop] = Framer(strength, to_page, page).crops([blob])
+    return replace(crop, index=index)
+
+
+class Framer:
+    """Frames the blobs of one field window as model inputs, as ``blob_crop`` frames one.
+
+    A box field's ink is framed over and over: every run of its atoms that may be one
+    character (a thousand candidates on an HSF page), and its characters as grouped, most of
+    which are candidates too. A framer frames the blobs it is given together, and each
+    distinct blob once (by its place and its ink), however often it is asked for.
+    """
+
+    def __init__(self, strength: np.ndarray, to_page: np.ndarray, page: np.ndarray) -> None:
+        """The window: its ink strength (uint8, 255 - gray), its map to the page, the page."""
+        self.strength, self.to_page, self.page = strength, to_page, page
+        self._done: dict[tuple[int, int, tuple[int, ...], bytes], CharCrop] = {}
+
+    def crops(self, blobs: Sequence[Blob]) -> list[CharCrop]:
+        """Each blob framed, its ``index`` its position in ``blobs``."""
+        keys = [(b.x, b.y, b.mask.shape, b.mask.tobytes()) for b in blobs]
+        new = {key: blob for key, blob in zip(keys, blobs, strict=True) if key not in self._done}
+        inks = [self._ink(blob) for blob in new.values()]
+        boxes = [(b.x, b.y, b.x + b.width, b.y + b.height) for b in new.values()]
+        boxes = to_page_boxes(boxes, self.to_page, self.page)
+        for key, image, box in zip(new, frame_inks(inks), boxes, strict=True):
+            self._done[key] = CharCrop(0, image, box, "ok" if image.any() else "empty")
+        done = [self._done[key] for key in keys]
+        return [CharCrop(i, c.image, c.box, c.status) for i, c in enumerate(done)]
+
+    def _ink(self, blob: Blob) -> np.ndarray:
+        """The blob's ink strength over its box, the mask grown by a pixel."""
+        # The mask is tight, so growing it within its own box is growing it in the window.
+        grown = cv2.dilate(blob.mask.view(np.uint8), _GROW)
+        x0, x1 = blob.span
+        y0, y1 = blob.rows
+        return np.asarray(self.strength[y0:y1, x0:x1] * grown)
 
 
 def mask_height(mask: np.ndarray) -> int:

@@ -21,13 +21,11 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
-
-import numpy as np
+from collections.abc import Callable, Sequence
 
 from segmentation.boxes import SHORT, maybe_touching, split_touching
-from segmentation.ink import Blob, blob_crop
-from segmentation.records import Candidate, Lattice
+from segmentation.ink import Blob
+from segmentation.records import Candidate, CharCrop, Lattice
 
 MAX_SPAN = 3  # atoms one character may be made of (a 5 with its bar apart, a broken 8 or E)
 MAX_ATOMS = 120  # a field cut finer than this is scribble; the lattice is then not offered
@@ -46,9 +44,7 @@ def build_lattice(
     pieces: list[Blob],
     max_chars: int,
     tall: float,
-    strength: np.ndarray,
-    to_page: np.ndarray,
-    page: np.ndarray,
+    frame: Callable[[Sequence[Blob]], list[CharCrop]],
 ) -> Lattice | None:
     """Over-cut a box field's ink into atoms and propose character candidates over them.
 
@@ -56,9 +52,7 @@ def build_lattice(
         pieces: the field's connected pieces of ink.
         max_chars: the most characters the field holds.
         tall: the writing's character height in pixels, measured from the ink.
-        strength: uint8, the field window's ink strength (255 - gray), for framing crops.
-        to_page: float64 (3, 3), field window to page coordinates.
-        page: uint8 (H, W), the page as loaded (to clip boxes).
+        frame: frames blobs of the field window as model inputs (``ink.Framer.crops``).
 
     Returns:
         The lattice, or None when there is no ink, too much of it to cut, or no candidate.
@@ -68,7 +62,7 @@ def build_lattice(
         return None
     spans = [a.span for a in atoms]
     heights = [a.height for a in atoms]
-    candidates: list[Candidate] = []
+    runs: list[tuple[int, int, float]] = []  # (start, stop, prior) of each candidate
     for start in range(len(atoms)):
         for stop in range(start + 1, min(len(atoms), start + MAX_SPAN) + 1):
             run = _joined(spans, heights, seams, start, stop)
@@ -78,15 +72,18 @@ def build_lattice(
             sliced = start in seams or start + 1 in seams
             if stop == start + 1 and sliced and heights[start] < SHORT * tall:
                 prior -= 3.0  # a slice cut off as a neighbour's stroke is no character alone
-            union = atoms[start].join(*atoms[start + 1 : stop])
-            crop = blob_crop(len(candidates), union, strength, to_page, page)
-            if crop.status == "ok":
-                candidates.append(Candidate(start, stop, crop.image, crop.box, prior))
+            runs.append((start, stop, prior))
+    crops = frame([atoms[start].join(*atoms[start + 1 : stop]) for start, stop, _ in runs])
+    candidates = tuple(
+        Candidate(start, stop, crop.image, crop.box, prior)
+        for (start, stop, prior), crop in zip(runs, crops, strict=True)
+        if crop.status == "ok"
+    )
     if not candidates:
         return None
     skips = tuple(_skip(a, tall) for a in atoms)
     extents = tuple((a.span[0] / tall, a.span[1] / tall) for a in atoms)
-    return Lattice(len(atoms), tuple(candidates), skips, max_chars, tuple(sorted(seams)), extents)
+    return Lattice(len(atoms), candidates, skips, max_chars, tuple(sorted(seams)), extents)
 
 
 def word_spaces(lattice: Lattice, runs: Sequence[tuple[int, int]]) -> list[tuple[bool, bool]]:

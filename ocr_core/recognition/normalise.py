@@ -14,6 +14,7 @@ by ``frame_character``, so training data and real crops look alike. Model bundle
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Final
 
 import cv2
@@ -94,7 +95,7 @@ def frame_characters(images: np.ndarray) -> np.ndarray:
     """Frame a batch of character images by the contract.
 
     Images that already conform (MNIST's) pass through in one vectorised check; the others
-    are framed one by one, exactly as ``frame_character`` frames them.
+    are framed together, exactly as ``frame_character`` frames each.
 
     Args:
         images: uint8 (N, H, W), upright, white ink on black.
@@ -112,20 +113,62 @@ def frame_characters(images: np.ndarray) -> np.ndarray:
     )
     todo = np.flatnonzero(~done)
     if todo.size:
-        out[todo] = np.stack([_frame(images[i]) for i in todo])
+        out[todo] = _frame_all([images[i] for i in todo])
+    return out
+
+
+def frame_inks(images: Sequence[np.ndarray]) -> np.ndarray:
+    """``frame_character`` of each of many images of any sizes, framed together.
+
+    For the candidate characters of a page (a thousand or more on an HSF page): each one's
+    ink is still placed in its own frame, but the frames are stretched and rounded in one
+    pass over all of them, and the conformity check is one vectorised test.
+
+    Args:
+        images: uint8 (H, W) each, any sizes, upright, white ink on black.
+
+    Returns:
+        uint8 (N, 28, 28), each image as ``frame_character`` returns it.
+    """
+    for image in images:
+        if image.ndim != 2 or image.dtype != np.uint8:
+            raise ValueError(f"expected uint8 (H, W) images, got {image.dtype} {image.shape}")
+    out = np.empty((len(images), SIZE, SIZE), np.uint8)
+    square = [i for i, image in enumerate(images) if image.shape == (SIZE, SIZE)]
+    if square:  # an image framed already passes through, as frame_character lets it
+        done = conforming(np.stack([images[i] for i in square]))
+        square = [i for i, ok in zip(square, done, strict=True) if ok]
+        for i in square:
+            out[i] = images[i]
+    todo = sorted(set(range(len(images))) - set(square))
+    if todo:
+        out[todo] = _frame_all([images[i] for i in todo])
     return out
 
 
 def _frame(image: np.ndarray) -> np.ndarray:
     """Frame one uint8 (H, W) image (no conformity check): place its ink, stretch it to 255."""
-    x, y, w, h = cv2.boundingRect(np.asarray(image > INK_LEVEL, np.uint8))
-    placed = np.zeros((SIZE, SIZE), np.float32)
-    if w and h:
-        _place(image[y : y + h, x : x + w], placed)
-    peak = placed.max()
-    if peak <= 0:
-        return np.zeros((SIZE, SIZE), np.uint8)
-    return np.clip(placed * (np.float32(255.0) / peak), 0, 255).round().astype(np.uint8)
+    return _frame_all([image])[0]
+
+
+def _frame_all(images: Sequence[np.ndarray]) -> np.ndarray:
+    """Frame uint8 (H, W) images (no conformity check) into one uint8 (N, 28, 28) array.
+
+    Each image's ink is placed in its frame; then every frame is stretched so that its
+    strongest pixel is 255, and a frame without ink stays all zeros.
+    """
+    placed = np.zeros((len(images), SIZE, SIZE), np.float32)
+    for image, frame in zip(images, placed, strict=True):
+        x, y, w, h = cv2.boundingRect((image > INK_LEVEL).view(np.uint8))
+        if w and h:
+            _place(image[y : y + h, x : x + w], frame)
+    peak = placed.max(axis=(1, 2))
+    inked = peak > 0
+    stretch = np.zeros_like(peak)
+    stretch[inked] = np.float32(255.0) / peak[inked]
+    placed *= stretch[:, None, None]
+    np.clip(placed, 0, 255, out=placed)
+    return np.rint(placed, out=placed).astype(np.uint8)
 
 
 def _place(ink: np.ndarray, frame: np.ndarray) -> None:

@@ -7,6 +7,7 @@ from ocr_core.recognition.normalise import (
     crop_to_character,
     frame_character,
     frame_characters,
+    frame_inks,
 )
 
 
@@ -70,3 +71,26 @@ def test_batch_mixes_conforming_empty_and_large_images() -> None:
     np.testing.assert_array_equal(framed[1], batch[1])
     rows = np.flatnonzero((framed[2] > 40).any(axis=1))
     assert rows[-1] - rows[0] + 1 == BOX
+
+
+def test_images_of_any_sizes_framed_together_are_framed_as_one_by_one() -> None:
+    rng = np.random.default_rng(3)
+    images = [
+        (rng.random((int(h), int(w))) * 255).astype(np.uint8)
+        for h, w in rng.integers(1, 90, (20, 2))
+    ]
+    conforming = np.zeros((28, 28), np.uint8)
+    conforming[4:24, 10:18] = 255  # already framed: passes through as frame_character lets it
+    off_centre = np.zeros((28, 28), np.uint8)
+    off_centre[0:10, 0:5] = 255  # 28x28 but not framed: framed
+    faint = np.full((12, 9), 30, np.uint8)  # nothing over the ink level: no ink
+    images += [conforming, off_centre, np.zeros((5, 7), np.uint8), faint]
+    framed = frame_inks(images)
+    assert framed.shape == (len(images), SIZE, SIZE) and framed.dtype == np.uint8
+    for image, one in zip(images, framed, strict=True):
+        np.testing.assert_array_equal(one, frame_character(image))
+    np.testing.assert_array_equal(framed[-4], conforming)
+    assert not framed[-2].any() and not framed[-1].any()
+    assert frame_inks([]).shape == (0, SIZE, SIZE)
+    with pytest.raises(ValueError, match="uint8"):
+        frame_inks([images[0].astype(np.float32)])
