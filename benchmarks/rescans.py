@@ -25,13 +25,13 @@ import cv2
 import numpy as np
 import yaml
 
+from benchmarks.montage import read_gray
 from benchmarks.real_forms import (
     KINDS,
     Tally,
     add_page_arguments,
     parse_fields,
     read_fields_csv,
-    read_gray,
     run_pipeline,
     score,
 )

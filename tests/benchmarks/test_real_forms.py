@@ -7,15 +7,15 @@ from pathlib import Path
 
 import cv2
 
+from benchmarks.montage import read_gray, write_montage
 from benchmarks.real_forms import (
     ROOT,
+    added_per_page,
     edit_distance,
     field_kind,
     parse_fields,
     read_fields_csv,
-    read_gray,
     score,
-    write_montage,
 )
 from benchmarks.text_scores import Spaces, count_spaces
 
@@ -127,3 +127,10 @@ def test_montage_cuts_fields_from_pages_scanned_at_another_resolution(tmp_path: 
     expected = (page[y0 - 20 : y1 + 20, x0 - 20 : x1 + 20] < 128).mean()
     shown = (montage[:, :1000] < 128).mean()
     assert 0.5 * expected < shown < 2 * expected
+
+
+def test_a_page_in_a_batch_costs_what_it_adds_to_the_run() -> None:
+    # 3 pages in 3.9 s, 24 in 15.6 s: the 21 pages more took 11.7 s, the start-up once.
+    added = added_per_page((3, 1.3), (24, 0.65))
+    assert added is not None and math.isclose(added, 11.7 / 21)
+    assert added_per_page((3, 1.3), (3, 1.2)) is None

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchmarks.real_forms import ROOT, read_gray
+from benchmarks.montage import read_gray
+from benchmarks.real_forms import ROOT
 from benchmarks.rescans import INK, PAPER, RESCANS, Rescan, rescan
 
 SAMPLE = ROOT / "data/samples/nist-hsf-f0000_14.png"  # a real HSF page (NIST SD19), bilevel
