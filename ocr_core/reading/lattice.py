@@ -5,7 +5,8 @@ Segmentation proposes candidate characters over a field's atoms of ink
 atoms is chosen whose characters are most probable together (Viterbi), and each chosen
 character gets the posterior probability that it is part of the right cut (forward-backward
 over every path). A cut that is itself in doubt therefore lowers its characters' confidence,
-and the field goes to review.
+and the field goes to review; so does ink that it leaves out as noise but may be a character
+(the probability that it is none goes to the characters beside it).
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ class ChosenCut:
     Attributes:
         candidates: indices into ``lattice.candidates``, left to right.
         posteriors: per chosen candidate, the probability that it is one of the field's
-            characters, over every way of cutting the field.
+            characters, over every way of cutting the field, times the probability that the
+            ink left out beside it (atoms skipped as noise) is no character.
     """
 
     candidates: tuple[int, ...]
@@ -78,19 +80,33 @@ def choose_cut(lattice: Lattice, log_probs: np.ndarray) -> ChosenCut | None:
         chosen.append(step)
         i = lattice.candidates[step].start
     chosen.reverse()
+    total = alpha[n]
     posteriors = [
-        math.exp(
-            min(
-                0.0,
-                alpha[lattice.candidates[k].start]
-                + weights[k]
-                + beta[lattice.candidates[k].stop]
-                - alpha[n],
-            )
+        _probability(
+            alpha[lattice.candidates[k].start] + weights[k] + beta[lattice.candidates[k].stop],
+            total,
         )
         for k in chosen
     ]
+    # The ink the path leaves out as noise is a decision too. Gap c holds the atoms skipped
+    # before chosen character c (the last gap, those after the last character); the
+    # probability that each of them is no character goes to the characters on either side.
+    starts = [lattice.candidates[k].start for k in chosen] + [n]
+    stops = [0] + [lattice.candidates[k].stop for k in chosen]
+    left_out = [
+        math.prod(
+            _probability(alpha[i] + lattice.skips[i] + beta[i + 1], total)
+            for i in range(stop, start)
+        )
+        for stop, start in zip(stops, starts, strict=True)
+    ]
+    posteriors = [p * left_out[c] * left_out[c + 1] for c, p in enumerate(posteriors)]
     return ChosenCut(tuple(chosen), tuple(posteriors))
+
+
+def _probability(log_weight: float, log_total: float) -> float:
+    """A path set's probability from its log-weight and the log-weight of every path."""
+    return math.exp(min(0.0, log_weight - log_total))
 
 
 def _backward(lattice: Lattice, weights: np.ndarray) -> np.ndarray:

@@ -46,6 +46,21 @@ def test_a_speck_may_be_left_out_but_a_stroke_may_not() -> None:
     assert choose_cut(_lattice([(0, 1, 0.0)], 2), np.log([0.99])) is None
 
 
+def test_ink_left_out_that_may_be_a_character_leaves_its_neighbour_in_doubt() -> None:
+    # "MA" and, after the A, a short stroke: the dark core of a Y written light. Read alone,
+    # it is a poor character (a short atom, prior -3), so the path leaves it out; but that
+    # it is no character is only a little likelier than that it is one.
+    stroke = _lattice([(0, 1, 0.0), (1, 2, 0.0), (2, 3, -3.0)], 3, skips=[-math.inf] * 2 + [-4.0])
+    cut = choose_cut(stroke, np.log([0.999, 0.999, 0.3]))
+    assert cut is not None and cut.candidates == (0, 1)
+    assert cut.posteriors[0] > 0.99  # the M is not next to it
+    assert math.isclose(cut.posteriors[1], 1 / (1 + 0.3 * math.exp(1.0)))  # P(no character)
+    # A speck that reads as no character at all is left out with no doubt.
+    speck = _lattice([(0, 1, 0.0), (1, 2, 0.0), (2, 3, -3.0)], 3, skips=[-math.inf] * 2 + [-0.5])
+    cut = choose_cut(speck, np.log([0.999, 0.999, 1e-4]))
+    assert cut is not None and cut.candidates == (0, 1) and min(cut.posteriors) > 0.99
+
+
 DIGITS = Path(__file__).resolve().parents[3] / "data" / "models" / "digits"
 
 
