@@ -80,6 +80,18 @@ def choose_cut(lattice: Lattice, log_probs: np.ndarray) -> ChosenCut | None:
         chosen.append(step)
         i = lattice.candidates[step].start
     chosen.reverse()
+    return ChosenCut(tuple(chosen), _posteriors(lattice, chosen, weights, alpha, beta))
+
+
+def _posteriors(
+    lattice: Lattice, chosen: list[int], weights: np.ndarray, alpha: np.ndarray, beta: np.ndarray
+) -> tuple[float, ...]:
+    """Each chosen candidate's posterior, as ``ChosenCut.posteriors`` defines it.
+
+    ``alpha`` and ``beta``: per atom, the log-sum of the weights of every path up to it, and
+    of every path from it to the end.
+    """
+    n = lattice.atoms
     total = alpha[n]
     posteriors = [
         _probability(
@@ -100,8 +112,7 @@ def choose_cut(lattice: Lattice, log_probs: np.ndarray) -> ChosenCut | None:
         )
         for stop, start in zip(stops, starts, strict=True)
     ]
-    posteriors = [p * left_out[c] * left_out[c + 1] for c, p in enumerate(posteriors)]
-    return ChosenCut(tuple(chosen), tuple(posteriors))
+    return tuple(p * left_out[c] * left_out[c + 1] for c, p in enumerate(posteriors))
 
 
 def _probability(log_weight: float, log_total: float) -> float:
