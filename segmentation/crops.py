@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from functools import lru_cache
 
 import cv2
@@ -88,7 +88,7 @@ def cut_field(
         chars = comb_chars(pieces, spec, offset, strength, to_page, page, dpi)
         found = any(c.status == "ok" for c in chars)
         return record("ok" if found else "empty", "" if found else "no ink in any cell", chars)
-    return _box_writing(record("ok", "", []), ink, spec, _Window(strength, to_page, page), dpi)
+    return _box_writing(record("ok", "", []), ink, spec, Framer(strength, to_page, page), dpi)
 
 
 @lru_cache(maxsize=2)
@@ -99,24 +99,15 @@ def _ones(shape: tuple[int, ...]) -> np.ndarray:
     return ones
 
 
-@dataclass(frozen=True, slots=True)
-class _Window:
-    """A field's window: its ink strength (uint8, 255 - gray), the map to the page, the page."""
-
-    strength: np.ndarray
-    to_page: np.ndarray
-    page: np.ndarray
-
-
 def _box_field(
-    field: FieldCrops, pieces: list[Blob], max_chars: int, height: int, window: _Window
+    field: FieldCrops, pieces: list[Blob], max_chars: int, height: int, framer: Framer
 ) -> FieldCrops:
     """A box field's characters as grouped by shape, and the candidate cuts to choose from.
 
-    ``height`` is the box's (or the line of writing's) inner height in pixels.
+    ``height`` is the box's (or the line of writing's) inner height in pixels; ``framer``
+    frames the ink of its window (the field's, or the line's).
     """
     groups, tall = box_groups(pieces, height)
-    framer = Framer(window.strength, window.to_page, window.page)
     chars = framer.crops(groups)  # most are candidates too: the framer frames them once
     lattice = build_lattice(pieces, max_chars, tall, framer.crops) if chars else None
     return _with_chars(field, chars, lattice, max_chars)
@@ -140,7 +131,7 @@ def _with_chars(
 
 
 def _box_writing(
-    field: FieldCrops, ink: np.ndarray, spec: FieldSpec, window: _Window, dpi: int
+    field: FieldCrops, ink: np.ndarray, spec: FieldSpec, framer: Framer, dpi: int
 ) -> FieldCrops:
     """A box field's writing: one line of it, or a paragraph cut line by line.
 
@@ -153,11 +144,11 @@ def _box_writing(
     bands = text_bands(ink[:, margin:-margin], (margin, height - margin))
     if len(bands) == 1:
         pieces = _pieces(ink, inner, dpi)
-        return _box_field(field, pieces, spec.max_chars, height - 2 * margin, window)
+        return _box_field(field, pieces, spec.max_chars, height - 2 * margin, framer)
     lines = []
     for (top, bottom), (start, own) in zip(bands, line_inks(ink, bands), strict=True):
         stop = start + own.shape[0]  # the line's rows, with the strokes it was given back
-        band = _Window(window.strength[start:stop], window.to_page @ _shift(0, start), window.page)
+        band = Framer(framer.strength[start:stop], framer.to_page @ _shift(0, start), framer.page)
         pieces = _pieces(own, (margin, top - start, width - margin, bottom - start), dpi)
         lines.append(_box_field(field, pieces, spec.max_chars, bottom - top, band))
     return _join_lines(field, lines, spec.max_chars)

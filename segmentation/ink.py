@@ -140,12 +140,17 @@ class Framer:
     character (a thousand candidates on an HSF page), and its characters as grouped, most of
     which are candidates too. A framer frames the blobs it is given together, and each
     distinct blob once (by its place and its ink), however often it is asked for.
+
+    Attributes:
+        strength: uint8, the window's ink strength (255 - gray).
+        to_page: float64 (3, 3), window to page coordinates.
+        page: uint8 (H, W), the page as loaded (to clip boxes).
     """
 
     def __init__(self, strength: np.ndarray, to_page: np.ndarray, page: np.ndarray) -> None:
-        """The window: its ink strength (uint8, 255 - gray), its map to the page, the page."""
         self.strength, self.to_page, self.page = strength, to_page, page
-        self._done: dict[tuple[int, int, tuple[int, ...], bytes], CharCrop] = {}
+        # Per distinct blob (place, shape, ink): its framed image, page box and status.
+        self._done: dict[tuple[int, int, tuple[int, ...], bytes], tuple[np.ndarray, Box, str]] = {}
 
     def crops(self, blobs: Sequence[Blob]) -> list[CharCrop]:
         """Each blob framed, its ``index`` its position in ``blobs``."""
@@ -155,9 +160,8 @@ class Framer:
         boxes = [(b.x, b.y, b.x + b.width, b.y + b.height) for b in new.values()]
         boxes = to_page_boxes(boxes, self.to_page, self.page)
         for key, image, box in zip(new, frame_inks(inks), boxes, strict=True):
-            self._done[key] = CharCrop(0, image, box, "ok" if image.any() else "empty")
-        done = [self._done[key] for key in keys]
-        return [CharCrop(i, c.image, c.box, c.status) for i, c in enumerate(done)]
+            self._done[key] = (image, box, "ok" if image.any() else "empty")
+        return [CharCrop(i, *self._done[key]) for i, key in enumerate(keys)]
 
     def _ink(self, blob: Blob) -> np.ndarray:
         """The blob's ink strength over its box, the mask grown by a pixel."""

@@ -242,11 +242,8 @@ def _owners(
 def _strokes(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The connected pieces of ``ink`` (uint8, 1 on ink): labels and OpenCV's stats per label.
 
-    Stats are three times as quick to gather in 16-bit labels, when there are few enough.
+    The labels come back 16-bit where there are few enough: ``line_inks`` looks every pixel's
+    label up, and on a paragraph box that takes half the time in 16 bits that it does in 32.
     """
-    count = cv2.connectedComponents(ink, connectivity=8)[0]
-    ltype = cv2.CV_16U if count < 2**16 else cv2.CV_32S
-    _, labels, stats, _ = cv2.connectedComponentsWithStatsWithAlgorithm(
-        ink, 8, ltype, cv2.CCL_DEFAULT
-    )
-    return labels, stats
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    return (labels.astype(np.uint16) if count < 2**16 else labels), stats

@@ -134,13 +134,14 @@ def frame_inks(images: Sequence[np.ndarray]) -> np.ndarray:
         if image.ndim != 2 or image.dtype != np.uint8:
             raise ValueError(f"expected uint8 (H, W) images, got {image.dtype} {image.shape}")
     out = np.empty((len(images), SIZE, SIZE), np.uint8)
+    # An image framed already passes through, as frame_character lets it.
     square = [i for i, image in enumerate(images) if image.shape == (SIZE, SIZE)]
-    if square:  # an image framed already passes through, as frame_character lets it
-        done = conforming(np.stack([images[i] for i in square]))
-        square = [i for i, ok in zip(square, done, strict=True) if ok]
-        for i in square:
-            out[i] = images[i]
-    todo = sorted(set(range(len(images))) - set(square))
+    framed = np.zeros(len(images), bool)
+    if square:
+        framed[square] = conforming(np.stack([images[i] for i in square]))
+    for i in np.flatnonzero(framed).tolist():
+        out[i] = images[i]
+    todo = np.flatnonzero(~framed).tolist()
     if todo:
         out[todo] = _frame_all([images[i] for i in todo])
     return out
