@@ -10,16 +10,29 @@ import cv2
 import numpy as np
 import pytest
 
+from benchmarks.text_scores import count_spaces
 from ocr_core.reading.fields import assemble_value
 from ocr_core.reading.lattice import UNSURE_SPACE, read_cut
 from ocr_core.reading.recognisers import Recognisers
 from segmentation.crops import cut_field
-from segmentation.lattice import word_spaces
+from segmentation.lattice import SPACE_GAP, space_gap, word_spaces
 from segmentation.records import Candidate, FieldCrops, FieldSpec, FieldValidation, Lattice
 
 ROOT = Path(__file__).resolve().parents[3]
 # The first line of the preamble on NIST's page f0001_41: "We, The People of The United".
 LINE = ROOT / "tests" / "resources" / "hsf" / "f0001_41-hsf_33-line1.png"
+# The preamble of NIST's page f0000_14, all seven lines (as read from the page scanned turned).
+PARAGRAPH = ROOT / "tests" / "resources" / "hsf" / "f0000_14-hsf_33-turned.png"
+# Gaps between the characters read, in character heights, as the reader measured them on
+# NIST's pages. The first line of f0000_14's preamble, "We the People of the United States,
+# in order to form": its word gaps are 0.61 to 1.22, its letters' up to 0.37.
+TIGHT_WORDS = [-0.04, 0.0, 1.22, 0.26, 0.17, 0.72, -0.22, 0.07, -0.02, 0.09, 0.0, 0.89, 0.17,
+               0.61, 0.07, 0.26, 1.15, 0.04, 0.28, 0.15, 0.0, 0.13, 0.8, 0.2, -0.07, 0.0, 0.04,
+               0.13, -0.04, 1.15, 0.13, 1.09, 0.33, -0.04, -0.11, -0.02, 0.37, 0.37, 0.07, 0.11,
+               0.2, 0.91, 0.28, 0.09, -0.02]  # fmt: skip
+# The upper-case alphabet of f0001_41, written with no space at all, its letters unevenly apart.
+ALPHABET = [0.19, 0.27, 0.3, 0.3, 0.32, 0.41, 0.43, 0.46, 0.46, 0.49, 0.49, 0.49, 0.49, 0.51,
+            0.51, 0.51, 0.57, 0.57, 0.59, 0.62, 0.62, 0.62, 0.62, 0.7, 0.73, 0.76]  # fmt: skip
 BLANK = np.zeros((28, 28), np.uint8)
 
 
@@ -50,17 +63,47 @@ def test_a_new_line_begins_a_new_word_and_a_skipped_speck_is_no_character() -> N
     assert word_spaces(lattice, runs) == [(False, True), (True, True), (False, True), (True, True)]
 
 
+def test_a_writer_who_spaces_letters_tightly_has_narrower_word_spaces_read() -> None:
+    space = space_gap(TIGHT_WORDS)
+    assert max(g for g in TIGHT_WORDS if g < 0.5) < space <= min(g for g in TIGHT_WORDS if g > 0.5)
+    # Letters unevenly apart with no words among them part into no two kinds of gap.
+    assert space_gap(ALPHABET) == SPACE_GAP
+    # Too few gaps to tell a writer's letters from their words: the usual width.
+    assert space_gap(TIGHT_WORDS[:11]) == SPACE_GAP
+
+
+def test_a_real_paragraph_reads_the_spaces_between_its_words() -> None:
+    page = cv2.imread(str(PARAGRAPH), cv2.IMREAD_GRAYSCALE)
+    assert page is not None
+    page = cv2.copyMakeBorder(page, 30, 30, 30, 30, cv2.BORDER_CONSTANT, value=255)
+    field, value = _read("letters", page, max_chars=400)
+    reference = "We the People of the United States in order to form a more perfect Union "
+    reference += "establish Justice insure domestic Tranquility provide for the common Defense "
+    reference += "promote the general Welfare and secure the Blessings of Liberty to ourselves "
+    reference += "and our posterity do ordain and establish this CONSTITUTION for the United "
+    reference += "States of America"
+    spaces = count_spaces(reference, value)
+    # 51 spaces written, many of them narrower than this writer's letters are tall. With the
+    # usual width alone, 38 are read. A space read where none was written is rare.
+    assert spaces.right >= 44 and spaces.read - spaces.right <= 2
+    assert UNSURE_SPACE in field.doubt
+
+
 def test_without_extents_no_space_is_read() -> None:
     lattice = Lattice(2, _lattice([(0, 1), (5, 6)]).candidates, (-math.inf,) * 2)
     assert word_spaces(lattice, [(0, 1), (1, 2)]) == [(False, True)]
 
 
-def _read(charset: str) -> tuple[FieldCrops, str]:
-    """The real line cut and read as a box field of ``charset``, and its value."""
-    page = cv2.imread(str(LINE), cv2.IMREAD_GRAYSCALE)
+def _read(
+    charset: str, page: np.ndarray | None = None, max_chars: int = 40
+) -> tuple[FieldCrops, str]:
+    """A real field (the preamble's line by default) cut and read as a box field of ``charset``."""
+    if page is None:
+        page = cv2.imread(str(LINE), cv2.IMREAD_GRAYSCALE)
     assert page is not None
     height, width = page.shape
-    spec = FieldSpec("preamble", "box", charset, (30, 30, width - 30, height - 30), max_chars=40)
+    box = (30, 30, width - 30, height - 30)
+    spec = FieldSpec("preamble", "box", charset, box, max_chars=max_chars)
     crops = cut_field(page, spec, np.eye(3), 128, 300)
     assert crops.lattice is not None
     recognisers = Recognisers(ROOT / "data" / "models")
