@@ -145,12 +145,15 @@ def _box_writing(
     if len(bands) == 1:
         pieces = _pieces(ink, inner, dpi)
         return _box_field(field, pieces, spec.max_chars, height - 2 * margin, framer)
+    # The first and last bands reach the box's edges, over the blank above and below the
+    # writing: a line's height is at most the paragraph's line pitch (the bands' median).
+    pitch = int(np.median([bottom - top for top, bottom in bands]))
     lines = []
     for (top, bottom), (start, own) in zip(bands, line_inks(ink, bands), strict=True):
         stop = start + own.shape[0]  # the line's rows, with the strokes it was given back
         band = Framer(framer.strength[start:stop], framer.to_page @ _shift(0, start), framer.page)
         pieces = _pieces(own, (margin, top - start, width - margin, bottom - start), dpi)
-        lines.append(_box_field(field, pieces, spec.max_chars, bottom - top, band))
+        lines.append(_box_field(field, pieces, spec.max_chars, min(bottom - top, pitch), band))
     return _join_lines(field, lines, spec.max_chars)
 
 

@@ -23,6 +23,8 @@ ROOT = Path(__file__).resolve().parents[3]
 LINE = ROOT / "tests" / "resources" / "hsf" / "f0001_41-hsf_33-line1.png"
 # The preamble of NIST's page f0000_14, all seven lines (as read from the page scanned turned).
 PARAGRAPH = ROOT / "tests" / "resources" / "hsf" / "f0000_14-hsf_33-turned.png"
+# The preamble of NIST's page f0001_41, its whole box: six lines, then blank to the box's foot.
+WHOLE_BOX = ROOT / "tests" / "resources" / "hsf" / "f0001_41-hsf_33.png"
 # Gaps between the characters read, in character heights, as the reader measured them on
 # NIST's pages. The first line of f0000_14's preamble, "We the People of the United States,
 # in order to form": its word gaps are 0.61 to 1.22, its letters' up to 0.37.
@@ -87,6 +89,19 @@ def test_a_real_paragraph_reads_the_spaces_between_its_words() -> None:
     # usual width alone, 38 are read. A space read where none was written is rare.
     assert spaces.right >= 44 and spaces.read - spaces.right <= 2
     assert UNSURE_SPACE in field.doubt
+
+
+def test_a_paragraphs_last_line_is_read_at_its_own_height_not_the_blank_below_it() -> None:
+    page = cv2.imread(str(WHOLE_BOX), cv2.IMREAD_GRAYSCALE)
+    assert page is not None
+    page = cv2.copyMakeBorder(page, 30, 30, 30, 30, cv2.BORDER_CONSTANT, value=255)
+    _, value = _read("letters", page, max_chars=400)
+    last = "this CONSTITUTION for the United States of America".upper().split()
+    read = value.upper().split()[-len(last) :]
+    # The last line's band runs to the foot of the box, five times the line pitch. Taken as
+    # the line's height, it made the writing seem half as tall as it is: the line read as
+    # "HS ONSTINNONFAUMWSTaKSOFAMeMEa", no word of it right. Now most of its words are.
+    assert sum(a == b for a, b in zip(read, last, strict=True)) >= 4
 
 
 def test_without_extents_no_space_is_read() -> None:
