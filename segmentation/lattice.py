@@ -49,7 +49,7 @@ under. Their alphabets, written without spaces, have gaps up to 0.76 that part i
 groups.)"""
 MEASURED_GAPS = 12
 WORDS_APART = 0.5  # the wide gaps' mean is at least this much over the narrow ones'...
-WORD_GAPS = 0.4  # ...and they are at most this share of the gaps: words, not letters
+WIDE_SHARE = 0.4  # ...and they are at most this share of all gaps: words, not letters
 
 
 def build_lattice(
@@ -134,7 +134,7 @@ def space_gap(gaps: Sequence[float]) -> float:
     SPACE_GAP, or less for a writer whose gaps, once there are MEASURED_GAPS of them, part
     into narrow ones (between letters) and fewer wide ones (between words) below it. They part
     where Otsu's cut does (the one with most variance between the two groups), and only where
-    the groups' means lie WORDS_APART apart and the wide ones are at most WORD_GAPS of all:
+    the groups' means lie WORDS_APART apart and the wide ones are at most WIDE_SHARE of all:
     letters spaced unevenly, with no words among them, part into no such groups. The cut is
     moved out to two standard deviations over the narrow gaps' mean, so that a writer's widest
     letter gaps stay letters, and is never under TIGHTEST_SPACE.
@@ -152,7 +152,7 @@ def space_gap(gaps: Sequence[float]) -> float:
     narrow, wide = ordered[:parted], ordered[parted:]
     if statistics.fmean(wide) - statistics.fmean(narrow) < WORDS_APART:
         return SPACE_GAP
-    if len(wide) > WORD_GAPS * count:
+    if len(wide) > WIDE_SHARE * count:
         return SPACE_GAP
     cut = max((narrow[-1] + wide[0]) / 2, statistics.fmean(narrow) + 2 * statistics.pstdev(narrow))
     return min(SPACE_GAP, max(TIGHTEST_SPACE, cut))
