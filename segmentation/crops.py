@@ -146,8 +146,10 @@ def _box_writing(
         pieces = _pieces(ink, inner, dpi)
         return _box_field(field, pieces, spec.max_chars, height - 2 * margin, framer)
     # The first and last bands reach the box's edges, over the blank above and below the
-    # writing: a line's height is at most the paragraph's line pitch (the bands' median).
-    pitch = int(np.median([bottom - top for top, bottom in bands]))
+    # writing: a line's height is at most the paragraph's line pitch. That is the median of
+    # the bands between two others; of two lines alone, the shorter band.
+    middle = [bottom - top for top, bottom in bands[1:-1]]
+    pitch = int(np.median(middle)) if middle else min(bottom - top for top, bottom in bands)
     lines = []
     for (top, bottom), (start, own) in zip(bands, line_inks(ink, bands), strict=True):
         stop = start + own.shape[0]  # the line's rows, with the strokes it was given back

@@ -104,6 +104,21 @@ def test_a_paragraphs_last_line_is_read_at_its_own_height_not_the_blank_below_it
     assert sum(a == b for a, b in zip(read, last, strict=True)) >= 4
 
 
+def test_two_lines_written_at_the_top_of_a_tall_box_read_at_their_own_height() -> None:
+    page = cv2.imread(str(WHOLE_BOX), cv2.IMREAD_GRAYSCALE)
+    assert page is not None
+    two = np.full_like(page, 255)
+    two[:247] = page[:247]  # the first two lines of writing; blank below them to the foot
+    two = cv2.copyMakeBorder(two, 30, 30, 30, 30, cv2.BORDER_CONSTANT, value=255)
+    _, value = _read("letters", two, max_chars=400)
+    reference = "We The People of The United States in order to form a more perfect Union "
+    reference += "establish Justice insure domestic"
+    # Of two bands, neither lies between two others: the shorter one is the line pitch.
+    # Measured by both together, the second line read "MEJUMOh ObIIShJUSTCeMSURdOMStIC".
+    spaces = count_spaces(reference, value)
+    assert spaces.right >= 16 and spaces.read - spaces.right <= 1
+
+
 def test_without_extents_no_space_is_read() -> None:
     lattice = Lattice(2, _lattice([(0, 1), (5, 6)]).candidates, (-math.inf,) * 2)
     assert word_spaces(lattice, [(0, 1), (1, 2)]) == [(False, True)]
