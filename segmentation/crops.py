@@ -27,6 +27,12 @@ box that the page's ink threshold does (dark writing's blurred edges: up to 1.9 
 validation pages of random styles)."""
 LIGHT_INK = 0.001
 """...and at least this share of the box's pixels (90 a square inch: 4 specks at 300 dpi)."""
+LINE_HEIGHT = 0.5
+"""The most (inches) of a box's height that one line of writing is measured against. A box
+taller than that (a comments or address box, a paragraph) holding one line of writing is
+measured as a box of this height, so that writing small in a tall box is not taken for dust
+(``boxes.box_groups``: writing is never measured under a quarter of the box's height).
+Our templates' single-line boxes are 0.3-0.45 in tall."""
 
 
 def cut_field(
@@ -144,7 +150,8 @@ def _box_writing(
     bands = text_bands(ink[:, margin:-margin], (margin, height - margin))
     if len(bands) == 1:
         pieces = _pieces(ink, inner, dpi)
-        return _box_field(field, pieces, spec.max_chars, height - 2 * margin, framer)
+        line = min(height - 2 * margin, round(LINE_HEIGHT * dpi))
+        return _box_field(field, pieces, spec.max_chars, line, framer)
     # The first and last bands reach the box's edges, over the blank above and below the
     # writing: a line's height is at most the paragraph's line pitch. That is the median of
     # the bands between two others; of two lines alone, the shorter band.

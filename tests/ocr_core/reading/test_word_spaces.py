@@ -119,6 +119,20 @@ def test_two_lines_written_at_the_top_of_a_tall_box_read_at_their_own_height() -
     assert spaces.right >= 16 and spaces.read - spaces.right <= 1
 
 
+@pytest.mark.parametrize("at", [18, 400, 760])
+def test_one_line_written_anywhere_in_a_tall_box_is_read_at_its_own_height(at: int) -> None:
+    page = cv2.imread(str(WHOLE_BOX), cv2.IMREAD_GRAYSCALE)
+    assert page is not None
+    one = np.full_like(page, 255)
+    one[at : at + 77] = page[170:247]  # the preamble's second line alone, in a 7 cm box
+    one = cv2.copyMakeBorder(one, 30, 30, 30, 30, cv2.BORDER_CONSTANT, value=255)
+    _, value = _read("letters", one, max_chars=400)
+    # Measured against the whole box, writing a twentieth of its height was taken for dust:
+    # the line read "RJUM WIJTM t".
+    assert len(value.replace(" ", "")) >= 38  # "perfect Union establish Justice insure domestic"
+    assert count_spaces("perfect Union establish Justice insure domestic", value).right >= 4
+
+
 def test_without_extents_no_space_is_read() -> None:
     lattice = Lattice(2, _lattice([(0, 1), (5, 6)]).candidates, (-math.inf,) * 2)
     assert word_spaces(lattice, [(0, 1), (1, 2)]) == [(False, True)]
