@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 
 import cv2
 import numpy as np
 
-from segmentation.ink import EMPTY, char_crop, mask_height, mask_span, to_page_box
+from segmentation.ink import EMPTY, Blob, Framer, mask_height, mask_span, to_page_boxes
 from segmentation.records import Box, CharCrop, FieldSpec
 from segmentation.templates import line_width
 
@@ -38,15 +39,18 @@ def comb_chars(
             shares = np.add.reduceat(part.sum(axis=0), [0, *edges])  # ink per cell
             parts[int(np.argmax(shares))].append(part)
     _reunite(parts, line_width(dpi) + 4, cell_h)
-    chars = []
+    written: dict[int, Blob] = {}  # cell -> its character's ink
     for k, (cell, found) in enumerate(zip(cells, parts, strict=True)):
         mask = _main_ink(found, cell, spec.explicit_cells)
         rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
         if rows.size and max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 >= 0.2 * cell_h:
-            chars.append(char_crop(k, mask, strength, to_page, page))
-        else:
-            chars.append(CharCrop(k, EMPTY.copy(), to_page_box(cell, to_page, page), "empty"))
-    return chars
+            written[k] = Blob.tight(mask)
+    framed = Framer(strength, to_page, page).crops(list(written.values()))
+    chars = {k: replace(crop, index=k) for k, crop in zip(written, framed, strict=True)}
+    blank = [k for k in range(len(cells)) if k not in chars]
+    for k, box in zip(blank, to_page_boxes([cells[k] for k in blank], to_page, page), strict=True):
+        chars[k] = CharCrop(k, EMPTY.copy(), box, "empty")
+    return [chars[k] for k in range(len(cells))]
 
 
 def _reunite(parts: list[list[np.ndarray]], gap: int, cell_h: int) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -110,36 +110,17 @@ class Blob:
         return full
 
 
-def char_crop(
-    index: int, mask: np.ndarray, strength: np.ndarray, to_page: np.ndarray, page: np.ndarray
-) -> CharCrop:
-    """``blob_crop`` of the ink under ``mask`` (bool, the field window's shape; it has ink)."""
-    return blob_crop(index, Blob.tight(mask), strength, to_page, page)
-
-
-def blob_crop(
-    index: int, blob: Blob, strength: np.ndarray, to_page: np.ndarray, page: np.ndarray
-) -> CharCrop:
-    """Frame a blob's ink, grown by a pixel to keep anti-aliased edges, as a model input.
-
-    Args:
-        index: the crop's position in its field.
-        blob: the character's ink in the field window.
-        strength: uint8, the field window's ink strength (255 - gray).
-        to_page: float64 (3, 3), field window to page coordinates.
-        page: uint8 (H, W), the page as loaded (to clip the box).
-    """
-    [crop] = Framer(strength, to_page, page).crops([blob])
-    return replace(crop, index=index)
-
-
 class Framer:
-    """Frames the blobs of one field window as model inputs, as ``blob_crop`` frames one.
+    """Frames the blobs of one field window as model inputs, each distinct blob once.
+
+    A blob's model input is its ink, grown by a pixel to keep anti-aliased edges, framed by
+    the contract (``normalise.frame_inks``).
 
     A box field's ink is framed over and over: every run of its atoms that may be one
     character (a thousand candidates on an HSF page), and its characters as grouped, most of
     which are candidates too. A framer frames the blobs it is given together, and each
-    distinct blob once (by its place and its ink), however often it is asked for.
+    distinct blob once (by its place and its ink), however often it is asked for. A comb
+    field's cells are framed together too.
 
     Attributes:
         strength: uint8, the window's ink strength (255 - gray).

@@ -88,7 +88,7 @@ def frame_character(image: np.ndarray) -> np.ndarray:
         raise ValueError(f"expected a uint8 (H, W) image, got {image.dtype} {image.shape}")
     if image.shape == (SIZE, SIZE) and conforming(image[None])[0]:
         return image.copy()
-    return _frame(image)
+    return _frame_all([image])[0]
 
 
 def frame_characters(images: np.ndarray) -> np.ndarray:
@@ -134,22 +134,13 @@ def frame_inks(images: Sequence[np.ndarray]) -> np.ndarray:
         if image.ndim != 2 or image.dtype != np.uint8:
             raise ValueError(f"expected uint8 (H, W) images, got {image.dtype} {image.shape}")
     out = np.empty((len(images), SIZE, SIZE), np.uint8)
-    # An image framed already passes through, as frame_character lets it.
     square = [i for i, image in enumerate(images) if image.shape == (SIZE, SIZE)]
-    framed = np.zeros(len(images), bool)
-    if square:
-        framed[square] = conforming(np.stack([images[i] for i in square]))
-    for i in np.flatnonzero(framed).tolist():
-        out[i] = images[i]
-    todo = np.flatnonzero(~framed).tolist()
-    if todo:
-        out[todo] = _frame_all([images[i] for i in todo])
+    if square:  # a batch of them, those framed already passing through
+        out[square] = frame_characters(np.stack([images[i] for i in square]))
+    others = [i for i, image in enumerate(images) if image.shape != (SIZE, SIZE)]
+    if others:
+        out[others] = _frame_all([images[i] for i in others])
     return out
-
-
-def _frame(image: np.ndarray) -> np.ndarray:
-    """Frame one uint8 (H, W) image (no conformity check): place its ink, stretch it to 255."""
-    return _frame_all([image])[0]
 
 
 def _frame_all(images: Sequence[np.ndarray]) -> np.ndarray:
