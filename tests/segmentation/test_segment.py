@@ -125,6 +125,39 @@ def test_blank_page_and_bad_input(templates: dict[str, Template]) -> None:
         segment_page(blank.astype(np.float32), None)
 
 
+def _contrast(page: np.ndarray, share: float, paper: int = 250) -> np.ndarray:
+    """The page as a scan that keeps only ``share`` of its contrast (a pale scan, faded ink)."""
+    faded = paper - (255.0 - page.astype(np.float32)) * share
+    return np.clip(np.rint(faded), 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize("share", [0.45, 0.3])
+def test_a_pale_scan_is_read_not_taken_for_a_blank_page(
+    templates: dict[str, Template], drawn_pool: GlyphPool, share: float
+) -> None:
+    # Its darkest ink lies some 115 (then 75) levels under the paper, never under 128.
+    scan, _ = scanned(templates["loan-application"], drawn_pool, ScanParams(angle=1.0, noise=3))
+    pale = _contrast(scan, share)
+    assert pale.min() > 128
+    full, faded = (segment_page(p, list(templates.values())) for p in (scan, pale))
+    assert faded.status == "ok", faded.reason
+    assert faded.template == "loan-application" and faded.score > 0.9
+    written = [len(f.chars) for f in full.fields]
+    assert [len(f.chars) for f in faded.fields] == written and sum(written) > 50
+
+
+def test_a_blank_sheet_stays_blank_with_its_back_showing_through(
+    templates: dict[str, Template],
+) -> None:
+    back = cv2.flip(render_blank_form(templates["loan-application"]), 1)
+    rng = np.random.default_rng(0)
+    for share, noise in ((30 / 255, 0.0), (30 / 255, 8.0)):
+        sheet = _contrast(back, share).astype(np.float32) + rng.normal(0, noise, back.shape)
+        sheet = np.clip(sheet, 0, 255).astype(np.uint8)
+        result = segment_page(sheet, list(templates.values()))
+        assert result.status == "blank", (share, noise, result.status)
+
+
 def small_field(kind: str, cells: int = 0) -> FieldSpec:
     box = (50, 50, 450, 150)
     edges: list[int] = np.linspace(50, 450, cells + 1).round().astype(int).tolist() if cells else []
