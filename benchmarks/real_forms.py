@@ -53,6 +53,7 @@ class Tally:
     distance: int = 0
     right_length: int = 0
     flagged: int = 0
+    unflagged: int = 0
     unflagged_exact: int = 0
     has_flags: bool = False
     spaces_ref: int = 0
@@ -72,6 +73,7 @@ class Tally:
         if flagged is not None:
             self.has_flags = True
             self.flagged += flagged
+            self.unflagged += not flagged
             self.unflagged_exact += (not flagged) and read == ref
 
     def add_spaces(self, ref: str, read: str) -> None:
@@ -139,7 +141,12 @@ def score(
 
 
 def read_fields_csv(path: Path, names: list[str]) -> dict[str, dict[str, tuple[str, bool | None]]]:
-    """Page stem -> NIST field name -> (value, needs_review) from a run's ``fields.csv``."""
+    """Page stem -> NIST field name -> (value, needs_review) from a run's ``fields.csv``.
+
+    A page that was not cut into fields (blank, or not registered) has one row without a
+    field, in review: each of its fields is then read empty and flagged, as the clerk who
+    reviews the page sees it.
+    """
     index = {name: f"hsf_{n}" for n, name in enumerate(names)}
     reads: dict[str, dict[str, tuple[str, bool | None]]] = {}
     with path.open(newline="", encoding="utf-8") as handle:
@@ -147,9 +154,11 @@ def read_fields_csv(path: Path, names: list[str]) -> dict[str, dict[str, tuple[s
             value = row["value"]
             if value[:2] in {"'=", "'+", "'-", "'@"}:  # the formula guard's prefix
                 value = value[1:]
+            page = Path(row["document"]).stem
+            if not row["field"] and row["needs_review"] == "true":
+                reads.setdefault(page, {}).update({n: ("", True) for n in index.values()})
             nist = index.get(row["field"])
             if nist is not None:
-                page = Path(row["document"]).stem
                 reads.setdefault(page, {})[nist] = (value, row["needs_review"] == "true")
     return reads
 
@@ -237,7 +246,6 @@ def report(ours: dict[str, Tally], nist: dict[str, Tally], pages: int, nist_page
     )
     for kind, label in (("digits", "digit fields"), ("all", "all scored fields")):
         t = ours[kind]
-        unflagged = t.fields - t.flagged
         row(
             f"{label} flagged for review",
             f"{_pct(t.flagged, t.fields)} ({t.flagged}/{t.fields})",
@@ -245,7 +253,7 @@ def report(ours: dict[str, Tally], nist: dict[str, Tally], pages: int, nist_page
         )
         row(
             f"{label} exact among those not flagged",
-            f"{_pct(t.unflagged_exact, unflagged)} ({t.unflagged_exact}/{unflagged})",
+            f"{_pct(t.unflagged_exact, t.unflagged)} ({t.unflagged_exact}/{t.unflagged})",
             "—",
         )
     return "\n".join(rows)

@@ -111,6 +111,26 @@ def test_read_fields_csv_maps_template_order_to_nist_names(tmp_path: Path) -> No
     assert reads == {"f0000_14": {"hsf_1": ("0123", False), "hsf_2": ("-5", True)}}
 
 
+def test_a_page_read_as_blank_has_its_fields_flagged_not_confidently_empty(
+    tmp_path: Path,
+) -> None:
+    csv_path = tmp_path / "fields.csv"
+    csv_path.write_text(
+        "document,page,field,value,confidence,needs_review,status,reason\n"
+        "/x/f0000_14.png,1,,,,true,empty,no ink on the page\n"
+        "/x/f0001_41.png,1,digits_a,0123,0.9,false,ok,\n"
+    )
+    reads = read_fields_csv(csv_path, ["name", "digits_a"])
+    assert reads["f0000_14"] == {"hsf_0": ("", True), "hsf_1": ("", True)}
+    refs = {"f0000_14": {"hsf_3": "0123"}, "f0001_41": {"hsf_3": "0123"}}
+    reads = {"f0000_14": {"hsf_3": ("", True)}, "f0001_41": {"hsf_3": ("0123", False)}}
+    digits = score(refs, reads)["digits"]
+    assert (digits.flagged, digits.unflagged, digits.unflagged_exact) == (1, 1, 1)
+    # A page missing from the run (quarantined) is neither: its flags are unknown.
+    digits = score(refs, {"f0001_41": reads["f0001_41"]})["digits"]
+    assert (digits.fields, digits.flagged, digits.unflagged) == (2, 0, 1)
+
+
 def test_montage_cuts_fields_from_pages_scanned_at_another_resolution(tmp_path: Path) -> None:
     blank = read_gray(ROOT / "data/templates/nist-hsf-blank.png")
     page = read_gray(ROOT / "data/samples/nist-hsf-f0000_14.png")
