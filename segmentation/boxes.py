@@ -214,7 +214,7 @@ def _touching_cut(up: _Upright, evidence_over: float) -> int | None:
     if up.width_chars < 0.85 or up.length < evidence_over:
         return None
     width = len(up.profile)
-    lo, hi = round(0.3 * tall), width - round(0.3 * tall)
+    lo, hi = max(1, round(0.3 * tall)), width - round(0.3 * tall)
     if hi <= lo:
         return None
     short = np.minimum(up.left_h[lo - 1 : hi - 1], up.right_h[lo:hi]) < SHORT * tall

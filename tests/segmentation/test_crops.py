@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from segmentation.boxes import maybe_touching
+from segmentation.boxes import maybe_touching, split_touching
 from segmentation.crops import cut_field
 from segmentation.ink import Blob
 from segmentation.records import FieldSpec
@@ -196,6 +196,13 @@ def test_two_characters_written_into_each_other_are_offered_apart() -> None:
     slices = maybe_touching(piece, 75.0)
     assert slices is not None and len(slices) == 2
     assert all(s.height > 0.9 * 75 and s.width > 0.3 * 75 for s in slices)
+
+
+def test_writing_measured_a_pixel_or_two_tall_is_left_whole_not_an_error() -> None:
+    # A standard-mode fax (98 dpi down) left a paragraph band whose only ink is a line's
+    # remnant, 1 px tall and 26 long: its writing measures 1.25 px, and cutting it raised.
+    remnant = Blob.tight(np.ones((1, 26), bool), 40, 3)
+    assert split_touching([remnant], 1.25) == [remnant]
 
 
 def test_one_character_narrower_than_it_is_tall_is_not_cut() -> None:
