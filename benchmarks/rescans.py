@@ -4,8 +4,9 @@
 
 NIST scanned the HSF pages black and white at 300 dpi. Our users' scanners give grey pages, at
 600, 200 or 150 dpi, JPEG-compressed, noisy, a little turned or fed upside down, or pale (a
-scanner set light, a faded pen). Each variant below is made from the same real pages (the same
-handwriting, so the figures compare). All are read in one run of the one-shot command, as
+scanner set light, a faded pen); fax servers give 1-bit pages of 204 dpi across and 196 or 98
+down. Each variant below is made from the same real pages (the same handwriting, so the figures
+compare). All are read in one run of the one-shot command, as
 ``benchmarks.real_forms`` reads pages, and scored the same way: character accuracy per field
 kind, digit fields exact, the share of digit fields flagged and the exact share of the rest,
 and the spaces between words: the preamble's read, and those read that stand between words.
@@ -24,6 +25,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import yaml
+from PIL import Image
 
 from benchmarks.montage import read_gray
 from benchmarks.real_forms import (
@@ -49,6 +51,10 @@ class Rescan:
         noise: Gaussian noise sigma in gray levels.
         jpeg: JPEG quality, or 0 to keep the page lossless.
         contrast: the share of the ink's darkness kept (a scanner set light, a faded pen).
+        down: the resolution down the page where it differs from ``dpi`` across (a fax in
+            standard mode); 0: the same.
+        bilevel: 1 bit a pixel (a fax): written as a CCITT G4 TIFF that records both
+            resolutions, as a fax server stores it.
     """
 
     name: str
@@ -58,6 +64,8 @@ class Rescan:
     noise: float = 0.0
     jpeg: int = 0
     contrast: float = 1.0
+    down: int = 0
+    bilevel: bool = False
 
 
 RESCANS = (
@@ -71,13 +79,15 @@ RESCANS = (
     Rescan("grey, 300 dpi, upside down", 300, blur=0.8, angle=180.0),
     Rescan("grey, 300 dpi, pale: 45% of the contrast", 300, blur=0.8, noise=3, contrast=0.45),
     Rescan("grey, 300 dpi, pale: 30% of the contrast", 300, blur=0.8, noise=3, contrast=0.3),
+    Rescan("fax, fine mode (204 x 196 dpi, 1 bit)", 204, blur=0.8, down=196, bilevel=True),
+    Rescan("fax, standard mode (204 x 98 dpi, 1 bit)", 204, blur=0.8, down=98, bilevel=True),
 )
 PAPER, INK = 235, 30  # gray levels of a grey scan's paper and ink
 
 
 def rescan(page: np.ndarray, how: Rescan, rng: np.random.Generator) -> np.ndarray:
     """The page (uint8 (H, W) at 300 dpi, dark ink on light paper) as ``how`` scans it."""
-    if how.dpi == 300 and not (how.blur or how.angle or how.noise or how.jpeg):
+    if how == Rescan(how.name, 300):
         return page
     ink = PAPER - how.contrast * (PAPER - INK)
     image: np.ndarray = ink + page.astype(np.float32) * (PAPER - ink) / 255
@@ -87,16 +97,27 @@ def rescan(page: np.ndarray, how: Rescan, rng: np.random.Generator) -> np.ndarra
         height, width = image.shape
         turn = cv2.getRotationMatrix2D((width / 2, height / 2), how.angle, 1.0)
         image = cv2.warpAffine(image, turn, (width, height), borderValue=PAPER)
-    if how.dpi != 300:
-        factor = how.dpi / 300
-        image = cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
+    if how.dpi != 300 or how.down:
+        across, down = how.dpi / 300, (how.down or how.dpi) / 300
+        image = cv2.resize(image, None, fx=across, fy=down, interpolation=cv2.INTER_AREA)
     if how.noise:
         image = image + rng.normal(0.0, how.noise, image.shape)
     out: np.ndarray = np.clip(np.rint(image), 0, 255).astype(np.uint8)
     if how.jpeg:
         _, encoded = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, how.jpeg])
         out = np.asarray(cv2.imdecode(encoded, cv2.IMREAD_GRAYSCALE), np.uint8)
+    if how.bilevel:
+        out = np.where(out < (PAPER + INK) // 2, 0, 255).astype(np.uint8)
     return out
+
+
+def write_scan(image: np.ndarray, how: Rescan, stem: Path) -> None:
+    """Save a variant's page as its scanner would: PNG, or a fax's G4 TIFF with its two dpi."""
+    if how.bilevel:
+        dpi = (how.dpi, how.down or how.dpi)
+        Image.fromarray(image > 127).save(stem.with_suffix(".tif"), compression="group4", dpi=dpi)
+    else:
+        cv2.imwrite(str(stem.with_suffix(".png")), image)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -112,11 +133,11 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="rescans-"))
     try:
         (work / "pages").mkdir()
-        for k, how in enumerate(RESCANS):  # variant k of page X is k-X.png
+        for k, how in enumerate(RESCANS):  # variant k of page X is k-X.png (or .tif)
             rng = np.random.default_rng(k)
             for page in pages:
                 image = rescan(read_gray(page), how, rng)
-                cv2.imwrite(str(work / "pages" / f"{k}-{page.name}"), image)
+                write_scan(image, how, work / "pages" / f"{k}-{page.stem}")
         (work / "out").mkdir()
         run_dir, _ = run_pipeline([work / "pages"], args.template.resolve(), work / "out")
         reads = read_fields_csv(run_dir / "fields.csv", names)

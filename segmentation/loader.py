@@ -9,11 +9,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import cast
 
+import cv2
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ocr_core.errors import ConfigurationError, InputFileError
 
+NONSQUARE = 0.05
+"""A page whose two resolutions differ by more than this share has its pixels made square."""
 DEFAULT_MAX_PIXELS = 80_000_000
 """About an A3 page at 600 dpi; larger images are refused as possible decompression bombs."""
 
@@ -122,7 +125,7 @@ def iter_pages(
         return
     for frame in _image_frames(path, max_pixels, decode=True):
         assert frame is not None
-        yield _to_gray(frame)
+        yield _square_pixels(_to_gray(frame), frame.info.get("dpi"))
 
 
 def _image_frames(path: Path, max_pixels: int, *, decode: bool) -> Iterator[Image.Image | None]:
@@ -182,6 +185,36 @@ def _to_gray(image: Image.Image) -> np.ndarray:
     if gray.size and float(gray.mean()) < 96:
         gray = 255 - gray
     return gray
+
+
+def _square_pixels(gray: np.ndarray, dpi: object) -> np.ndarray:
+    """The page with square pixels, where its file gives it two resolutions (``square_dpi``)."""
+    top = square_dpi(dpi)
+    if top is None or not isinstance(dpi, tuple):
+        return gray
+    height, width = gray.shape
+    size = (round(width * top / float(dpi[0])), round(height * top / float(dpi[1])))
+    return np.asarray(cv2.resize(gray, size, interpolation=cv2.INTER_LINEAR), np.uint8)
+
+
+def square_dpi(dpi: object) -> float | None:
+    """The resolution an image with these two (``info["dpi"]``) is loaded at, where they differ.
+
+    A fax in standard mode is sent at 204 dpi across and 98 down: read as it is stored, the
+    page is half its height, and no form fits it. The axis of lower resolution is stretched to
+    the other's. None (the image is loaded as stored) where they differ by under NONSQUARE, or
+    are ones no scanner gives (a file that says 1 or 0 dpi, or one axis over 4 times the other).
+    """
+    if not isinstance(dpi, tuple) or len(dpi) != 2:
+        return None
+    try:
+        across, down = float(dpi[0]), float(dpi[1])
+    except (TypeError, ValueError):
+        return None
+    low, top = sorted((across, down))
+    if low < 50 or top > 4 * low or top < (1 + NONSQUARE) * low:
+        return None
+    return top
 
 
 def _run_poppler(args: list[str], path: Path, timeout_s: float) -> str:

@@ -17,7 +17,7 @@ from segmentation.draft.align import mark_centres, onto_marks
 from segmentation.draft.preview import draw_preview
 from segmentation.draft.template import field_entries, merge_update, render_yaml
 from segmentation.freeform import FoundPage, find_page_fields
-from segmentation.loader import iter_pages, sniff_type
+from segmentation.loader import iter_pages, sniff_type, square_dpi
 from segmentation.paper import flatten_background
 from segmentation.records import Box
 from segmentation.templates import mark_boxes
@@ -168,8 +168,11 @@ def _image_dpi(path: Path, page: np.ndarray) -> int:
             recorded = image.info.get("dpi")
     except OSError:
         recorded = None
-    if recorded and 100 <= round(float(recorded[0])) <= 1200:
-        return round(float(recorded[0]))
+    if recorded:
+        # Across, or where the two differ, the finer: the loader stretched the page to it.
+        across = round(square_dpi(recorded) or float(recorded[0]))
+        if 100 <= across <= 1200:
+            return across
     return guess_dpi((page.shape[1], page.shape[0]))
 
 

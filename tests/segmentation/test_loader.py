@@ -11,6 +11,7 @@ from PIL import Image
 
 from ocr_core.errors import ConfigurationError, InputFileError
 from segmentation import count_pages, iter_pages, sniff_type
+from segmentation.loader import square_dpi
 from segmentation.render import pdf_bytes
 
 
@@ -51,6 +52,25 @@ def test_multipage_g4_tiff_is_read_page_by_page(tmp_path: Path) -> None:
     assert [p.shape for p in pages] == [(150, 200)] * 3
     for i, page in enumerate(pages):
         assert page[50, 25 + 10 * i] == 0 and page[100, 100] == 255  # ink dark, paper light
+
+
+def test_a_fax_sent_in_standard_mode_gets_square_pixels(tmp_path: Path) -> None:
+    # 204 dpi across, 98 down: stored half as tall as the page is; read at 204 dpi both ways.
+    fax = tmp_path / "fax.tif"
+    page_image(2).convert("1").save(fax, compression="group4", dpi=(204, 98))
+    [page] = iter_pages(fax)
+    assert page.shape == (round(150 * 204 / 98), 200)
+    rows = np.flatnonzero(page[:, 50] < 128)  # the bar, rows 40-60 as stored
+    assert abs(rows[0] - 40 * 204 / 98) <= 2 and abs(rows[-1] - 59 * 204 / 98) <= 2
+    # Square resolutions, nearly square ones (a fine-mode fax) and ones no scanner gives
+    # (a file saying 1 dpi, or one axis far finer than the other) are read as stored.
+    for dpi in ((300, 300), (204, 196), (1, 2), (72, 600)):
+        page_image(2).save(tmp_path / "scan.png", dpi=dpi)
+        [page] = iter_pages(tmp_path / "scan.png")
+        assert page.shape == (150, 200), dpi
+    # What the page is loaded at (a template drafted from a faxed blank takes it).
+    assert square_dpi((204, 98)) == square_dpi((98.0, 204.0)) == 204.0
+    assert square_dpi((300, 300)) is square_dpi((72, 600)) is square_dpi("300") is None
 
 
 def test_negative_and_rgba_images_come_back_dark_on_light(tmp_path: Path) -> None:

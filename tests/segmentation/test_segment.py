@@ -9,8 +9,16 @@ import cv2
 import numpy as np
 import pytest
 import yaml
+from PIL import Image
 
-from segmentation import Template, draw_overlay, load_template, render_blank_form, segment_page
+from segmentation import (
+    Template,
+    draw_overlay,
+    iter_pages,
+    load_template,
+    render_blank_form,
+    segment_page,
+)
 from segmentation.crops import cut_field
 from segmentation.records import FieldSpec
 from segmentation.register import FEATURE_MIN_SCORE, LOOSE_SCORE, MIN_SCORE
@@ -156,6 +164,21 @@ def test_a_blank_sheet_stays_blank_with_its_back_showing_through(
         sheet = np.clip(sheet, 0, 255).astype(np.uint8)
         result = segment_page(sheet, list(templates.values()))
         assert result.status == "blank", (share, noise, result.status)
+
+
+def test_a_real_form_faxed_in_standard_mode_is_registered_and_cut(tmp_path: Path) -> None:
+    # The HSF sample page (NIST SD19) as a fax sends it: 1 bit, 204 dpi across, 98 down.
+    root = BENCHMARK_TEMPLATES.parents[1]
+    [page] = iter_pages(root / "data/samples/nist-hsf-f0000_14.png")
+    small = cv2.resize(page, None, fx=204 / 300, fy=98 / 300, interpolation=cv2.INTER_AREA)
+    fax = tmp_path / "fax.tif"
+    Image.fromarray(small > 160).save(fax, compression="group4", dpi=(204, 98))
+    [loaded] = iter_pages(fax)
+    result = segment_page(loaded, [load_template(root / "data/templates/nist-hsf.yaml")])
+    assert result.status == "ok" and result.template == "nist-hsf", result.reason
+    # NIST's reference for hsf_6..hsf_8: 86, 506, 8941.
+    fields = {f.name: f for f in result.fields}
+    assert [len(fields[f"digits_{n:02d}"].chars) for n in (6, 7, 8)] == [2, 3, 4]
 
 
 def small_field(kind: str, cells: int = 0) -> FieldSpec:
