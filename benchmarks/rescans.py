@@ -4,12 +4,13 @@
 
 NIST scanned the HSF pages black and white at 300 dpi. Our users' scanners give grey pages, at
 600, 200 or 150 dpi, JPEG-compressed, noisy, a little turned or fed upside down, or pale (a
-scanner set light, a faded pen); fax servers give 1-bit pages of 204 dpi across and 196 or 98
-down. Each variant below is made from the same real pages (the same handwriting, so the figures
-compare). All are read in one run of the one-shot command, as
-``benchmarks.real_forms`` reads pages, and scored the same way: character accuracy per field
-kind, digit fields exact, the share of digit fields flagged and the exact share of the rest,
-and the spaces between words: the preamble's read, and those read that stand between words.
+scanner set light, a faded pen), some of forms printed on coloured paper; fax servers give
+1-bit pages of 204 dpi across and 196 or 98 down. Each variant below is made from the same
+real pages (the same handwriting, so the figures compare). All are read in one run of the
+one-shot command, as ``benchmarks.real_forms`` reads pages, and scored the same way: character
+accuracy per field kind, digit fields exact, the share of digit fields flagged and the exact
+share of the rest, and the spaces between words: the preamble's read, and those read that
+stand between words.
 The variants are fixed (seeded), so a run is repeatable.
 """
 
@@ -38,6 +39,8 @@ from benchmarks.real_forms import (
     score,
 )
 
+PAPER, INK = 235, 30  # gray levels of a grey scan's paper and ink
+
 
 @dataclass(frozen=True, slots=True)
 class Rescan:
@@ -51,6 +54,7 @@ class Rescan:
         noise: Gaussian noise sigma in gray levels.
         jpeg: JPEG quality, or 0 to keep the page lossless.
         contrast: the share of the ink's darkness kept (a scanner set light, a faded pen).
+        paper: the paper's gray level (lower: a form printed on coloured stock).
         down: the resolution down the page where it differs from ``dpi`` across (a fax in
             standard mode); 0: the same.
         bilevel: 1 bit a pixel (a fax): written as a CCITT G4 TIFF that records both
@@ -64,6 +68,7 @@ class Rescan:
     noise: float = 0.0
     jpeg: int = 0
     contrast: float = 1.0
+    paper: int = PAPER
     down: int = 0
     bilevel: bool = False
 
@@ -79,24 +84,24 @@ RESCANS = (
     Rescan("grey, 300 dpi, upside down", 300, blur=0.8, angle=180.0),
     Rescan("grey, 300 dpi, pale: 45% of the contrast", 300, blur=0.8, noise=3, contrast=0.45),
     Rescan("grey, 300 dpi, pale: 30% of the contrast", 300, blur=0.8, noise=3, contrast=0.3),
+    Rescan("grey, 300 dpi, coloured paper (at 150)", 300, blur=0.8, noise=3, paper=150),
     Rescan("fax, fine mode (204 x 196 dpi, 1 bit)", 204, blur=0.8, down=196, bilevel=True),
     Rescan("fax, standard mode (204 x 98 dpi, 1 bit)", 204, blur=0.8, down=98, bilevel=True),
 )
-PAPER, INK = 235, 30  # gray levels of a grey scan's paper and ink
 
 
 def rescan(page: np.ndarray, how: Rescan, rng: np.random.Generator) -> np.ndarray:
     """The page (uint8 (H, W) at 300 dpi, dark ink on light paper) as ``how`` scans it."""
     if how == Rescan(how.name, 300):
         return page
-    ink = PAPER - how.contrast * (PAPER - INK)
-    image: np.ndarray = ink + page.astype(np.float32) * (PAPER - ink) / 255
+    ink = how.paper - how.contrast * (how.paper - INK)
+    image: np.ndarray = ink + page.astype(np.float32) * (how.paper - ink) / 255
     if how.blur:
         image = cv2.GaussianBlur(image, (0, 0), how.blur)
     if how.angle:
         height, width = image.shape
         turn = cv2.getRotationMatrix2D((width / 2, height / 2), how.angle, 1.0)
-        image = cv2.warpAffine(image, turn, (width, height), borderValue=PAPER)
+        image = cv2.warpAffine(image, turn, (width, height), borderValue=how.paper)
     if how.dpi != 300 or how.down:
         across, down = how.dpi / 300, (how.down or how.dpi) / 300
         image = cv2.resize(image, None, fx=across, fy=down, interpolation=cv2.INTER_AREA)
@@ -107,7 +112,7 @@ def rescan(page: np.ndarray, how: Rescan, rng: np.random.Generator) -> np.ndarra
         _, encoded = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, how.jpeg])
         out = np.asarray(cv2.imdecode(encoded, cv2.IMREAD_GRAYSCALE), np.uint8)
     if how.bilevel:
-        out = np.where(out < (PAPER + INK) // 2, 0, 255).astype(np.uint8)
+        out = np.where(out < (how.paper + INK) // 2, 0, 255).astype(np.uint8)
     return out
 
 

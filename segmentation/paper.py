@@ -94,7 +94,10 @@ def faint_level(page: np.ndarray, threshold: int) -> int:
     darker than the paper. A 1 px frame in a dropout colour, blurred by the scanner, is only
     20 to 30 levels darker than the paper around it, and on a page of dark handwriting the
     ink threshold lies far under that. "Clearly darker" is FAINT_NOISE times the paper's
-    noise (its median absolute deviation), and never under FAINT_CONTRAST levels.
+    noise (its median absolute deviation), and never under FAINT_CONTRAST levels. The level
+    is never over FAINT_CONTRAST under the paper, though: on coloured or grey paper (a
+    form printed on pink or green stock), half way to white can lie above the paper itself,
+    and every pixel of the page was faint ink.
 
     Args:
         page: uint8 (H, W), dark ink on light paper, its lighting evened out
@@ -106,7 +109,7 @@ def faint_level(page: np.ndarray, threshold: int) -> int:
     """
     paper, noise = paper_level(page)
     clearly_darker = paper - max(FAINT_CONTRAST, FAINT_NOISE * noise)
-    return max((int(threshold) + 255) // 2, int(clearly_darker))
+    return min(max((int(threshold) + 255) // 2, int(clearly_darker)), int(paper) - FAINT_CONTRAST)
 
 
 def _median(values: np.ndarray, counts: np.ndarray) -> float:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
+from PIL import Image
 
 from benchmarks.montage import read_gray
 from benchmarks.real_forms import ROOT
-from benchmarks.rescans import INK, PAPER, RESCANS, Rescan, rescan
+from benchmarks.rescans import INK, PAPER, RESCANS, Rescan, rescan, write_scan
 
 SAMPLE = ROOT / "data/samples/nist-hsf-f0000_14.png"  # a real HSF page (NIST SD19), bilevel
 
@@ -39,3 +42,23 @@ def test_a_600_dpi_rescan_is_twice_the_size_and_upside_down_is_half_a_turn() -> 
     # Turned about the page's centre: the same grey page upside down, a pixel off at most.
     offsets = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)]
     assert min(np.abs(np.roll(back, step, (0, 1)) - grey).mean() for step in offsets) < 1.0
+
+
+def test_pale_and_coloured_paper_rescans_keep_the_ink_apart_from_the_paper() -> None:
+    page = read_gray(SAMPLE)
+    pale = rescan(page, Rescan("test", 300, contrast=0.3), np.random.default_rng(0))
+    assert pale.min() == round(PAPER - 0.3 * (PAPER - INK)) and pale.max() == PAPER
+    stock = rescan(page, Rescan("test", 300, paper=150), np.random.default_rng(0))
+    assert stock.min() == INK and stock.max() == 150
+
+
+def test_a_fax_rescan_is_a_g4_tiff_recording_both_resolutions(tmp_path: Path) -> None:
+    page = read_gray(SAMPLE)
+    how = Rescan("test", 204, down=98, bilevel=True)
+    fax = rescan(page, how, np.random.default_rng(0))
+    assert fax.shape == (round(page.shape[0] * 98 / 300), round(page.shape[1] * 204 / 300))
+    assert set(np.unique(fax)) == {0, 255}
+    write_scan(fax, how, tmp_path / "f0000_14")
+    with Image.open(tmp_path / "f0000_14.tif") as stored:
+        assert stored.info["compression"] == "group4"
+        assert tuple(round(d) for d in stored.info["dpi"]) == (204, 98)
