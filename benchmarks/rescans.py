@@ -3,7 +3,7 @@
     python -m benchmarks.rescans [--pages DIR] [--refs DIR] [--template PATH]
 
 NIST scanned the HSF pages black and white at 300 dpi. Our users' scanners give grey pages, at
-600, 200 or 150 dpi, JPEG-compressed, noisy, a little turned or fed upside down, or pale (a
+600, 200, 150 or 100 dpi, JPEG-compressed, noisy, a little turned or fed upside down, or pale (a
 scanner set light, a faded pen), some of forms printed on coloured paper; fax servers give
 1-bit pages of 204 dpi across and 196 or 98 down. Each variant below is made from the same
 real pages (the same handwriting, so the figures compare). All are read in one run of the
@@ -87,7 +87,8 @@ RESCANS = (
     Rescan("grey, 300 dpi, coloured paper (at 150)", 300, blur=0.8, noise=3, paper=150),
     Rescan("fax, fine mode (204 x 196 dpi, 1 bit)", 204, blur=0.8, down=196, bilevel=True),
     Rescan("fax, standard mode (204 x 98 dpi, 1 bit)", 204, blur=0.8, down=98, bilevel=True),
-)
+    Rescan("grey, 100 dpi (a scan shrunk to be sent)", 100, blur=0.8),
+)  # each variant's noise is seeded by its place: a new one goes last, the others keep theirs
 
 
 def rescan(page: np.ndarray, how: Rescan, rng: np.random.Generator) -> np.ndarray:

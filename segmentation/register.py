@@ -258,7 +258,9 @@ def _match_features(search: _Search, page: np.ndarray, templates: Sequence[Templ
     form printed in several styles) all pass the quick stage, and a page used to pay a full
     fit for each of them.
     """
-    page_features = features.orb(page, features.PAGE_FEATURES)
+    # At its scale against the forms: a page scanned far smaller than all of them is enlarged.
+    scale = max(search.scale_of(template) for template in templates)
+    page_features = features.orb(page, features.PAGE_FEATURES, scale)
     likely = _likely(search, page_features, templates) if len(templates) > 1 else templates
     fitted: set[int] = set()
     for template in likely:

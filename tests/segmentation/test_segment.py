@@ -28,6 +28,7 @@ from segmentation.templates import mark_boxes
 from tests.segmentation.scans import scanned
 
 BENCHMARK_TEMPLATES = Path(__file__).resolve().parents[2] / "benchmarks" / "templates"
+HSF_FORM = "data/templates/nist-hsf.yaml"
 DISTORTIONS = [
     ScanParams(),
     ScanParams(angle=5.0, scale=1.05, shift=(-150.0, 120.0), noise=6, jpeg_quality=50),
@@ -188,9 +189,21 @@ def test_a_real_form_faxed_in_standard_mode_is_registered_and_cut(tmp_path: Path
     fax = tmp_path / "fax.tif"
     Image.fromarray(small > 160).save(fax, compression="group4", dpi=(204, 98))
     [loaded] = iter_pages(fax)
-    result = segment_page(loaded, [load_template(root / "data/templates/nist-hsf.yaml")])
+    result = segment_page(loaded, [load_template(root / HSF_FORM)])
     assert result.status == "ok" and result.template == "nist-hsf", result.reason
     # NIST's reference for hsf_6..hsf_8: 86, 506, 8941.
+    fields = {f.name: f for f in result.fields}
+    assert [len(fields[f"digits_{n:02d}"].chars) for n in (6, 7, 8)] == [2, 3, 4]
+
+
+def test_a_real_form_scanned_at_100_dpi_is_registered_and_cut() -> None:
+    # A third of the form's resolution (a scan shrunk to be sent): ORB alone matched none.
+    root = BENCHMARK_TEMPLATES.parents[1]
+    [page] = iter_pages(root / "data/samples/nist-hsf-f0000_14.png")
+    grey = cv2.GaussianBlur(20 + page.astype(np.float32) * (215 / 255), (0, 0), 0.8)
+    small = cv2.resize(grey, None, fx=1 / 3, fy=1 / 3, interpolation=cv2.INTER_AREA)
+    result = segment_page(np.rint(small).astype(np.uint8), [load_template(root / HSF_FORM)])
+    assert result.status == "ok" and result.template == "nist-hsf", result.reason
     fields = {f.name: f for f in result.fields}
     assert [len(fields[f"digits_{n:02d}"].chars) for n in (6, 7, 8)] == [2, 3, 4]
 
