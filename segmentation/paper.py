@@ -26,14 +26,18 @@ FAINT_BLOCK_CONTRAST = 8
 def ink_threshold(page: np.ndarray) -> int:
     """Gray level under which a pixel is ink: Otsu's, capped so paper noise never counts.
 
+    Otsu's level is the darker class's last: a pixel at it is ink. A page whose ink is all of
+    one level (a 1-bit scan shown grey, a pale copy of one) has its ink there, and was read
+    as blank paper with ink under it only.
+
     Args:
         page: uint8 (H, W), dark ink on light paper.
 
     Returns:
-        The threshold (0..255).
+        The threshold (0..255): pixels under it are ink.
     """
     otsu, _ = cv2.threshold(page, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    return int(min(max(otsu, 60), 190))
+    return int(min(max(otsu + 1, 60), 190))
 
 
 def flatten_background(page: np.ndarray) -> np.ndarray:

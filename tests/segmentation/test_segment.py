@@ -20,6 +20,7 @@ from segmentation import (
     segment_page,
 )
 from segmentation.crops import cut_field
+from segmentation.paper import ink_threshold
 from segmentation.records import FieldSpec
 from segmentation.register import FEATURE_MIN_SCORE, LOOSE_SCORE, MIN_SCORE
 from segmentation.synthetic import GlyphPool, box_iou, fill_form
@@ -153,6 +154,20 @@ def test_a_pale_scan_is_read_not_taken_for_a_blank_page(
     assert faded.template == "loan-application" and faded.score > 0.9
     written = [len(f.chars) for f in full.fields]
     assert [len(f.chars) for f in faded.fields] == written and sum(written) > 50
+
+
+def test_a_pale_copy_of_a_one_bit_scan_keeps_its_ticks(
+    templates: dict[str, Template], drawn_pool: GlyphPool
+) -> None:
+    # All its ink lies at one level, 160: Otsu's level. Ink was what lies under it, so none
+    # was, and each tick box read empty, sure of it.
+    scan, _ = scanned(templates["change-of-address"], drawn_pool, ScanParams(binarise=True))
+    pale = np.where(scan < 128, 160, 250).astype(np.uint8)
+    assert ink_threshold(pale) > 160
+    full, faded = (segment_page(p, list(templates.values())) for p in (scan, pale))
+    ticked = [[m.fill > 0.01 for m in f.marks] for f in full.fields if f.marks]
+    assert any(any(t) for t in ticked)
+    assert [[m.fill > 0.01 for m in f.marks] for f in faded.fields if f.marks] == ticked
 
 
 def test_a_form_printed_on_coloured_paper_is_read_as_on_white(
