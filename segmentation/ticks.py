@@ -20,6 +20,7 @@ import numpy as np
 
 from segmentation.ink import to_page_box
 from segmentation.lines import find_rules
+from segmentation.paper import FAINT_CONTRAST, paper_level
 from segmentation.records import Box, FieldCrops, FieldSpec, MarkInk, MarkOption
 
 MarkState = Literal["ticked", "empty", "crossed_out", "unsure"]
@@ -161,11 +162,14 @@ def _unframed_ink(
     # The light binarisation is taken after a 3x3 median, which keeps a pen stroke and drops
     # the grain of grey paper that would otherwise pass it as a faint mark.
     smooth = cv2.medianBlur(local, 3)
-    faint = smooth < (int(threshold) + 255) // 2
+    # Half way to white, but clearly under the paper: on coloured stock (paper at 150) half
+    # way to white lies above the paper, and every box was full of ink, crossed out.
+    light = min((int(threshold) + 255) // 2, int(paper_level(smooth)[0]) - FAINT_CONTRAST)
+    faint = smooth < light
     level = _frame_level(local, box)
     if level >= threshold:
         # A light "dropout" frame, made to vanish: marks are what is clearly darker than it.
-        faint = smooth < min((int(threshold) + 255) // 2, level - 25)
+        faint = smooth < min(light, level - 25)
     frame = [(x0, y0, x1, y0), (x0, y1, x1, y1), (x0, y0, x0, y1), (x1, y0, x1, y1)]
     search = max(2, min(round(0.04 * dpi), side // 5))
     rules = find_rules(

@@ -174,14 +174,17 @@ def test_a_form_printed_on_coloured_paper_is_read_as_on_white(
     templates: dict[str, Template], drawn_pool: GlyphPool
 ) -> None:
     # Pink or green stock scanned grey: paper at 150. Half way from the ink threshold to white
-    # lay above the paper, and every field was "mostly ink".
-    scan, _ = scanned(templates["loan-application"], drawn_pool, ScanParams(angle=1.0, noise=3))
-    stock = np.rint(40 + scan.astype(np.float32) * (150 - 40) / 255).astype(np.uint8)
-    full, coloured = (segment_page(p, list(templates.values())) for p in (scan, stock))
-    assert coloured.status == "ok" and coloured.template == "loan-application"
-    assert not any(f.status == "unreadable" for f in coloured.fields)
-    written = [len(f.chars) for f in full.fields]
-    assert [len(f.chars) for f in coloured.fields] == written and sum(written) > 50
+    # lay above the paper: every field was "mostly ink", every tick box crossed out.
+    for form in ("loan-application", "change-of-address"):
+        scan, _ = scanned(templates[form], drawn_pool, ScanParams(angle=1.0, noise=3))
+        stock = np.rint(40 + scan.astype(np.float32) * (150 - 40) / 255).astype(np.uint8)
+        full, coloured = (segment_page(p, list(templates.values())) for p in (scan, stock))
+        assert coloured.status == "ok" and coloured.template == form
+        assert not any(f.status == "unreadable" for f in coloured.fields)
+        written = [len(f.chars) for f in full.fields]
+        assert [len(f.chars) for f in coloured.fields] == written and sum(written) > 30
+        marks = [[round(m.fill, 2) for m in f.marks] for f in full.fields if f.marks]
+        assert [[round(m.fill, 2) for m in f.marks] for f in coloured.fields if f.marks] == marks
 
 
 def test_a_blank_sheet_stays_blank_with_its_back_showing_through(
