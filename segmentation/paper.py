@@ -26,9 +26,9 @@ FAINT_BLOCK_CONTRAST = 8
 def ink_threshold(page: np.ndarray) -> int:
     """Gray level under which a pixel is ink: Otsu's, capped so paper noise never counts.
 
-    Otsu's level is the darker class's last: a pixel at it is ink. A page whose ink is all of
-    one level (a 1-bit scan shown grey, a pale copy of one) has its ink there, and was read
-    as blank paper with ink under it only.
+    Otsu's level is the darker class's last: a pixel at it is ink. Where a page's ink is all
+    at one level (a 1-bit scan shown grey, a pale copy of one), that level is Otsu's, and
+    taking ink as what lies under it found none.
 
     Args:
         page: uint8 (H, W), dark ink on light paper.
@@ -98,8 +98,8 @@ def faint_level(page: np.ndarray, threshold: int) -> int:
     darker than the paper. A 1 px frame in a dropout colour, blurred by the scanner, is only
     20 to 30 levels darker than the paper around it, and on a page of dark handwriting the
     ink threshold lies far under that. "Clearly darker" is FAINT_NOISE times the paper's
-    noise (its median absolute deviation), and never under FAINT_CONTRAST levels. The level
-    is never over FAINT_CONTRAST under the paper, though: on coloured or grey paper (a
+    noise (its median absolute deviation), and never under FAINT_CONTRAST levels. Either
+    way the level lies at least FAINT_CONTRAST under the paper: on coloured or grey paper (a
     form printed on pink or green stock), half way to white can lie above the paper itself,
     and every pixel of the page was faint ink.
 
