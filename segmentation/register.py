@@ -91,7 +91,7 @@ def register_page(
         if search.below(FEATURE_MIN_SCORE):
             # Marks lost (covered, cut off) or a form without them: match the form's features.
             _match_features(search, page, templates)
-    return _outcome(search.best)
+    return _outcome(search.best, marked=bool(_with_marks(templates)))
 
 
 def _fit_by_marks(search: _Search, templates: Sequence[Template]) -> None:
@@ -333,8 +333,15 @@ def _within_margin(
     return [t for t, score in ranked if score >= best - margin]
 
 
-def _outcome(best: Registration | None) -> tuple[Registration | None, str, float]:
-    """``register_page``'s answer: the registration, or None with the reason."""
+def _outcome(best: Registration | None, marked: bool) -> tuple[Registration | None, str, float]:
+    """``register_page``'s answer: the registration, or None with the reason.
+
+    ``marked``: some of the forms are printed with registration marks (a page of a form
+    without them is fitted by its blank alone, and marks are not what it lacks).
+    """
+    if best is None and not marked:
+        reason = "the page matches none of the forms' blanks (wrong form, or too faint a scan?)"
+        return None, reason, 0.0
     if best is None:
         return None, "registration marks not found (wrong form, or marks cut off or covered?)", 0.0
     if best.score < MIN_SCORE:

@@ -214,6 +214,16 @@ def test_a_real_form_faxed_in_standard_mode_is_registered_and_cut(tmp_path: Path
     assert [len(fields[f"digits_{n:02d}"].chars) for n in (6, 7, 8)] == [2, 3, 4]
 
 
+def test_a_page_that_no_form_without_marks_fits_is_not_said_to_lack_marks() -> None:
+    root = BENCHMARK_TEMPLATES.parents[1]
+    ruled = np.full((3300, 2560), 255, np.uint8)
+    for row in range(300, 3000, 200):
+        ruled[row : row + 4, 300:2000] = 0  # lines, but not the HSF form's
+    result = segment_page(ruled, [load_template(root / HSF_FORM)])  # printed without marks
+    assert result.status == "unregistered"
+    assert "matches none of the forms' blanks" in result.reason and "marks" not in result.reason
+
+
 def test_a_real_form_scanned_at_100_dpi_is_registered_and_cut() -> None:
     # A third of the form's resolution (a scan shrunk to be sent): ORB alone matched none.
     root = BENCHMARK_TEMPLATES.parents[1]
