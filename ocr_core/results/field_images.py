@@ -15,6 +15,9 @@ from ocr_core.results.records import CharRow, FieldKey, FieldRow, rules_key
 # label and the neighbouring ink, so that the field is seen where it sits on the form.
 CONTEXT = 0.6
 MAX_WIDTH = 1400  # wider images are halved (a long free-text field at 300 dpi): still legible
+PALE_INK = 64
+"""A region whose darkest ink is lighter than this (a pale scan, a faded pen, a pencil) is
+shown to the reviewer with its levels stretched, its darkest ink black and its paper white."""
 _CERTAIN, _UNCERTAIN = (0, 150, 0), (0, 120, 255)  # BGR: green, orange
 
 
@@ -44,7 +47,7 @@ def field_image(
     region = page[top : min(height, y1 + margin), left : min(width, x1 + margin)]
     if not region.size:
         return None
-    image = cv2.cvtColor(np.ascontiguousarray(region), cv2.COLOR_GRAY2BGR)
+    image = cv2.cvtColor(_legible(np.ascontiguousarray(region)), cv2.COLOR_GRAY2BGR)
     thick = max(1, round(max(region.shape) / 400))
     for c in chars:
         colour = _UNCERTAIN if c.needs_review else _CERTAIN
@@ -53,6 +56,19 @@ def field_image(
     if image.shape[1] > MAX_WIDTH:
         image = cv2.resize(image, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
     return np.ascontiguousarray(image)
+
+
+def _legible(region: np.ndarray) -> np.ndarray:
+    """The region as the reviewer sees it: as scanned, or with pale ink stretched to black.
+
+    Its darkest ink is its 0.5th percentile, its paper the median. Only a region whose ink is
+    lighter than PALE_INK, with ink clearly darker than its paper, is stretched.
+    """
+    ink, paper = (float(v) for v in np.percentile(region, [0.5, 50]))
+    if ink < PALE_INK or paper - ink < 32:
+        return region
+    stretched = (region.astype(np.float32) - ink) * (255.0 / (paper - ink))
+    return np.clip(np.rint(stretched), 0, 255).astype(np.uint8)
 
 
 def field_file(crop_dir: Path, page: int, field: str, suffix: str) -> Path:
