@@ -224,6 +224,25 @@ def test_a_page_that_no_form_without_marks_fits_is_not_said_to_lack_marks() -> N
     assert "matches none of the forms' blanks" in result.reason and "marks" not in result.reason
 
 
+def test_a_real_form_printed_in_a_dropout_grey_and_written_dark_is_registered() -> None:
+    # The HSF sample page (NIST SD19) with its print, the blank form where it lies on the page,
+    # turned grey 190 and its writing left black: ORB's features were mostly the pen's.
+    root = BENCHMARK_TEMPLATES.parents[1]
+    form = load_template(root / HSF_FORM)
+    [page] = iter_pages(root / "data/samples/nist-hsf-f0000_14.png")
+    placed = segment_page(page, [form])
+    [blank] = iter_pages(root / "data/templates/nist-hsf-blank.png")
+    to_page = np.array(placed.transform).reshape(3, 3)
+    size = (page.shape[1], page.shape[0])
+    printed = cv2.warpPerspective(blank, to_page, size, borderValue=255) < 128
+    printed = cv2.dilate(printed.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    dropout = np.where(page < 128, np.where(printed, 190, 30), 250).astype(np.uint8)
+    result = segment_page(cv2.GaussianBlur(dropout, (0, 0), 0.8), [form])
+    assert result.status == "ok" and result.template == "nist-hsf", result.reason
+    fields = {f.name: f for f in result.fields}
+    assert [len(fields[f"digits_{n:02d}"].chars) for n in (6, 7, 8)] == [2, 3, 4]
+
+
 def test_a_real_form_scanned_at_100_dpi_is_registered_and_cut() -> None:
     # A third of the form's resolution (a scan shrunk to be sent): ORB alone matched none.
     root = BENCHMARK_TEMPLATES.parents[1]
