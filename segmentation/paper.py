@@ -112,8 +112,17 @@ def faint_level(page: np.ndarray, threshold: int) -> int:
         The level (0..255); pixels darker than it are faint ink.
     """
     paper, noise = paper_level(page)
-    clearly_darker = paper - max(FAINT_CONTRAST, FAINT_NOISE * noise)
-    return min(max((int(threshold) + 255) // 2, int(clearly_darker)), int(paper) - FAINT_CONTRAST)
+    clearly_darker = paper - max(FAINT_CONTRAST, FAINT_NOISE * noise)  # FAINT_CONTRAST or more
+    return max(half_way_to_white(threshold, paper), int(clearly_darker))
+
+
+def half_way_to_white(threshold: int, paper: float) -> int:
+    """The level half way from the ink threshold to white, kept FAINT_CONTRAST under ``paper``.
+
+    A light binarisation: a light printed line or a faint pen stroke is under it. On coloured
+    or grey paper (at 150), half way to white lies above the paper itself.
+    """
+    return min((int(threshold) + 255) // 2, int(paper) - FAINT_CONTRAST)
 
 
 def _median(values: np.ndarray, counts: np.ndarray) -> float:

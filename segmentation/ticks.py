@@ -20,7 +20,7 @@ import numpy as np
 
 from segmentation.ink import to_page_box
 from segmentation.lines import find_rules
-from segmentation.paper import FAINT_CONTRAST, paper_level
+from segmentation.paper import half_way_to_white, paper_level
 from segmentation.records import Box, FieldCrops, FieldSpec, MarkInk, MarkOption
 
 MarkState = Literal["ticked", "empty", "crossed_out", "unsure"]
@@ -162,9 +162,8 @@ def _unframed_ink(
     # The light binarisation is taken after a 3x3 median, which keeps a pen stroke and drops
     # the grain of grey paper that would otherwise pass it as a faint mark.
     smooth = cv2.medianBlur(local, 3)
-    # Half way to white, but clearly under the paper: on coloured stock (paper at 150) half
-    # way to white lies above the paper, and every box was full of ink, crossed out.
-    light = min((int(threshold) + 255) // 2, int(paper_level(smooth)[0]) - FAINT_CONTRAST)
+    # Under the box's own paper: on coloured stock, every box was full of ink, crossed out.
+    light = half_way_to_white(threshold, paper_level(smooth)[0])
     faint = smooth < light
     level = _frame_level(local, box)
     if level >= threshold:
